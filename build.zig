@@ -1,0 +1,105 @@
+//! Zigu build: the kernel (x86_64 freestanding, no SSE), its built-in ring-3 workloads (with SSE),
+//! the PVH stub the boot benchmark compares against, and the host unit tests of the kernel's pure core.
+const std = @import("std");
+
+
+pub fn build(b: *std.Build) void {
+    const optimize = b.standardOptimizeOption(.{});
+    // The built-in workloads default to ReleaseSafe even in a Debug kernel: the kernel copies every
+    // byte of their image with emulated ring-0 instructions under kvm-pvm, and a Debug workload is
+    // twenty times the size (160 ms of boot against 5 ms).
+    const workload_optimize = b.option(std.lang.Optimize, "workload-optimize", "Optimize mode of the built-in workloads (default safe, i.e. ReleaseSafe)") orelse .safe;
+
+    const kernel_target = b.resolveTargetQuery(.{
+        .cpu_arch = .x86_64,
+        .os_tag = .freestanding,
+        .abi = .none,
+        .cpu_model = .baseline,
+        // The kernel never touches SSE/AVX state: ring-0 SSE kills a kvm-pvm VM, and the workload's
+        // registers then need no saving on kernel entry.
+        .cpu_features_sub = std.Target.x86.featureSet(&.{ .mmx, .sse, .sse2, .sse3, .ssse3, .sse4_1, .sse4_2, .avx, .avx2, .popcnt }),
+    });
+    const user_target = b.resolveTargetQuery(.{
+        .cpu_arch = .x86_64,
+        .os_tag = .freestanding,
+        .abi = .none,
+        .cpu_model = .baseline,
+    });
+
+    // Ring-3 workloads built into the kernel image: the sample and the ones the boot tests need.
+    const layout_mod = b.createModule(.{ .root_source_file = b.path("kernel/layout.zig") });
+    const user_lib = b.createModule(.{ .root_source_file = b.path("user/zigu.zig"), .target = user_target, .optimize = workload_optimize });
+    user_lib.addImport("layout", layout_mod);
+    const workloads = [_]struct { name: []const u8, path: []const u8 }{
+        .{ .name = "hello", .path = "examples/hello/main.zig" },
+        .{ .name = "fault", .path = "tests/kernel/workloads/fault.zig" },
+        .{ .name = "exitcode", .path = "tests/kernel/workloads/exitcode.zig" },
+    };
+
+    const kernel_mod = b.createModule(.{
+        .root_source_file = b.path("kernel/main.zig"),
+        .target = kernel_target,
+        .optimize = optimize,
+        .code_model = .kernel,
+        .red_zone = false,
+        .pic = false,
+        .stack_protector = false,
+        .stack_check = false,
+        .single_threaded = true,
+        .no_builtin = true,
+        .omit_frame_pointer = false,
+    });
+    kernel_mod.addAssemblyFile(b.path("kernel/arch/x86_64/boot.S"));
+    kernel_mod.addAssemblyFile(b.path("kernel/arch/x86_64/entry.S"));
+
+    for (workloads) |w| {
+        const app = b.createModule(.{ .root_source_file = b.path(w.path), .target = user_target, .optimize = workload_optimize });
+        app.addImport("zigu", user_lib);
+        const start = b.createModule(.{
+            .root_source_file = b.path("user/start.zig"),
+            .target = user_target,
+            .optimize = workload_optimize,
+            .pic = true,
+            .red_zone = true,
+            .single_threaded = true,
+            .stack_check = false,
+            .stack_protector = false,
+            .strip = true,
+        });
+        start.addImport("zigu", user_lib);
+        start.addImport("app", app);
+        const exe = b.addExecutable(.{ .name = w.name, .root_module = start, .use_llvm = true, .use_lld = true });
+        exe.setLinkerScript(b.path("user/linker.ld"));
+        exe.entry = .{ .symbol_name = "_start" };
+        exe.pie = false;
+        b.getInstallStep().dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "workloads" } } }).step);
+        kernel_mod.addAnonymousImport(b.fmt("workload_{s}", .{w.name}), .{ .root_source_file = exe.getEmittedBin() });
+    }
+
+    const kernel = b.addExecutable(.{ .name = "zigu.elf", .root_module = kernel_mod, .use_llvm = true, .use_lld = true });
+    kernel.setLinkerScript(b.path("kernel/linker.ld"));
+    kernel.entry = .{ .symbol_name = "_start64" };
+    kernel.bundle_compiler_rt = false;
+    kernel.bundle_ubsan_rt = false;
+    b.installArtifact(kernel);
+
+    // The boot benchmark's baseline: a few instructions that print one byte and reset the VM.
+    const stub_mod = b.createModule(.{ .target = kernel_target, .optimize = .small, .code_model = .kernel, .pic = false });
+    stub_mod.addAssemblyFile(b.path("bench/stub/stub.S"));
+    const stub = b.addExecutable(.{ .name = "pvh-stub.elf", .root_module = stub_mod, .use_llvm = true, .use_lld = true });
+    stub.setLinkerScript(b.path("bench/stub/linker.ld"));
+    stub.entry = .{ .symbol_name = "_start32" };
+    stub.bundle_compiler_rt = false;
+    stub.bundle_ubsan_rt = false;
+    const stub_step = b.step("stub", "Build the minimal PVH stub used as the boot benchmark's baseline");
+    stub_step.dependOn(&b.addInstallArtifact(stub, .{}).step);
+
+    // Host unit tests of the kernel's pure core (boot info, command line, ELF, allocators).
+    const host_tests = b.addTest(.{ .root_module = b.createModule(.{
+        .root_source_file = b.path("kernel/host_tests.zig"),
+        .target = b.graph.host,
+        .optimize = optimize,
+    }) });
+    const test_step = b.step("test", "Run the kernel's unit tests on the host");
+    test_step.dependOn(&b.addRunArtifact(host_tests).step);
+}

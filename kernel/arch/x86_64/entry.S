@@ -1,0 +1,197 @@
+/* Every way into ring 0 after boot, and the one way out to ring 3.
+ * Interrupts, exceptions and the trap gate (int3 through a DPL-3 gate) and the syscall instruction
+ * all build the same TrapFrame (kernel/arch/x86_64/trap.zig) and call trapDispatch(frame). */
+
+#define USER_CS 0x23
+#define USER_SS 0x1b
+#define SYSCALL_VECTOR 256
+
+    .text
+
+.macro SAVE_GPRS
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+.endm
+
+.macro RESTORE_GPRS
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+.endm
+
+.macro ISR_NOERR n
+isr_\n:
+    pushq $0
+    pushq $\n
+    jmp isr_common
+.endm
+
+.macro ISR_ERR n
+isr_\n:
+    pushq $\n
+    jmp isr_common
+.endm
+
+/* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30. */
+.irp n, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31
+    ISR_NOERR \n
+.endr
+.irp n, 8,10,11,12,13,14,17,21,29,30
+    ISR_ERR \n
+.endr
+.irp n, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,255
+    ISR_NOERR \n
+.endr
+
+isr_common:
+    SAVE_GPRS
+    movq %rsp, %rdi
+    call trapDispatch
+    RESTORE_GPRS
+    addq $16, %rsp                  /* vector, error code */
+    iretq
+
+    .section .rodata
+    .balign 8
+    .global isr_table
+/* Entry points by vector for 0..47; 255 (spurious) is handled as entry 48. */
+isr_table:
+.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad isr_\n
+.endr
+.irp n, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,255
+    .quad isr_\n
+.endr
+
+    .text
+/* syscall: rcx = user rip, r11 = user rflags, rsp still the user's; SFMASK has cleared IF.
+ * One CPU, interrupts off: a single scratch slot for the user rsp is enough. */
+    .global syscall_entry
+syscall_entry:
+    movq %rsp, syscall_user_rsp(%rip)
+    movq trap_stack_top_ptr(%rip), %rsp
+    pushq $USER_SS
+    pushq syscall_user_rsp(%rip)
+    pushq %r11
+    pushq $USER_CS
+    pushq %rcx
+    pushq $0
+    pushq $SYSCALL_VECTOR
+    SAVE_GPRS
+    movq %rsp, %rdi
+    call trapDispatch
+    RESTORE_GPRS
+    addq $16, %rsp
+    popq %rcx                       /* rip */
+    addq $8, %rsp                   /* cs */
+    popq %r11                       /* rflags */
+    popq %rsp                       /* user rsp; interrupts stay off until sysretq */
+    sysretq
+
+/* u64 enterUser(entry_rip, user_rsp, user_rdi): saves the kernel's callee-saved registers and
+ * stack, drops to ring 3 with every other register cleared. Returns the value the kernel later
+ * passes to resumeKernel (workload exit, fault or probe result). */
+    .global enterUser
+enterUser:
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, kernel_resume_rsp(%rip)
+    pushq $USER_SS
+    pushq %rsi
+    pushq $0x202                    /* IF set, reserved bit 1 */
+    pushq $USER_CS
+    pushq %rdi
+    movq %rdx, %rdi
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %ebp, %ebp
+    xorl %r8d, %r8d
+    xorl %r9d, %r9d
+    xorl %r10d, %r10d
+    xorl %r11d, %r11d
+    xorl %r12d, %r12d
+    xorl %r13d, %r13d
+    xorl %r14d, %r14d
+    xorl %r15d, %r15d
+    iretq
+
+/* noreturn resumeKernel(value): back onto the stack enterUser saved, returning value from it. */
+    .global resumeKernel
+resumeKernel:
+    movq %rdi, %rax
+    movq kernel_resume_rsp(%rip), %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    ret
+
+/* The user-mapped gate stubs (vDSO-style): one is copied into the workload's info page.
+ * C signature: long zigu_call(long nr, long a0, long a1, long a2, long a3, long a4).
+ * The kernel sees nr in rax and arguments in rdi, rsi, rdx, r10, r8 through either gate. */
+    .section .rodata
+    .global gate_syscall_start, gate_syscall_end, gate_trap_start, gate_trap_end
+gate_syscall_start:
+    movq %rdi, %rax
+    movq %rsi, %rdi
+    movq %rdx, %rsi
+    movq %rcx, %rdx
+    movq %r8, %r10
+    movq %r9, %r8
+    syscall
+    ret
+gate_syscall_end:
+gate_trap_start:
+    movq %rdi, %rax
+    movq %rsi, %rdi
+    movq %rdx, %rsi
+    movq %rcx, %rdx
+    movq %r8, %r10
+    movq %r9, %r8
+    int3
+    ret
+gate_trap_end:
+
+    .section .data
+    .balign 8
+    .global trap_stack_top_ptr
+trap_stack_top_ptr:
+    .quad 0
+syscall_user_rsp:
+    .quad 0
+kernel_resume_rsp:
+    .quad 0

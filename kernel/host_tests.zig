@@ -1,0 +1,8 @@
+//! `zig build test`: the kernel's pure core, run on the host.
+test {
+    _ = @import("bootinfo.zig");
+    _ = @import("cmdline.zig");
+    _ = @import("elf.zig");
+    _ = @import("mem/page_alloc.zig");
+    _ = @import("mem/heap.zig");
+}

@@ -1,0 +1,36 @@
+//! Where things live in a workload's address space, and the limits on it. The kernel owns the first
+//! 512 GiB (PML4 entry 0: an identity map of physical memory, supervisor-only); ring 3 owns the next
+//! 512 GiB (PML4 entry 1). user/linker.ld links workloads at `user_image_base`.
+pub const page_size: u64 = 4096;
+
+pub const user_base: u64 = 0x0000_0080_0000_0000;
+pub const user_end: u64 = 0x0000_0100_0000_0000;
+/// One read-only page: the WorkloadInfo block and the kernel-entry gate stub.
+pub const user_info_addr: u64 = user_base;
+pub const user_gate_offset: u64 = 0x100;
+/// Workload PT_LOAD segments must lie in [user_image_base, user_image_end).
+pub const user_image_base: u64 = user_base + 0x10_0000;
+pub const user_image_end: u64 = user_base + 0x3000_0000;
+pub const user_stack_top: u64 = user_base + 0x4000_0000;
+pub const user_stack_size_bytes: u64 = 256 * 1024;
+
+/// Physical memory the kernel can reach through its identity map (boot.S maps 4 GiB).
+pub const identity_map_end: u64 = 4 << 30;
+/// Nothing below 1 MiB is handed out: boot structures (zero page, command line, PVH start info) live there.
+pub const phys_alloc_min: u64 = 1 << 20;
+
+pub const workload_info_magic: u64 = 0x5547_495a_4b52_4c44; // "DLRKZIGU"
+pub const workload_info_version: u32 = 1;
+
+pub const GateKind = enum(u32) { syscall = 1, trap = 2 };
+
+/// The block at `user_info_addr` that a workload receives a pointer to in rdi at entry.
+pub const WorkloadInfo = extern struct {
+    magic: u64,
+    version: u32,
+    gate_kind: u32,
+    /// Address of the gate stub: `long zigu_call(long nr, long a0, long a1, long a2, long a3, long a4)`.
+    gate: u64,
+    stack_top: u64,
+    stack_size_bytes: u64,
+};

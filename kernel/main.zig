@@ -1,0 +1,160 @@
+//! Entry after boot (boot.S): init order, workload choice, gate choice, launch, exit status.
+const std = @import("std");
+const layout = @import("layout.zig");
+const serial = @import("serial.zig");
+const cpu = @import("arch/x86_64/cpu.zig");
+const trap = @import("arch/x86_64/trap.zig");
+const bootinfo = @import("bootinfo.zig");
+const cmdline = @import("cmdline.zig");
+const time = @import("time.zig");
+const workload = @import("workload.zig");
+const syscalls = @import("syscalls.zig");
+const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
+const page_alloc = @import("mem/page_alloc.zig");
+const Heap = @import("mem/heap.zig").Heap;
+
+comptime {
+    _ = @import("arch/x86_64/string.zig");
+}
+
+pub const version = "0.1.0";
+
+/// Pages taken at init for the kernel heap (1 MiB).
+const heap_pages: u64 = 256;
+
+const builtin_workloads = [_]struct { name: []const u8, elf: []const u8 }{
+    .{ .name = "hello", .elf = @embedFile("workload_hello") },
+    .{ .name = "fault", .elf = @embedFile("workload_fault") },
+    .{ .name = "exitcode", .elf = @embedFile("workload_exitcode") },
+};
+
+extern const __kernel_start: u8;
+extern const __kernel_end: u8;
+
+var boot: bootinfo.BootInfo = undefined;
+var pages: PageAllocator = undefined;
+var heap: Heap = undefined;
+
+pub const panic = std.debug.FullPanic(kernelPanic);
+
+fn kernelPanic(msg: []const u8, _: ?usize) noreturn {
+    serial.print("zigu: panic: {s}\n", .{msg});
+    serial.print("zigu: exit {d}\n", .{trap.kernel_panic_status});
+    cpu.resetVm();
+}
+
+fn fail(comptime fmt: []const u8, args: anytype) noreturn {
+    var buf: [256]u8 = undefined;
+    kernelPanic(std.fmt.bufPrint(&buf, fmt, args) catch fmt, null);
+}
+
+fn readBootInfo(protocol: u32, info_paddr: u64) bootinfo.BootInfo {
+    // The identity map, from the first page up (page 0 stays out of reach: a null pointer).
+    const low: [*]const u8 = @ptrFromInt(layout.page_size);
+    const phys = bootinfo.Phys{ .base = layout.page_size, .mem = low[0 .. layout.identity_map_end - layout.page_size] };
+    return switch (protocol) {
+        @intFromEnum(bootinfo.Protocol.pvh) => bootinfo.fromPvh(phys, info_paddr),
+        @intFromEnum(bootinfo.Protocol.linux) => bootinfo.fromLinuxZeroPage(phys, info_paddr),
+        else => fail("unknown boot protocol {d}", .{protocol}),
+    } catch |err| fail("bad boot information ({s}) at 0x{x}", .{ @errorName(err), info_paddr });
+}
+
+fn initMemory() void {
+    var usable: [bootinfo.max_regions]page_alloc.Range = undefined;
+    var usable_count: usize = 0;
+    for (boot.memoryMap()) |r| {
+        if (r.kind != .usable) continue;
+        usable[usable_count] = .{ .start = r.base, .end = r.base + r.len };
+        usable_count += 1;
+    }
+    var reserved: [page_alloc.max_reserved]page_alloc.Range = undefined;
+    reserved[0] = .{ .start = @intFromPtr(&__kernel_start), .end = @intFromPtr(&__kernel_end) };
+    var reserved_count: usize = 1;
+    for (boot.moduleList()) |m| {
+        reserved[reserved_count] = .{ .start = m.base, .end = m.base + m.len };
+        reserved_count += 1;
+    }
+    pages = PageAllocator.init(usable[0..usable_count], reserved[0..reserved_count], layout.phys_alloc_min, layout.identity_map_end, 0) catch |err|
+        fail("memory map: {s}", .{@errorName(err)});
+    const heap_base = pages.allocContiguous(heap_pages) orelse fail("no room for a {d}-page kernel heap", .{heap_pages});
+    const heap_mem: [*]align(16) u8 = @ptrFromInt(heap_base);
+    heap = Heap.init(heap_mem[0 .. heap_pages * layout.page_size]);
+}
+
+fn chooseWorkload(line: []const u8) []const u8 {
+    const name = cmdline.get(line, "zigu.workload") orelse "hello";
+    if (std.mem.eql(u8, name, "initrd")) {
+        const mods = boot.moduleList();
+        if (mods.len == 0) fail("zigu.workload=initrd but the VMM passed no initrd", .{});
+        const base: [*]const u8 = @ptrFromInt(mods[0].base);
+        return base[0..mods[0].len];
+    }
+    for (builtin_workloads) |w| {
+        if (std.mem.eql(u8, w.name, name)) return w.elf;
+    }
+    fail("no workload named '{s}' (built in: hello, fault, exitcode; or initrd)", .{name});
+}
+
+/// `syscall` where it reaches ring 0, the trap gate where it does not (nested kvm-pvm), unless the
+/// command line forces one: `zigu.gate=auto|syscall|trap`.
+fn chooseGate(loaded: *const workload.Loaded, line: []const u8) struct { kind: layout.GateKind, how: []const u8 } {
+    const mode = cmdline.get(line, "zigu.gate") orelse "auto";
+    if (std.mem.eql(u8, mode, "trap")) return .{ .kind = .trap, .how = "forced" };
+    if (std.mem.eql(u8, mode, "syscall")) return .{ .kind = .syscall, .how = "forced" };
+    if (!std.mem.eql(u8, mode, "auto")) fail("zigu.gate={s}: expected auto, syscall or trap", .{mode});
+    loaded.setGate(.syscall);
+    syscalls.probing = true;
+    const outcome = loaded.probe(@intFromEnum(syscalls.Call.gate_probe));
+    syscalls.probing = false;
+    const works = outcome == .probe and outcome.probe;
+    return .{ .kind = if (works) .syscall else .trap, .how = "probed" };
+}
+
+export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
+    serial.init();
+    cpu.initGdt();
+    cpu.initIdt();
+    cpu.maskLegacyPic();
+    trap.handlers = .{ .kernel_call = syscalls.dispatch, .user_fault = syscalls.userFault };
+
+    boot = readBootInfo(protocol, info_paddr);
+    const line = boot.cmdline();
+    serial.print("zigu {s}: booted by {s}, {d} MiB usable, cmdline \"{s}\"\n", .{
+        version, if (boot.protocol == .pvh) "PVH" else "Linux 64-bit", boot.usableBytes() >> 20, line,
+    });
+    time.calibrate() catch fail("TSC calibration: the PIT does not count", .{});
+    initMemory();
+    var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
+    const virtio = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
+    serial.print("zigu: tsc {d} MHz, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
+        time.tsc_hz / 1_000_000, pages.freePages(), heap_pages * 4, virtio.len,
+    });
+
+    if (cmdline.get(line, "zigu.test")) |what| {
+        if (std.mem.eql(u8, what, "kernel-fault")) {
+            // A read from an address nothing maps: the kernel's own exception path, end to end.
+            const bad: *volatile u64 = @ptrFromInt(0x0000_7000_0000_0000);
+            _ = bad.*;
+        }
+    }
+
+    cpu.initSyscall();
+    cpu.enableUserSse();
+    const t_load = time.nowNs();
+    const loaded = workload.load(&pages, chooseWorkload(line)) catch |err| fail("workload image: {s}", .{@errorName(err)});
+    const t_probe = time.nowNs();
+    const gate = chooseGate(&loaded, line);
+    const t_run = time.nowNs();
+    loaded.setGate(gate.kind);
+    serial.print("zigu: gate {s} ({s}), workload {d} pages; boot {d} us (load {d} us, probe {d} us)\n", .{
+        @tagName(gate.kind), gate.how, loaded.pages, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
+    });
+
+    const status: u8 = switch (loaded.run()) {
+        .exited => |code| code,
+        .faulted => |vector| 128 + vector,
+        .probe => fail("probe outcome outside the probe", .{}),
+    };
+    serial.print("zigu: exit {d}\n", .{status});
+    cpu.resetVm();
+}

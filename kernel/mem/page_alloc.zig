@@ -1,0 +1,217 @@
+//! Physical page allocator. Built from the memory map at boot in O(regions): usable RAM minus
+//! everything reserved (kernel image, boot modules, low memory), handed out by a bump cursor over
+//! those ranges; freed pages go on a free list threaded through the pages themselves. No per-page
+//! work at init: ring-0 code runs emulated under kvm-pvm and a page-by-page pass would cost
+//! tens of milliseconds of boot.
+const std = @import("std");
+const assert = std.debug.assert;
+const mem_bytes = @import("bytes.zig");
+
+pub const page_size: u64 = 4096;
+pub const max_ranges = 64;
+pub const max_reserved = 16;
+
+pub const Range = struct { start: u64, end: u64 };
+
+pub const PageAllocator = struct {
+    ranges: [max_ranges]Range = undefined,
+    range_count: usize = 0,
+    cursor_range: usize = 0,
+    cursor: u64 = 0,
+    free_head: u64 = 0,
+    free_count: u64 = 0,
+    total_pages: u64 = 0,
+    allocated_pages: u64 = 0,
+    /// Added to a physical address to reach it (0 in the kernel's identity map; a test buffer's base).
+    virt_offset: u64 = 0,
+
+    pub const Error = error{TooManyRanges};
+
+    /// `usable` ranges minus `reserved` ones, clipped to [min_addr, max_addr).
+    pub fn init(usable: []const Range, reserved: []const Range, min_addr: u64, max_addr: u64, virt_offset: u64) Error!PageAllocator {
+        var self = PageAllocator{ .virt_offset = virt_offset };
+        for (usable) |region| {
+            const start = std.mem.alignForward(u64, @max(region.start, min_addr), page_size);
+            const end = std.mem.alignBackward(u64, @min(region.end, max_addr), page_size);
+            if (start < end) try self.addCarved(.{ .start = start, .end = end }, reserved);
+        }
+        if (self.range_count > 0) self.cursor = self.ranges[0].start;
+        return self;
+    }
+
+    /// Adds `range` minus every reserved range; no recursion: pieces are worked off a bounded stack.
+    fn addCarved(self: *PageAllocator, range: Range, reserved: []const Range) Error!void {
+        var stack: [max_reserved + 1]Range = undefined;
+        var depth: usize = 1;
+        stack[0] = range;
+        outer: while (depth > 0) {
+            depth -= 1;
+            const piece = stack[depth];
+            for (reserved) |r| {
+                const r_start = std.mem.alignBackward(u64, r.start, page_size);
+                const r_end = std.mem.alignForward(u64, r.end, page_size);
+                if (r_end <= piece.start or r_start >= piece.end) continue;
+                if (depth + 2 > stack.len) return error.TooManyRanges;
+                if (piece.start < r_start) {
+                    stack[depth] = .{ .start = piece.start, .end = r_start };
+                    depth += 1;
+                }
+                if (r_end < piece.end) {
+                    stack[depth] = .{ .start = r_end, .end = piece.end };
+                    depth += 1;
+                }
+                continue :outer;
+            }
+            if (self.range_count == max_ranges) return error.TooManyRanges;
+            self.ranges[self.range_count] = piece;
+            self.range_count += 1;
+            self.total_pages += (piece.end - piece.start) / page_size;
+        }
+    }
+
+    pub fn freePages(self: *const PageAllocator) u64 {
+        return self.total_pages - self.allocated_pages;
+    }
+
+    /// One page, or null when memory is exhausted. Contents are unspecified.
+    pub fn alloc(self: *PageAllocator) ?u64 {
+        if (self.free_head != 0) {
+            const page = self.free_head;
+            self.free_head = self.nextOf(page).*;
+            self.free_count -= 1;
+            return self.taken(page);
+        }
+        while (self.cursor_range < self.range_count) {
+            const range = self.ranges[self.cursor_range];
+            if (self.cursor < range.end) {
+                const page = self.cursor;
+                self.cursor += page_size;
+                return self.taken(page);
+            }
+            self.cursor_range += 1;
+            if (self.cursor_range < self.range_count) self.cursor = self.ranges[self.cursor_range].start;
+        }
+        return null;
+    }
+
+    /// `count` physically contiguous pages from the bump cursor (used once, at init, for the heap).
+    /// Ranges too small for the run are passed over and their remaining pages dropped from the
+    /// total: at init that is at most a few small holes.
+    pub fn allocContiguous(self: *PageAllocator, count: u64) ?u64 {
+        assert(count > 0);
+        const bytes_needed = count * page_size;
+        var index = self.cursor_range;
+        var cursor = self.cursor;
+        while (index < self.range_count) : (index += 1) {
+            const range = self.ranges[index];
+            if (index != self.cursor_range) cursor = range.start;
+            if (range.end - cursor >= bytes_needed) {
+                for (self.cursor_range..index) |skipped| {
+                    const from = if (skipped == self.cursor_range) self.cursor else self.ranges[skipped].start;
+                    self.total_pages -= (self.ranges[skipped].end - from) / page_size;
+                }
+                self.cursor_range = index;
+                self.cursor = cursor + bytes_needed;
+                self.allocated_pages += count;
+                assert(self.allocated_pages <= self.total_pages);
+                return cursor;
+            }
+        }
+        return null;
+    }
+
+    pub fn allocZeroed(self: *PageAllocator) ?u64 {
+        const page = self.alloc() orelse return null;
+        mem_bytes.zero(self.bytes(page));
+        return page;
+    }
+
+    pub fn free(self: *PageAllocator, page: u64) void {
+        assert(page % page_size == 0);
+        assert(self.owns(page));
+        assert(self.allocated_pages > 0);
+        self.nextOf(page).* = self.free_head;
+        self.free_head = page;
+        self.free_count += 1;
+        self.allocated_pages -= 1;
+    }
+
+    pub fn bytes(self: *const PageAllocator, page: u64) *[page_size]u8 {
+        return @ptrFromInt(page + self.virt_offset);
+    }
+
+    fn owns(self: *const PageAllocator, page: u64) bool {
+        for (self.ranges[0..self.range_count]) |r| {
+            if (page >= r.start and page < r.end) return true;
+        }
+        return false;
+    }
+
+    fn taken(self: *PageAllocator, page: u64) u64 {
+        assert(page != 0 and page % page_size == 0);
+        assert(self.owns(page));
+        self.allocated_pages += 1;
+        assert(self.allocated_pages <= self.total_pages);
+        return page;
+    }
+
+    fn nextOf(self: *const PageAllocator, page: u64) *u64 {
+        return @ptrFromInt(page + self.virt_offset);
+    }
+};
+
+test "reserved ranges are never handed out and every usable page is" {
+    const mem = try std.testing.allocator.alignedAlloc(u8, .fromByteUnits(4096), 64 * 4096);
+    defer std.testing.allocator.free(mem);
+    const base: u64 = 0x100000; // fake physical base of the buffer
+    const offset = @intFromPtr(mem.ptr) -% base;
+    const usable = [_]Range{ .{ .start = base, .end = base + 32 * 4096 }, .{ .start = base + 40 * 4096, .end = base + 64 * 4096 } };
+    const reserved = [_]Range{ .{ .start = base + 4 * 4096 + 10, .end = base + 6 * 4096 }, .{ .start = base + 50 * 4096, .end = base + 51 * 4096 } };
+    var pa = try PageAllocator.init(&usable, &reserved, base + 4096, base + 60 * 4096, offset);
+    // 31 + 20 usable pages in range, minus 2 + 1 reserved.
+    try std.testing.expectEqual(@as(u64, 48), pa.total_pages);
+    var seen = std.AutoHashMap(u64, void).init(std.testing.allocator);
+    defer seen.deinit();
+    while (pa.alloc()) |page| {
+        try std.testing.expect(page >= base + 4096 and page < base + 60 * 4096);
+        try std.testing.expect(!(page >= base + 4 * 4096 and page < base + 6 * 4096));
+        try std.testing.expect(page != base + 50 * 4096);
+        try std.testing.expect(!(page >= base + 32 * 4096 and page < base + 40 * 4096));
+        try std.testing.expect(!seen.contains(page));
+        try seen.put(page, {});
+    }
+    try std.testing.expectEqual(@as(usize, 48), seen.count());
+    try std.testing.expectEqual(@as(u64, 0), pa.freePages());
+}
+
+test "freed pages come back, zeroed when asked" {
+    const mem = try std.testing.allocator.alignedAlloc(u8, .fromByteUnits(4096), 4 * 4096);
+    defer std.testing.allocator.free(mem);
+    const base: u64 = 0x200000;
+    var pa = try PageAllocator.init(&.{.{ .start = base, .end = base + 4 * 4096 }}, &.{}, 0, 1 << 32, @intFromPtr(mem.ptr) -% base);
+    const a = pa.alloc().?;
+    const b = pa.alloc().?;
+    try std.testing.expect(a != b);
+    pa.bytes(a)[100] = 0xAA;
+    pa.free(a);
+    try std.testing.expectEqual(@as(u64, 3), pa.freePages());
+    const c = pa.allocZeroed().?;
+    try std.testing.expectEqual(a, c);
+    try std.testing.expectEqual(@as(u8, 0), pa.bytes(c)[100]);
+    _ = pa.alloc().?;
+    _ = pa.alloc().?;
+    try std.testing.expect(pa.alloc() == null);
+}
+
+test "contiguous runs come from the bump cursor and skip ranges too small" {
+    const mem = try std.testing.allocator.alignedAlloc(u8, .fromByteUnits(4096), 16 * 4096);
+    defer std.testing.allocator.free(mem);
+    const base: u64 = 0x300000;
+    var pa = try PageAllocator.init(&.{ .{ .start = base, .end = base + 3 * 4096 }, .{ .start = base + 4 * 4096, .end = base + 16 * 4096 } }, &.{}, 0, 1 << 32, @intFromPtr(mem.ptr) -% base);
+    const run = pa.allocContiguous(8).?;
+    try std.testing.expectEqual(base + 4 * 4096, run);
+    try std.testing.expectEqual(@as(u64, 8), pa.allocated_pages);
+    try std.testing.expectEqual(@as(u64, 4), pa.freePages());
+    try std.testing.expect(pa.allocContiguous(5) == null);
+    try std.testing.expect(pa.alloc() != null);
+}

@@ -1,0 +1,10 @@
+//! Touches kernel memory from ring 3: the kernel must refuse it (supervisor-only pages), report
+//! the fault and stop the VM with a failure status.
+const zigu = @import("zigu");
+
+pub fn main() u8 {
+    zigu.log("about to read kernel memory");
+    const kernel_byte: *volatile u8 = @ptrFromInt(0x100000);
+    zigu.print("read 0x{x}: the kernel is not protected", .{kernel_byte.*});
+    return 0;
+}
