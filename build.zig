@@ -34,7 +34,12 @@ pub fn build(b: *std.Build) void {
         .{ .name = "hello", .path = "examples/hello/main.zig" },
         .{ .name = "fault", .path = "tests/kernel/workloads/fault.zig" },
         .{ .name = "exitcode", .path = "tests/kernel/workloads/exitcode.zig" },
+        .{ .name = "hang", .path = "tests/kernel/workloads/hang.zig" },
     };
+    var workload_names: [workloads.len][]const u8 = undefined;
+    for (workloads, 0..) |w, i| workload_names[i] = w.name;
+    const options = b.addOptions();
+    options.addOption([]const []const u8, "workloads", &workload_names);
 
     const kernel_mod = b.createModule(.{
         .root_source_file = b.path("kernel/main.zig"),
@@ -49,6 +54,7 @@ pub fn build(b: *std.Build) void {
         .no_builtin = true,
         .omit_frame_pointer = false,
     });
+    kernel_mod.addOptions("build_options", options);
     kernel_mod.addAssemblyFile(b.path("kernel/arch/x86_64/boot.S"));
     kernel_mod.addAssemblyFile(b.path("kernel/arch/x86_64/entry.S"));
 

@@ -93,9 +93,11 @@ pub const Phys = struct {
 pub const pvh_magic: u32 = 0x336e_c578;
 
 /// hvm_start_info (xen/include/public/arch-x86/hvm/start_info.h), version 1 for the memory map.
-pub fn fromPvh(phys: Phys, start_info: u64) Error!BootInfo {
+/// Fills `info` in place: a BootInfo is ~4 KiB and Debug builds copy a returned one many times
+/// over (68 KiB of stack, seen overflowing the boot stack).
+pub fn fromPvh(info: *BootInfo, phys: Phys, start_info: u64) Error!void {
     if (try phys.int(u32, start_info) != pvh_magic) return error.BadMagic;
-    var info = BootInfo{ .protocol = .pvh };
+    info.* = .{ .protocol = .pvh };
     const version = try phys.int(u32, start_info + 4);
     const nr_modules = try phys.int(u32, start_info + 12);
     const modlist = try phys.int(u64, start_info + 16);
@@ -114,7 +116,6 @@ pub fn fromPvh(phys: Phys, start_info: u64) Error!BootInfo {
         const m = modlist + i * 32; // hvm_modlist_entry: paddr, size, cmdline_paddr, reserved
         try info.addModule(try phys.int(u64, m), try phys.int(u64, m + 8));
     }
-    return info;
 }
 
 /// Offsets in struct boot_params (Linux Documentation/arch/x86/zero-page.rst, boot.rst).
@@ -130,8 +131,8 @@ const zp = struct {
     const e820_max_entries = 128;
 };
 
-pub fn fromLinuxZeroPage(phys: Phys, zero_page: u64) Error!BootInfo {
-    var info = BootInfo{ .protocol = .linux };
+pub fn fromLinuxZeroPage(info: *BootInfo, phys: Phys, zero_page: u64) Error!void {
+    info.* = .{ .protocol = .linux };
     const entries = try phys.int(u8, zero_page + zp.e820_entries);
     if (entries == 0) return error.NoMemoryMap;
     if (entries > zp.e820_max_entries) return error.TooManyRegions;
@@ -144,10 +145,11 @@ pub fn fromLinuxZeroPage(phys: Phys, zero_page: u64) Error!BootInfo {
     const rd = (@as(u64, try phys.int(u32, zero_page + zp.ext_ramdisk_image)) << 32) | try phys.int(u32, zero_page + zp.ramdisk_image);
     const rd_len = (@as(u64, try phys.int(u32, zero_page + zp.ext_ramdisk_size)) << 32) | try phys.int(u32, zero_page + zp.ramdisk_size);
     if (rd != 0) try info.addModule(rd, rd_len);
-    return info;
 }
 
 // ---- tests -------------------------------------------------------------------------------------
+
+var scratch: BootInfo = undefined;
 
 fn put(buf: []u8, off: usize, comptime T: type, v: T) void {
     std.mem.writeInt(T, buf[off..][0..@sizeOf(T)], v, .little);
@@ -172,7 +174,8 @@ test "PVH start info gives memory map, command line and modules" {
     put(&mem, 0x318, u64, 0x100000);
     put(&mem, 0x320, u64, 0x7f00000);
     put(&mem, 0x328, u32, 2);
-    const info = try fromPvh(.{ .base = base, .mem = &mem }, base);
+    var info: BootInfo = undefined;
+    try fromPvh(&info, .{ .base = base, .mem = &mem }, base);
     try std.testing.expectEqual(Protocol.pvh, info.protocol);
     try std.testing.expectEqualStrings("console=x", info.cmdline());
     try std.testing.expectEqual(@as(usize, 2), info.memoryMap().len);
@@ -184,11 +187,11 @@ test "PVH start info gives memory map, command line and modules" {
 
 test "PVH start info is refused without its magic or memory map" {
     var mem: [256]u8 = @splat(0);
-    try std.testing.expectError(error.BadMagic, fromPvh(.{ .base = 0, .mem = &mem }, 0));
+    try std.testing.expectError(error.BadMagic, fromPvh(&scratch, .{ .base = 0, .mem = &mem }, 0));
     put(&mem, 0, u32, pvh_magic);
-    try std.testing.expectError(error.NoMemoryMap, fromPvh(.{ .base = 0, .mem = &mem }, 0));
+    try std.testing.expectError(error.NoMemoryMap, fromPvh(&scratch, .{ .base = 0, .mem = &mem }, 0));
     put(&mem, 4, u32, 1);
-    try std.testing.expectError(error.NoMemoryMap, fromPvh(.{ .base = 0, .mem = &mem }, 0));
+    try std.testing.expectError(error.NoMemoryMap, fromPvh(&scratch, .{ .base = 0, .mem = &mem }, 0));
 }
 
 test "a start info pointing outside memory is an error, not a crash" {
@@ -197,8 +200,8 @@ test "a start info pointing outside memory is an error, not a crash" {
     put(&mem, 4, u32, 1);
     put(&mem, 40, u64, 0xdead_0000);
     put(&mem, 48, u32, 3);
-    try std.testing.expectError(error.Unreadable, fromPvh(.{ .base = 0, .mem = &mem }, 0));
-    try std.testing.expectError(error.Unreadable, fromPvh(.{ .base = 0, .mem = &mem }, 62));
+    try std.testing.expectError(error.Unreadable, fromPvh(&scratch, .{ .base = 0, .mem = &mem }, 0));
+    try std.testing.expectError(error.Unreadable, fromPvh(&scratch, .{ .base = 0, .mem = &mem }, 62));
 }
 
 test "Linux zero page gives e820 map, command line and initrd" {
@@ -216,7 +219,8 @@ test "Linux zero page gives e820 map, command line and initrd" {
     @memcpy(mem[0x1000..][0..17], "pci=off zigu.a=b\x00");
     put(&mem, 0x218, u32, 0x6000000);
     put(&mem, 0x21c, u32, 4096);
-    const info = try fromLinuxZeroPage(.{ .base = base, .mem = &mem }, zero_page);
+    var info: BootInfo = undefined;
+    try fromLinuxZeroPage(&info, .{ .base = base, .mem = &mem }, zero_page);
     try std.testing.expectEqual(Protocol.linux, info.protocol);
     try std.testing.expectEqualStrings("pci=off zigu.a=b", info.cmdline());
     try std.testing.expectEqual(@as(u64, 0x9fc00 + 0x7f00000), info.usableBytes());
@@ -230,5 +234,5 @@ test "an unterminated command line is refused" {
     put(&mem, 0x2d8, u64, 4096);
     put(&mem, 0x2e0, u32, 1);
     put(&mem, 0x228, u32, 0x400);
-    try std.testing.expectError(error.CmdlineTooLong, fromLinuxZeroPage(.{ .base = 0, .mem = &mem }, 0));
+    try std.testing.expectError(error.CmdlineTooLong, fromLinuxZeroPage(&scratch, .{ .base = 0, .mem = &mem }, 0));
 }

@@ -8,6 +8,7 @@ const bootinfo = @import("bootinfo.zig");
 const cmdline = @import("cmdline.zig");
 const time = @import("time.zig");
 const workload = @import("workload.zig");
+const paging = @import("arch/x86_64/paging.zig");
 const syscalls = @import("syscalls.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const page_alloc = @import("mem/page_alloc.zig");
@@ -22,10 +23,12 @@ pub const version = "0.1.0";
 /// Pages taken at init for the kernel heap (1 MiB).
 const heap_pages: u64 = 256;
 
-const builtin_workloads = [_]struct { name: []const u8, elf: []const u8 }{
-    .{ .name = "hello", .elf = @embedFile("workload_hello") },
-    .{ .name = "fault", .elf = @embedFile("workload_fault") },
-    .{ .name = "exitcode", .elf = @embedFile("workload_exitcode") },
+/// Workloads built into the image by build.zig (each embedded as "workload_<name>").
+const builtin_workloads = @import("build_options").workloads;
+const builtin_list = blk: {
+    var list: []const u8 = "";
+    for (builtin_workloads, 0..) |name, i| list = list ++ (if (i == 0) "" else ", ") ++ name;
+    break :blk list;
 };
 
 extern const __kernel_start: u8;
@@ -48,15 +51,15 @@ fn fail(comptime fmt: []const u8, args: anytype) noreturn {
     kernelPanic(std.fmt.bufPrint(&buf, fmt, args) catch fmt, null);
 }
 
-fn readBootInfo(protocol: u32, info_paddr: u64) bootinfo.BootInfo {
+fn readBootInfo(protocol: u32, info_paddr: u64) void {
     // The identity map, from the first page up (page 0 stays out of reach: a null pointer).
     const low: [*]const u8 = @ptrFromInt(layout.page_size);
     const phys = bootinfo.Phys{ .base = layout.page_size, .mem = low[0 .. layout.identity_map_end - layout.page_size] };
-    return switch (protocol) {
-        @intFromEnum(bootinfo.Protocol.pvh) => bootinfo.fromPvh(phys, info_paddr),
-        @intFromEnum(bootinfo.Protocol.linux) => bootinfo.fromLinuxZeroPage(phys, info_paddr),
+    (switch (protocol) {
+        @intFromEnum(bootinfo.Protocol.pvh) => bootinfo.fromPvh(&boot, phys, info_paddr),
+        @intFromEnum(bootinfo.Protocol.linux) => bootinfo.fromLinuxZeroPage(&boot, phys, info_paddr),
         else => fail("unknown boot protocol {d}", .{protocol}),
-    } catch |err| fail("bad boot information ({s}) at 0x{x}", .{ @errorName(err), info_paddr });
+    }) catch |err| fail("bad boot information ({s}) at 0x{x}", .{ @errorName(err), info_paddr });
 }
 
 fn initMemory() void {
@@ -89,10 +92,10 @@ fn chooseWorkload(line: []const u8) []const u8 {
         const base: [*]const u8 = @ptrFromInt(mods[0].base);
         return base[0..mods[0].len];
     }
-    for (builtin_workloads) |w| {
-        if (std.mem.eql(u8, w.name, name)) return w.elf;
+    inline for (builtin_workloads) |builtin_name| {
+        if (std.mem.eql(u8, builtin_name, name)) return @embedFile("workload_" ++ builtin_name);
     }
-    fail("no workload named '{s}' (built in: hello, fault, exitcode; or initrd)", .{name});
+    fail("no workload named '{s}' (built in: {s}; or initrd)", .{ name, builtin_list });
 }
 
 /// `syscall` where it reaches ring 0, the trap gate where it does not (nested kvm-pvm), unless the
@@ -112,12 +115,13 @@ fn chooseGate(loaded: *const workload.Loaded, line: []const u8) struct { kind: l
 
 export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     serial.init();
+    paging.unmapStackGuards();
     cpu.initGdt();
     cpu.initIdt();
     cpu.maskLegacyPic();
     trap.handlers = .{ .kernel_call = syscalls.dispatch, .user_fault = syscalls.userFault };
 
-    boot = readBootInfo(protocol, info_paddr);
+    readBootInfo(protocol, info_paddr);
     const line = boot.cmdline();
     serial.print("zigu {s}: booted by {s}, {d} MiB usable, cmdline \"{s}\"\n", .{
         version, if (boot.protocol == .pvh) "PVH" else "Linux 64-bit", boot.usableBytes() >> 20, line,
@@ -126,8 +130,8 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     initMemory();
     var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
     const virtio = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
-    serial.print("zigu: tsc {d} MHz, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
-        time.tsc_hz / 1_000_000, pages.freePages(), heap_pages * 4, virtio.len,
+    serial.print("zigu: image 0x{x}-0x{x}, tsc {d} MHz, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
+        @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1_000_000, pages.freePages(), heap_pages * 4, virtio.len,
     });
 
     if (cmdline.get(line, "zigu.test")) |what| {

@@ -101,9 +101,11 @@ boot_info_paddr:
 boot_protocol:
     .long 0
 
-/* Identity map of the first 4 GiB with 2 MiB pages, built by the assembler so that boot runs no
- * loop in ring 0 (ring-0 code is emulated one instruction at a time under kvm-pvm). User bit clear:
- * all of it is supervisor-only. The kernel adds the user half (PML4 entry 1) at run time. */
+/* Identity map of the first 4 GiB, built by the assembler so that boot runs no loop in ring 0
+ * (ring-0 code is emulated one instruction at a time under kvm-pvm). User bit clear: all of it is
+ * supervisor-only. 2 MiB pages, except the first 2 MiB (the kernel image), mapped with 4 KiB pages
+ * so that the guard page under each kernel stack can be unmapped (paging.zig). The kernel adds
+ * the user half (PML4 entry 1) at run time. */
     .section .data.pagetables, "aw"
     .balign 4096
     .global boot_pml4
@@ -117,16 +119,35 @@ boot_pdpt:
     .quad boot_pd + 0x3000 + 0x3
     .fill 508, 8, 0
 boot_pd:
-    .set page, 0
-    .rept 2048
+    .quad boot_pt0 + 0x3
+    .set page, 1
+    .rept 2047
     .quad (page << 21) | 0x83       /* present, writable, 2 MiB */
     .set page, page + 1
     .endr
+    .global boot_pt0
+boot_pt0:
+    .set page, 0
+    .rept 512
+    .quad (page << 12) | 0x3        /* present, writable, 4 KiB */
+    .set page, page + 1
+    .endr
 
-    .section .bss
-    .balign 16
-    .global boot_stack_bottom
-boot_stack_bottom:
+/* Kernel stacks, each above a guard page that kmain unmaps: an overflow faults (and the double
+ * fault lands on its own IST stack) instead of silently overwriting what lies below. */
+    .section .bss.stacks, "aw", @nobits
+    .balign 4096
+    .global stack_guard_boot, stack_guard_trap, stack_guard_fault
+    .global boot_stack_top, trap_stack_top, fault_stack_top
+stack_guard_boot:
+    .skip 4096
     .skip 65536
-    .global boot_stack_top
 boot_stack_top:
+stack_guard_trap:
+    .skip 4096
+    .skip 65536                     /* interrupts, exceptions and both gates from ring 3 */
+trap_stack_top:
+stack_guard_fault:
+    .skip 4096
+    .skip 16384                     /* double fault, NMI, machine check (IST 1) */
+fault_stack_top:

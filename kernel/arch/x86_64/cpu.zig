@@ -113,17 +113,17 @@ var gdt: [7]u64 align(16) = .{
 
 const DescriptorPtr = extern struct { limit: u16 align(1), base: u64 align(1) };
 
-/// Stack that interrupts, exceptions and both kernel-entry gates use when they come from ring 3.
-var trap_stack: [64 * 1024]u8 align(16) = undefined;
-/// Separate stack for double faults, NMI and machine checks: they must work even on a broken stack.
-var fault_stack: [16 * 1024]u8 align(16) = undefined;
-
+// Stacks (boot.S): the trap stack takes interrupts, exceptions and both kernel-entry gates from
+// ring 3; the fault stack (IST 1) takes double faults, NMI and machine checks, which must work
+// even when the stack they interrupted is broken.
+extern const trap_stack_top: u8;
+extern const fault_stack_top: u8;
 extern var trap_stack_top_ptr: u64;
 
 pub fn initGdt() void {
-    const trap_top = @intFromPtr(&trap_stack) + trap_stack.len;
+    const trap_top = @intFromPtr(&trap_stack_top);
     tss.setRsp0(trap_top);
-    tss.setIst(1, @intFromPtr(&fault_stack) + fault_stack.len);
+    tss.setIst(1, @intFromPtr(&fault_stack_top));
     tss.words[25] = @as(u32, @sizeOf(Tss)) << 16; // I/O bitmap past the end: no port access from ring 3
     trap_stack_top_ptr = trap_top;
 

@@ -4,6 +4,7 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const layout = @import("../../layout.zig");
+const cpu = @import("cpu.zig");
 const PageAllocator = @import("../../mem/page_alloc.zig").PageAllocator;
 
 const present: u64 = 1 << 0;
@@ -14,6 +15,19 @@ const no_execute: u64 = 1 << 63;
 const addr_mask: u64 = 0x000F_FFFF_FFFF_F000;
 
 extern var boot_pml4: [512]u64;
+extern var boot_pt0: [512]u64;
+extern const stack_guard_boot: u8;
+extern const stack_guard_trap: u8;
+extern const stack_guard_fault: u8;
+
+/// Unmaps the page under each kernel stack (boot.S maps the first 2 MiB with 4 KiB pages for this).
+pub fn unmapStackGuards() void {
+    for ([_]u64{ @intFromPtr(&stack_guard_boot), @intFromPtr(&stack_guard_trap), @intFromPtr(&stack_guard_fault) }) |guard| {
+        assert(guard % layout.page_size == 0 and guard < 2 << 20);
+        boot_pt0[@intCast(guard / layout.page_size)] = 0;
+        cpu.invlpg(guard);
+    }
+}
 
 pub const Access = struct { write: bool = false, execute: bool = false };
 
@@ -77,10 +91,7 @@ pub fn widenUserPage(virt: u64, access: Access) void {
     const leaf = userLeaf(virt).?;
     if (access.write) leaf.* |= writable;
     if (access.execute) leaf.* &= ~no_execute;
-    asm volatile ("invlpg (%[a])"
-        :
-        : [a] "r" (virt),
-        : .{ .memory = true });
+    cpu.invlpg(virt);
 }
 
 /// Whether ring 3 may read (or write) every byte of [addr, addr + len). Overflow, kernel addresses

@@ -1,0 +1,59 @@
+/**
+ * Booting the kernel on Firecracker (`firecracker --no-api --config-file`). Firecracker is in no
+ * package registry: it must be on PATH (built from its public source), and callers skip otherwise.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { run } from "../proc.ts";
+import { guestEnd } from "../console.ts";
+import type { BootResult } from "./qemu.ts";
+
+export function firecrackerVersion(): string | undefined {
+  try {
+    const out = execFileSync("firecracker", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    return /Firecracker v(\S+)/.exec(out)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+export interface FirecrackerConfig {
+  "boot-source": { kernel_image_path: string; boot_args: string; initrd_path?: string };
+  drives: unknown[];
+  "machine-config": { vcpu_count: number; mem_size_mib: number };
+}
+
+export function firecrackerConfig(o: { kernel: string; cmdline: string; memMiB?: number; initrd?: string }): FirecrackerConfig {
+  return {
+    "boot-source": { kernel_image_path: o.kernel, boot_args: o.cmdline, ...(o.initrd ? { initrd_path: o.initrd } : {}) },
+    // Firecracker refuses a config without "drives", even an empty one.
+    drives: [],
+    "machine-config": { vcpu_count: 1, mem_size_mib: o.memMiB ?? 256 },
+  };
+}
+
+export async function bootFirecracker(o: {
+  kernel: string;
+  cmdline: string;
+  memMiB?: number;
+  initrd?: string;
+  timeoutMs: number;
+  onConsole?: (chunk: string) => void;
+}): Promise<BootResult & { log: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "zigu-fc-"));
+  try {
+    const cfgPath = join(dir, "config.json");
+    const logPath = join(dir, "firecracker.log");
+    writeFileSync(cfgPath, JSON.stringify(firecrackerConfig(o), null, 2));
+    writeFileSync(logPath, "");
+    // With --log-path the VMM's own log stays out of the serial console on stdout.
+    const command = ["firecracker", "--no-api", "--config-file", cfgPath, "--log-path", logPath, "--level", "Info"];
+    const vmm = await run(command, { timeoutMs: o.timeoutMs, onStdout: o.onConsole });
+    const log = readFileSync(logPath, "utf8");
+    return { command, console: vmm.stdout, end: guestEnd(vmm.stdout), timedOut: vmm.timedOut, wallMs: vmm.wallMs, vmm, log };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Finding the pinned Zig and building the kernel with it. The project pins Zig 0.17.0 from PyPI
+ * (`ziglang`) into .venv (scripts/setup); a system `zig` of exactly that version also does.
+ */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execFileSync } from "node:child_process";
+import { run } from "./proc.ts";
+import { UserError } from "./errors.ts";
+
+export const zigVersion = "0.17.0";
+export const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
+
+let cached: string[] | undefined;
+
+function versionOf(command: string[]): string | undefined {
+  const [file, ...args] = command;
+  if (file === undefined) return undefined;
+  try {
+    return execFileSync(file, [...args, "version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command that runs the pinned zig (e.g. [".venv/bin/python", "-m", "ziglang"]). */
+export function zigCommand(): string[] {
+  if (cached) return cached;
+  const candidates: string[][] = [];
+  if (process.env.ZIGU_ZIG) candidates.push([process.env.ZIGU_ZIG]);
+  const venvPython = join(repoRoot, ".venv", "bin", "python");
+  if (existsSync(venvPython)) candidates.push([venvPython, "-m", "ziglang"]);
+  candidates.push(["zig"]);
+  const seen: string[] = [];
+  for (const c of candidates) {
+    const v = versionOf(c);
+    if (v === zigVersion) return (cached = c);
+    if (v !== undefined) seen.push(`${c.join(" ")} is ${v}`);
+  }
+  throw new UserError(
+    `Zig ${zigVersion} not found${seen.length ? ` (${seen.join("; ")})` : ""}`,
+    "run ./scripts/setup, which installs ziglang==0.17.0 from PyPI into .venv",
+  );
+}
+
+export type Optimize = "Debug" | "ReleaseSmall";
+
+export interface KernelBuild {
+  optimize: Optimize;
+  prefix: string;
+  kernel: string;
+  stub: string;
+  workloadsDir: string;
+}
+
+/** Builds kernel, built-in workloads and the bench stub into zig-out/<mode>; incremental. */
+export async function buildKernel(optimize: Optimize, onProgress?: (line: string) => void): Promise<KernelBuild> {
+  const prefix = join(repoRoot, "zig-out", optimize === "Debug" ? "debug" : "release");
+  const result = await run(
+    [...zigCommand(), "build", "install", "stub", `-Doptimize=${optimize}`, "-p", prefix, "--summary", "none"],
+    { cwd: repoRoot, timeoutMs: 20 * 60_000, onStderr: onProgress },
+  );
+  if (result.timedOut) throw new Error(`zig build timed out after 20 minutes`);
+  if (result.exitCode !== 0) {
+    throw new UserError(`zig build (${optimize}) failed:\n${result.stderr.trim()}`, "fix the error above; `zig build` alone reproduces it");
+  }
+  return {
+    optimize,
+    prefix,
+    kernel: join(prefix, "bin", "zigu.elf"),
+    stub: join(prefix, "bin", "pvh-stub.elf"),
+    workloadsDir: join(prefix, "workloads"),
+  };
+}

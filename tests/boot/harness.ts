@@ -1,0 +1,36 @@
+// Shared by the boot tests: one kernel build per mode, and the accelerators to run under.
+import { buildKernel, type KernelBuild, type Optimize } from "../../src/zig.ts";
+import { bootQemu, kvmUsable, type Accel, type BootResult } from "../../src/vmm/qemu.ts";
+
+const builds = new Map<Optimize, Promise<KernelBuild>>();
+
+export function kernel(optimize: Optimize = "Debug"): Promise<KernelBuild> {
+  let b = builds.get(optimize);
+  if (!b) builds.set(optimize, (b = buildKernel(optimize)));
+  return b;
+}
+
+/** TCG always; KVM too when /dev/kvm works. ZIGU_ACCEL=tcg|kvm narrows it. */
+export function accelerators(): Accel[] {
+  const all: Accel[] = kvmUsable() ? ["tcg", "kvm"] : ["tcg"];
+  const only = process.env.ZIGU_ACCEL;
+  return only ? all.filter((a) => a === only) : all;
+}
+
+/** A boot never waits longer than this: a hung guest fails its test, it never hangs the suite. */
+export const bootTimeoutMs = 30_000;
+
+export async function boot(accel: Accel, cmdline: string, opts: { optimize?: Optimize; initrd?: string; timeoutMs?: number } = {}): Promise<BootResult> {
+  const k = await kernel(opts.optimize);
+  return bootQemu({
+    kernel: k.kernel,
+    cmdline: `console=ttyS0 ${cmdline}`,
+    accel,
+    initrd: opts.initrd,
+    timeoutMs: opts.timeoutMs ?? bootTimeoutMs,
+  });
+}
+
+export function lines(console: string): string[] {
+  return console.replaceAll("\r", "").split("\n").filter((l) => l.length > 0);
+}

@@ -1,0 +1,102 @@
+// Boots the real kernel in QEMU microvm under every available accelerator and reads its console.
+import { describe, test, before } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { accelerators, boot, kernel, lines } from "./harness.ts";
+import { status } from "../../src/console.ts";
+
+const banner = /^zigu \d+\.\d+\.\d+: booted by PVH, \d+ MiB usable, cmdline "console=ttyS0 /;
+const gateLine = /^zigu: gate (syscall|trap) \((probed|forced)\)/;
+
+before(async () => {
+  await kernel("Debug");
+});
+
+for (const accel of accelerators()) {
+  describe(`QEMU microvm, ${accel.toUpperCase()}`, () => {
+    test("boots the sample: banner, its line from ring 3, exit 0 as the last line", async () => {
+      const r = await boot(accel, "zigu.workload=hello");
+      assert.equal(r.timedOut, false, r.console);
+      const out = lines(r.console);
+      assert.match(out[0] ?? "", banner, r.console);
+      const gate = out.map((l) => gateLine.exec(l)).find((m) => m);
+      assert.ok(gate, `no gate line:\n${r.console}`);
+      assert.equal(gate[2], "probed");
+      assert.ok(out.includes(`hello from ring 3 (gate: ${gate[1]})`), r.console);
+      assert.deepEqual(r.end, { kind: "exit", status: 0 });
+      assert.equal(out.at(-1), "zigu: exit 0");
+    });
+
+    if (accel === "tcg") {
+      test("under TCG the probe finds that syscall reaches ring 0 and picks it", async () => {
+        const r = await boot(accel, "zigu.workload=hello");
+        assert.match(r.console, /^zigu: gate syscall \(probed\)/m);
+        assert.match(r.console, /^hello from ring 3 \(gate: syscall\)$/m);
+      });
+    }
+
+    test("the trap gate carries calls: SSE in ring 3, clock, refused bad pointers, exit 7", async () => {
+      const r = await boot(accel, "zigu.workload=exitcode zigu.gate=trap");
+      assert.match(r.console, /zigu: gate trap \(forced\)/);
+      assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -2 -2$/m);
+      assert.deepEqual(r.end, { kind: "exit", status: 7 });
+    });
+
+    test("forcing the syscall gate works exactly where the probe chose it", async () => {
+      const r = await boot(accel, "zigu.workload=exitcode zigu.gate=syscall");
+      assert.match(r.console, /zigu: gate syscall \(forced\)/);
+      const probe = await boot(accel, "zigu.workload=hello");
+      if (/zigu: gate syscall \(probed\)/.test(probe.console)) {
+        assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -2 -2$/m);
+        assert.deepEqual(r.end, { kind: "exit", status: 7 });
+      } else {
+        // kvm-pvm: syscall stays in ring 3 and faults fetching the supervisor entry point.
+        assert.match(r.console, /zigu: workload fault: #PF page fault/);
+        assert.deepEqual(r.end, { kind: "exit", status: status.workloadFault(14) });
+      }
+    });
+
+    test("a workload touching kernel memory is stopped with a fault report and status 142", async () => {
+      const r = await boot(accel, "zigu.workload=fault");
+      assert.match(r.console, /^about to read kernel memory$/m);
+      assert.doesNotMatch(r.console, /the kernel is not protected/);
+      assert.match(r.console, /^zigu: workload fault: #PF page fault$/m);
+      assert.match(r.console, /vector=14 \(#PF page fault\) error=0x5 .* cs=0x23 .* cr2=0x100000$/m);
+      assert.deepEqual(r.end, { kind: "exit", status: status.workloadFault(14) });
+    });
+
+    test("a kernel exception prints a panic with registers and exits 255", async () => {
+      const r = await boot(accel, "zigu.test=kernel-fault");
+      assert.match(r.console, /^zigu: panic: kernel exception: #PF page fault at rip=0x[0-9a-f]+$/m);
+      assert.match(r.console, /cs=0x8 .* cr2=0x700000000000$/m);
+      assert.match(r.console, /^zigu: {3}rax=0x[0-9a-f]+ rbx=/m);
+      assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
+    });
+
+    test("an unknown workload name is a clear panic, not a hang", async () => {
+      const r = await boot(accel, "zigu.workload=nosuch");
+      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang; or initrd\)/);
+      assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
+    });
+
+    test("loads a workload ELF handed over as the initrd (a PVH boot module)", async () => {
+      const k = await kernel("Debug");
+      const r = await boot(accel, "zigu.workload=initrd", { initrd: join(k.workloadsDir, "exitcode") });
+      assert.match(r.console, /^sse 264\.325 /m);
+      assert.deepEqual(r.end, { kind: "exit", status: 7 });
+    });
+
+    test("a hung guest is stopped by the host timeout and has no exit line", async () => {
+      const r = await boot(accel, "zigu.workload=hang", { timeoutMs: 3_000 });
+      assert.equal(r.timedOut, true);
+      assert.match(r.console, /^hanging on purpose$/m);
+      assert.deepEqual(r.end, { kind: "no-exit-line" });
+    });
+
+    test("the ReleaseSmall kernel boots the sample too", async () => {
+      const r = await boot(accel, "zigu.workload=hello", { optimize: "ReleaseSmall" });
+      assert.match(r.console, /^hello from ring 3 \(gate: (syscall|trap)\)$/m);
+      assert.deepEqual(r.end, { kind: "exit", status: 0 });
+    });
+  });
+}

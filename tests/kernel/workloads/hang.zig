@@ -1,0 +1,7 @@
+//! Never ends: the host's timeout, not the guest, must stop this VM.
+const zigu = @import("zigu");
+
+pub fn main() u8 {
+    zigu.log("hanging on purpose");
+    while (true) _ = zigu.nowNs();
+}
