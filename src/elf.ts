@@ -1,5 +1,5 @@
 /** Just enough ELF64 reading for the tests and the bench: load segments and notes of an image. */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 
 export interface ProgramHeader {
   type: number;
@@ -40,4 +40,20 @@ export function programHeaders(path: string): { entry: number; headers: ProgramH
 /** Bytes the image occupies once loaded: the highest end of its PT_LOAD segments. */
 export function loadedEnd(path: string): number {
   return Math.max(...programHeaders(path).headers.filter((h) => h.type === PT_LOAD).map((h) => h.vaddr + h.memSize));
+}
+
+/**
+ * A copy of an image whose PT_NOTE headers are turned into PT_NULL: VMMs then find no PVH entry
+ * note and boot it by the Linux 64-bit protocol through the ELF entry (as Firecracker does).
+ */
+export function withoutNotes(path: string, outPath: string): void {
+  const b = Buffer.from(readFileSync(path));
+  const phoff = Number(b.readBigUInt64LE(32));
+  const phentsize = b.readUInt16LE(54);
+  const phnum = b.readUInt16LE(56);
+  for (let i = 0; i < phnum; i++) {
+    const o = phoff + i * phentsize;
+    if (b.readUInt32LE(o) === PT_NOTE) b.writeUInt32LE(0, o);
+  }
+  writeFileSync(outPath, b);
 }

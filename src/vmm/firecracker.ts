@@ -48,8 +48,9 @@ export async function bootFirecracker(o: {
     const logPath = join(dir, "firecracker.log");
     writeFileSync(cfgPath, JSON.stringify(firecrackerConfig(o), null, 2));
     writeFileSync(logPath, "");
-    // With --log-path the VMM's own log stays out of the serial console on stdout.
-    const command = ["firecracker", "--no-api", "--config-file", cfgPath, "--log-path", logPath, "--level", "Info"];
+    // With --log-path the VMM's own log stays out of the serial console on stdout; Debug level
+    // is where it says which boot protocol it used.
+    const command = ["firecracker", "--no-api", "--config-file", cfgPath, "--log-path", logPath, "--level", "Debug"];
     const vmm = await run(command, { timeoutMs: o.timeoutMs, onStdout: o.onConsole });
     const log = readFileSync(logPath, "utf8");
     return { command, console: vmm.stdout, end: guestEnd(vmm.stdout), timedOut: vmm.timedOut, wallMs: vmm.wallMs, vmm, log };

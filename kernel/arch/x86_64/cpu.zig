@@ -241,12 +241,18 @@ pub fn maskLegacyPic() void {
     outb(0xA1, 0xFF);
 }
 
-/// Stops the VM: the i8042 reset line (Firecracker exits; QEMU exits with -no-reboot), then a
+/// How long the i8042 reset gets to stop the VM before the triple fault: Firecracker handles the
+/// reset on its own thread while the vCPU runs on, and a triple fault first makes it exit 1.
+const reset_grace_tsc_ticks: u64 = 2_000_000_000; // ~1 s at 2 GHz; any real VMM stops far sooner
+
+/// Stops the VM: the i8042 reset line (Firecracker exits 0; QEMU exits with -no-reboot), then a
 /// triple fault should no i8042 be there. Never returns.
 pub fn resetVm() noreturn {
     // No wait on the controller's input buffer: emulated i8042s take the command at once, and
     // where none exists the status port reads 0xFF forever.
     outb(0x64, 0xFE);
+    const start = rdtsc();
+    while (rdtsc() -% start < reset_grace_tsc_ticks) asm volatile ("pause");
     const empty = DescriptorPtr{ .limit = 0, .base = 0 };
     asm volatile (
         \\lidt (%[ptr])
