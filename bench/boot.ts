@@ -1,0 +1,98 @@
+/**
+ * `npm run bench`: boot time of the sample workload (VMM process start to exit), Debug and
+ * ReleaseSmall kernels, as a ratio against a minimal PVH stub (bench/stub/stub.S: prints one byte
+ * and resets the VM) booted alternately in the same run; plus the kernel's own boot time and the
+ * image sizes. Runs under TCG, under KVM when /dev/kvm works, and on Firecracker when it is on PATH.
+ * Machines are noisy: compare the ratios, not the absolute times.
+ */
+import { parseArgs } from "node:util";
+import { statSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildKernel, repoRoot, type KernelBuild } from "../src/zig.ts";
+import { bootQemu, kvmUsable, type Accel, type BootResult } from "../src/vmm/qemu.ts";
+import { bootFirecracker, firecrackerVersion } from "../src/vmm/firecracker.ts";
+import { loadedEnd } from "../src/elf.ts";
+
+const { values } = parseArgs({
+  options: { rounds: { type: "string", default: "15" }, help: { type: "boolean", short: "h", default: false } },
+});
+if (values.help) {
+  console.log("usage: npm run bench -- [--rounds N]   (default 15 alternating rounds per platform)");
+  process.exit(0);
+}
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds}: expected a positive integer`);
+
+type Platform = { name: string; boot: (kernel: string, cmdline: string) => Promise<BootResult> };
+const timeoutMs = 60_000;
+const platforms: Platform[] = [];
+const qemuOn = (accel: Accel): Platform => ({
+  name: `qemu-${accel}`,
+  boot: (kernel, cmdline) => bootQemu({ kernel, cmdline, accel, timeoutMs }),
+});
+platforms.push(qemuOn("tcg"));
+if (kvmUsable()) platforms.push(qemuOn("kvm"));
+const fc = firecrackerVersion();
+if (fc && kvmUsable()) platforms.push({ name: `firecracker-${fc}`, boot: (kernel, cmdline) => bootFirecracker({ kernel, cmdline, timeoutMs }) });
+
+function stats(xs: number[]): { min: number; median: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { min: s[0]!, median, max: s.at(-1)! };
+}
+
+const fmt = (ms: number) => ms.toFixed(1).padStart(7);
+
+async function main(): Promise<void> {
+  const debug = await buildKernel("Debug");
+  const release = await buildKernel("ReleaseSmall");
+  const subjects: { name: string; kernel: string; cmdline: string; stub: boolean }[] = [
+    { name: "pvh-stub", kernel: release.stub, cmdline: "console=ttyS0", stub: true },
+    { name: "zigu-debug", kernel: debug.kernel, cmdline: "console=ttyS0 zigu.workload=hello", stub: false },
+    { name: "zigu-release", kernel: release.kernel, cmdline: "console=ttyS0 zigu.workload=hello", stub: false },
+  ];
+  const sizes = (b: KernelBuild) => ({ file_bytes: statSync(b.kernel).size, loaded_bytes: loadedEnd(b.kernel) - 0x100000 });
+  const report: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    rounds,
+    sizes: { debug: sizes(debug), release: sizes(release), stub: { file_bytes: statSync(release.stub).size } },
+    platforms: {} as Record<string, unknown>,
+  };
+  console.log(`image sizes: Debug ${debug.kernel.replace(repoRoot + "/", "")} ${statSync(debug.kernel).size} B (loaded ${sizes(debug).loaded_bytes} B), ` +
+    `ReleaseSmall ${statSync(release.kernel).size} B (loaded ${sizes(release).loaded_bytes} B), stub ${statSync(release.stub).size} B`);
+
+  for (const p of platforms) {
+    const wall = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+    const guestUs = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+    await p.boot(release.kernel, subjects[2]!.cmdline); // warm the page cache and the VMM binary
+    for (let i = 0; i < rounds; i++) {
+      for (const s of subjects) {
+        const r = await p.boot(s.kernel, s.cmdline);
+        const ok = s.stub ? r.console.startsWith("Z") : r.end.kind === "exit" && r.end.status === 0;
+        if (r.timedOut || !ok) throw new Error(`${p.name}/${s.name}: boot failed:\n${r.console}\n${r.vmm.stderr}`);
+        wall.get(s.name)!.push(r.wallMs);
+        const m = /boot (\d+) us/.exec(r.console);
+        if (m?.[1]) guestUs.get(s.name)!.push(Number(m[1]));
+      }
+    }
+    const base = stats(wall.get("pvh-stub")!).median;
+    console.log(`\n${p.name}: wall ms from VMM start to exit over ${rounds} alternating rounds`);
+    console.log(`  ${"subject".padEnd(13)}    min  median     max   ratio  in-guest boot (median)`);
+    const rows: Record<string, unknown> = {};
+    for (const s of subjects) {
+      const st = stats(wall.get(s.name)!);
+      const g = guestUs.get(s.name)!;
+      const guest = g.length ? stats(g).median / 1000 : undefined;
+      rows[s.name] = { ...st, ratio_vs_stub: st.median / base, guest_boot_ms_median: guest };
+      console.log(`  ${s.name.padEnd(13)}${fmt(st.min)} ${fmt(st.median)} ${fmt(st.max)}  ${(st.median / base).toFixed(2).padStart(5)}x  ${guest === undefined ? "-" : `${guest.toFixed(1)} ms`}`);
+    }
+    (report.platforms as Record<string, unknown>)[p.name] = rows;
+  }
+  const out = join(repoRoot, ".ukernel", "bench");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "boot.json"), JSON.stringify(report, null, 2));
+  console.log(`\nfull figures: .ukernel/bench/boot.json`);
+}
+
+await main();
