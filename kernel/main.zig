@@ -114,6 +114,7 @@ fn chooseGate(loaded: *const workload.Loaded, line: []const u8) struct { kind: l
 }
 
 export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
+    time.markBoot();
     serial.init();
     paging.unmapStackGuards();
     cpu.initGdt();

@@ -12,6 +12,11 @@ const calibration_pit_ticks: u64 = pit_hz / 200;
 const calibration_max_reads: u32 = 2_000_000;
 
 var tsc_at_boot: u64 = 0;
+
+/// Called first thing in kmain: times count from here.
+pub fn markBoot() void {
+    tsc_at_boot = cpu.rdtsc();
+}
 var ns_mult: u64 = 0; // (1e9 << 32) / tsc_hz
 pub var tsc_hz: u64 = 0;
 
@@ -45,10 +50,10 @@ pub fn calibrate() Error!void {
     tsc_hz = (tsc_end - tsc_start) * pit_hz / elapsed;
     if (tsc_hz == 0) return error.PitNotCounting;
     ns_mult = (@as(u64, 1_000_000_000) << 32) / tsc_hz;
-    tsc_at_boot = tsc_start;
+    if (tsc_at_boot == 0) tsc_at_boot = tsc_start;
 }
 
-/// Nanoseconds since calibration started.
+/// Nanoseconds since kmain began (or since calibration, if markBoot was not called).
 pub fn nowNs() u64 {
     const ticks = cpu.rdtsc() - tsc_at_boot;
     return @truncate((@as(u128, ticks) * ns_mult) >> 32);
