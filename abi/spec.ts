@@ -1,0 +1,88 @@
+/**
+ * The one source of the ABI's numbers: error codes, capability kinds, calls, event flags, log
+ * levels, clocks and limits. `npm run gen:abi` writes the Zig, C, TypeScript and Python definitions
+ * from it (abi/generate.ts); tests/abi/generated.test.ts fails when a generated file is stale.
+ * Change a number here, never in a generated file.
+ */
+
+export interface Constant {
+  name: string;
+  value: number;
+  doc: string;
+}
+
+export interface Call {
+  name: string;
+  nr: number;
+  /** Capability kind that must be active, or null for calls every workload may make. */
+  cap: string | null;
+  args: { name: string; type: "u64" | "i64" | "ptr" | "handle" | "u32" }[];
+  doc: string;
+}
+
+export const abiVersion = 1;
+
+export const errors: Constant[] = [
+  { name: "OK", value: 0, doc: "Success." },
+  { name: "ERR_PERMISSION", value: -1, doc: "The call's capability is not active, or the policy refuses the capability." },
+  { name: "ERR_BAD_HANDLE", value: -2, doc: "Not a live handle: closed (stale generation), forged, or of the wrong type." },
+  { name: "ERR_BAD_POINTER", value: -3, doc: "A pointer or length from the workload does not lie in its own mapped memory." },
+  { name: "ERR_INVALID", value: -4, doc: "An argument is out of range." },
+  { name: "ERR_NO_SPACE", value: -5, doc: "A bounded table is full (handles, registrations)." },
+  { name: "ERR_NO_SYS", value: -6, doc: "No such call." },
+  { name: "ERR_UNSUPPORTED", value: -7, doc: "The call exists but this machine cannot do it (e.g. no wall clock)." },
+  { name: "ERR_EXISTS", value: -8, doc: "Already so (a handle registered twice with io_poll)." },
+];
+
+/** Capability kinds; a kind's bit in a mask is 1 << kind. */
+export const capabilities: Constant[] = [
+  { name: "CAP_LOG", value: 1, doc: "Write to the console log." },
+  { name: "CAP_TIME", value: 2, doc: "Read clocks, create timers." },
+  { name: "CAP_TASK", value: 3, doc: "Spawn and join cooperative tasks (not built yet)." },
+  { name: "CAP_IO", value: 4, doc: "Block devices and files (not built yet)." },
+  { name: "CAP_NET", value: 5, doc: "Sockets (not built yet)." },
+  { name: "CAP_RANDOM", value: 6, doc: "Random bytes from the CPU's generator." },
+];
+
+export const events: Constant[] = [
+  { name: "EV_READABLE", value: 1, doc: "Readable; for a timer: it has fired." },
+  { name: "EV_WRITABLE", value: 2, doc: "Writable." },
+  { name: "EV_HANGUP", value: 4, doc: "The other end is gone, or the handle was closed while registered." },
+  { name: "EV_TIMER", value: 8, doc: "The event comes from a timer." },
+];
+
+export const logLevels: Constant[] = [
+  { name: "LOG_ERROR", value: 1, doc: "" },
+  { name: "LOG_WARN", value: 2, doc: "" },
+  { name: "LOG_INFO", value: 3, doc: "" },
+  { name: "LOG_DEBUG", value: 4, doc: "" },
+];
+
+export const clocks: Constant[] = [
+  { name: "CLOCK_MONOTONIC", value: 0, doc: "Nanoseconds since boot; never goes back." },
+  { name: "CLOCK_WALL", value: 1, doc: "Nanoseconds since the Unix epoch, where the machine has a clock." },
+];
+
+export const limits: Constant[] = [
+  { name: "MAX_HANDLES", value: 256, doc: "Live handles per workload." },
+  { name: "MAX_LOG_BYTES", value: 4096, doc: "Bytes in one log call." },
+  { name: "MAX_POLL_EVENTS", value: 64, doc: "Events one io_poll call returns at most." },
+  { name: "MAX_RANDOM_BYTES", value: 4096, doc: "Bytes in one random call." },
+  { name: "TIMEOUT_INFINITE", value: -1, doc: "io_poll timeout: wait until an event." },
+];
+
+export const calls: Call[] = [
+  { name: "exit", nr: 0, cap: null, args: [{ name: "status", type: "u32" }], doc: "Ends the workload with status 0..255. Does not return." },
+  { name: "log", nr: 1, cap: "CAP_LOG", args: [{ name: "level", type: "u32" }, { name: "msg", type: "ptr" }, { name: "len", type: "u64" }], doc: "Writes one line to the console." },
+  { name: "clock_now", nr: 2, cap: "CAP_TIME", args: [{ name: "clock", type: "u32" }], doc: "Reads a clock, in nanoseconds (a non-negative result)." },
+  { name: "cap_acquire", nr: 3, cap: null, args: [{ name: "kind", type: "u32" }], doc: "A capability handle for `kind`, if the policy allows it and it was never dropped." },
+  { name: "cap_enter", nr: 4, cap: null, args: [{ name: "handles", type: "ptr" }, { name: "count", type: "u64" }], doc: "Activates the capabilities behind `count` handles (all or none)." },
+  { name: "cap_drop", nr: 5, cap: null, args: [{ name: "kind", type: "u32" }], doc: "Deactivates `kind` for good: it can never be acquired or entered again." },
+  { name: "handle_close", nr: 6, cap: null, args: [{ name: "handle", type: "handle" }], doc: "Closes a handle; its value is refused from then on." },
+  { name: "timer_create", nr: 7, cap: "CAP_TIME", args: [], doc: "A disarmed timer handle." },
+  { name: "timer_arm", nr: 8, cap: "CAP_TIME", args: [{ name: "timer", type: "handle" }, { name: "delay_ns", type: "u64" }, { name: "period_ns", type: "u64" }], doc: "Fires after `delay_ns`, then every `period_ns` if non-zero. delay 0 and period 0 disarms." },
+  { name: "io_register", nr: 9, cap: null, args: [{ name: "handle", type: "handle" }, { name: "interest", type: "u32" }, { name: "user_data", type: "u64" }], doc: "Adds a handle to the poll set." },
+  { name: "io_unregister", nr: 10, cap: null, args: [{ name: "handle", type: "handle" }], doc: "Removes a handle from the poll set." },
+  { name: "io_poll", nr: 11, cap: null, args: [{ name: "events", type: "ptr" }, { name: "max", type: "u64" }, { name: "timeout_ns", type: "i64" }], doc: "Waits for readiness of registered handles; returns the number of events written." },
+  { name: "random", nr: 12, cap: "CAP_RANDOM", args: [{ name: "buf", type: "ptr" }, { name: "len", type: "u64" }], doc: "Fills `buf` with random bytes." },
+];
