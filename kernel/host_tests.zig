@@ -5,4 +5,5 @@ test {
     _ = @import("elf.zig");
     _ = @import("mem/page_alloc.zig");
     _ = @import("mem/heap.zig");
+    _ = @import("abi.zig");
 }

@@ -1,0 +1,449 @@
+//! The ABI's core: capabilities, the handle table, timers and the poll set. Pure: no arch code,
+//! time is an argument, and everything from ring 3 has been validated (syscalls.zig) before it
+//! gets here, so `zig build test` runs all of it on the host.
+const std = @import("std");
+const assert = std.debug.assert;
+pub const numbers = @import("abi_numbers.zig");
+const Cap = numbers.Cap;
+
+pub const Error = error{ Permission, BadHandle, BadPointer, Invalid, NoSpace, NoSys, Unsupported, Exists };
+
+/// The negative code a call returns for `err`.
+pub fn errorCode(err: Error) i64 {
+    const e: numbers.Error = switch (err) {
+        error.Permission => .permission,
+        error.BadHandle => .bad_handle,
+        error.BadPointer => .bad_pointer,
+        error.Invalid => .invalid,
+        error.NoSpace => .no_space,
+        error.NoSys => .no_sys,
+        error.Unsupported => .unsupported,
+        error.Exists => .exists,
+    };
+    return @intFromEnum(e);
+}
+
+pub const max_handles: usize = numbers.max_handles;
+
+/// Capability kinds this kernel knows (numbers.Cap is non-exhaustive: ring 3 can pass anything).
+pub fn knownCap(kind: u64) ?Cap {
+    inline for (@typeInfo(Cap).@"enum".field_values) |value| {
+        if (kind == value) return @enumFromInt(value);
+    }
+    return null;
+}
+
+/// A mask of capability kinds from their names ("log,time"), for policies given as text.
+pub fn policyFromNames(names: []const u8) error{UnknownCapability}!u64 {
+    var mask: u64 = 0;
+    var it = std.mem.tokenizeScalar(u8, names, ',');
+    while (it.next()) |name| {
+        const kind = std.meta.stringToEnum(Cap, name) orelse return error.UnknownCapability;
+        mask |= kind.bit();
+    }
+    return mask;
+}
+
+pub const ObjectType = enum(u8) { capability = 1, timer = 2 };
+
+/// Handle layout: slot in bits 0..15, object type in 16..23, generation in 24..54. Bit 63 stays
+/// clear so a handle is a positive i64; generation 0 never occurs, so 0 is never a handle.
+const slot_bits = 16;
+const type_shift = 16;
+const generation_shift = 24;
+/// A slot whose generation reaches this is retired for good rather than wrapped: no handle value
+/// can ever be accepted for a different object.
+const max_generation: u32 = (1 << 31) - 1;
+
+comptime {
+    assert(max_handles <= 1 << slot_bits);
+}
+
+fn encode(slot: usize, kind: ObjectType, generation: u32) u64 {
+    return @as(u64, slot) | (@as(u64, @intFromEnum(kind)) << type_shift) | (@as(u64, generation) << generation_shift);
+}
+
+const Timer = struct {
+    armed: bool = false,
+    deadline_ns: u64 = 0,
+    period_ns: u64 = 0,
+};
+
+const Object = union(ObjectType) {
+    capability: Cap,
+    timer: Timer,
+};
+
+const Slot = struct {
+    generation: u32 = 0,
+    object: ?Object = null,
+    retired: bool = false,
+    registered: bool = false,
+    interest: u32 = 0,
+    user_data: u64 = 0,
+};
+
+pub const Core = struct {
+    /// Kinds the workload may acquire.
+    policy: u64,
+    /// Kinds whose calls are allowed now.
+    active: u64 = 0,
+    /// Kinds given up for good.
+    dropped: u64 = 0,
+    slots: [max_handles]Slot = @splat(.{}),
+    free: [max_handles]u16 = undefined,
+    free_count: usize = 0,
+    live_count: usize = 0,
+    /// User data of registrations whose handle was closed: delivered once as EV_HANGUP.
+    hangups: [max_handles]u64 = undefined,
+    hangup_count: usize = 0,
+
+    pub fn init(policy: u64) Core {
+        var core = Core{ .policy = policy };
+        var i: usize = max_handles;
+        while (i > 0) { // slot 0 handed out first
+            i -= 1;
+            core.free[core.free_count] = @intCast(i);
+            core.free_count += 1;
+        }
+        return core;
+    }
+
+    pub fn check(self: *const Core, cap: Cap) Error!void {
+        if (self.active & cap.bit() == 0) return error.Permission;
+        assert(self.dropped & cap.bit() == 0);
+    }
+
+    fn alloc(self: *Core, object: Object) Error!u64 {
+        if (self.free_count == 0) return error.NoSpace;
+        self.free_count -= 1;
+        const index = self.free[self.free_count];
+        const slot = &self.slots[index];
+        assert(slot.object == null and !slot.retired and !slot.registered);
+        slot.generation += 1;
+        slot.object = object;
+        self.live_count += 1;
+        return encode(index, object, slot.generation);
+    }
+
+    /// The slot behind a live handle of type `kind` (any type when null).
+    fn lookup(self: *Core, handle: u64, kind: ?ObjectType) Error!*Slot {
+        const index: usize = @intCast(handle & ((1 << slot_bits) - 1));
+        if (index >= max_handles) return error.BadHandle;
+        const slot = &self.slots[index];
+        const object = slot.object orelse return error.BadHandle;
+        if (handle != encode(index, object, slot.generation)) return error.BadHandle;
+        if (kind) |k| if (object != k) return error.BadHandle;
+        return slot;
+    }
+
+    pub fn capAcquire(self: *Core, kind: u64) Error!u64 {
+        const cap = knownCap(kind) orelse return error.Invalid;
+        if (self.policy & cap.bit() == 0 or self.dropped & cap.bit() != 0) return error.Permission;
+        return self.alloc(.{ .capability = cap });
+    }
+
+    /// All or none: every handle is checked before any capability is activated.
+    pub fn capEnter(self: *Core, handles: []const u64) Error!void {
+        var mask: u64 = 0;
+        for (handles) |h| {
+            const slot = try self.lookup(h, .capability);
+            const cap = slot.object.?.capability;
+            if (self.dropped & cap.bit() != 0) return error.Permission;
+            mask |= cap.bit();
+        }
+        assert(mask & ~self.policy == 0);
+        self.active |= mask;
+    }
+
+    pub fn capDrop(self: *Core, kind: u64) Error!void {
+        const cap = knownCap(kind) orelse return error.Invalid;
+        self.active &= ~cap.bit();
+        self.dropped |= cap.bit();
+    }
+
+    pub fn close(self: *Core, handle: u64) Error!void {
+        const slot = try self.lookup(handle, null);
+        if (slot.registered) {
+            assert(self.hangup_count < max_handles);
+            self.hangups[self.hangup_count] = slot.user_data;
+            self.hangup_count += 1;
+        }
+        const index = (handle & ((1 << slot_bits) - 1));
+        slot.* = .{ .generation = slot.generation, .retired = slot.generation == max_generation };
+        self.live_count -= 1;
+        if (!slot.retired) {
+            self.free[self.free_count] = @intCast(index);
+            self.free_count += 1;
+        }
+    }
+
+    pub fn timerCreate(self: *Core) Error!u64 {
+        return self.alloc(.{ .timer = .{} });
+    }
+
+    /// Fires `delay_ns` after `now_ns`, then every `period_ns` if that is non-zero; 0 and 0 disarms.
+    pub fn timerArm(self: *Core, handle: u64, now_ns: u64, delay_ns: u64, period_ns: u64) Error!void {
+        const slot = try self.lookup(handle, .timer);
+        const timer = &slot.object.?.timer;
+        if (delay_ns == 0 and period_ns == 0) {
+            timer.* = .{};
+            return;
+        }
+        timer.* = .{ .armed = true, .deadline_ns = now_ns +| delay_ns, .period_ns = period_ns };
+    }
+
+    pub fn register(self: *Core, handle: u64, interest: u64, user_data: u64) Error!void {
+        const known = numbers.ev_readable | numbers.ev_writable;
+        if (interest == 0 or interest & ~@as(u64, known) != 0) return error.Invalid;
+        const slot = try self.lookup(handle, null);
+        if (slot.object.? == .capability) return error.Invalid; // never ready: nothing to wait for
+        if (slot.registered) return error.Exists;
+        slot.registered = true;
+        slot.interest = @intCast(interest);
+        slot.user_data = user_data;
+    }
+
+    pub fn unregister(self: *Core, handle: u64) Error!void {
+        const slot = try self.lookup(handle, null);
+        if (!slot.registered) return error.Invalid;
+        slot.registered = false;
+    }
+
+    /// The earliest deadline among registered, armed timers.
+    pub fn nextDeadline(self: *const Core) ?u64 {
+        var best: ?u64 = null;
+        for (&self.slots) |*slot| {
+            if (!slot.registered) continue;
+            const timer = switch (slot.object.?) {
+                .timer => |t| t,
+                else => continue,
+            };
+            if (timer.armed and (best == null or timer.deadline_ns < best.?)) best = timer.deadline_ns;
+        }
+        return best;
+    }
+
+    /// Whether anything registered could still become ready (else blocking forever would hang).
+    pub fn canWake(self: *const Core) bool {
+        return self.hangup_count > 0 or self.nextDeadline() != null;
+    }
+
+    /// Ready events at `now_ns`, earliest timer deadline first, at most out.len of them. Events
+    /// not returned stay ready for the next call. Hang-ups of closed registrations come first.
+    pub fn poll(self: *Core, now_ns: u64, out: []numbers.Event) usize {
+        var count: usize = 0;
+        while (count < out.len and self.hangup_count > 0) : (count += 1) {
+            self.hangup_count -= 1;
+            out[count] = .{ .user_data = self.hangups[self.hangup_count], .events = numbers.ev_hangup };
+        }
+        var ready: [max_handles]struct { deadline: u64, index: u16 } = undefined;
+        var ready_count: usize = 0;
+        for (&self.slots, 0..) |*slot, index| {
+            if (!slot.registered or slot.interest & numbers.ev_readable == 0) continue;
+            const timer = switch (slot.object.?) {
+                .timer => |t| t,
+                else => continue,
+            };
+            if (!timer.armed or timer.deadline_ns > now_ns) continue;
+            // Insertion keeps (deadline, slot) order; at most max_handles entries.
+            var at = ready_count;
+            while (at > 0 and ready[at - 1].deadline > timer.deadline_ns) : (at -= 1) ready[at] = ready[at - 1];
+            ready[at] = .{ .deadline = timer.deadline_ns, .index = @intCast(index) };
+            ready_count += 1;
+        }
+        for (ready[0..@min(ready_count, out.len - count)]) |r| {
+            const slot = &self.slots[r.index];
+            const timer = &slot.object.?.timer;
+            out[count] = .{ .user_data = slot.user_data, .events = numbers.ev_readable | numbers.ev_timer };
+            count += 1;
+            if (timer.period_ns == 0) {
+                timer.armed = false;
+            } else {
+                // Periods missed while nobody polled collapse into this one event.
+                const missed = (now_ns - timer.deadline_ns) / timer.period_ns;
+                timer.deadline_ns += (missed + 1) * timer.period_ns;
+                assert(timer.deadline_ns > now_ns);
+            }
+        }
+        return count;
+    }
+};
+
+// ---- tests -------------------------------------------------------------------------------------
+
+const testing = std.testing;
+const all_caps = Cap.log.bit() | Cap.time.bit() | Cap.random.bit();
+
+test "a capability must be in the policy, acquired and entered before its calls pass" {
+    var core = Core.init(Cap.log.bit() | Cap.time.bit());
+    try testing.expectError(error.Permission, core.check(.log)); // not acquired
+    const h = try core.capAcquire(@intFromEnum(Cap.log));
+    try testing.expectError(error.Permission, core.check(.log)); // acquired, not entered
+    try core.capEnter(&.{h});
+    try core.check(.log);
+    try testing.expectError(error.Permission, core.check(.time));
+    try testing.expectError(error.Permission, core.capAcquire(@intFromEnum(Cap.net))); // outside policy
+    try testing.expectError(error.Invalid, core.capAcquire(99));
+    try core.capDrop(@intFromEnum(Cap.log));
+    try testing.expectError(error.Permission, core.check(.log)); // dropped
+    try testing.expectError(error.Permission, core.capEnter(&.{h})); // never again
+    try testing.expectError(error.Permission, core.capAcquire(@intFromEnum(Cap.log)));
+}
+
+test "cap_enter is all or none" {
+    var core = Core.init(all_caps);
+    const log = try core.capAcquire(@intFromEnum(Cap.log));
+    try testing.expectError(error.BadHandle, core.capEnter(&.{ log, 12345 }));
+    try testing.expectError(error.Permission, core.check(.log));
+}
+
+test "stale, forged and wrong-type handles are refused" {
+    var core = Core.init(all_caps);
+    const timer = try core.timerCreate();
+    const cap = try core.capAcquire(@intFromEnum(Cap.time));
+    try testing.expectError(error.BadHandle, core.timerArm(cap, 0, 1, 0)); // wrong type
+    try testing.expectError(error.BadHandle, core.capEnter(&.{timer}));
+    try testing.expectError(error.BadHandle, core.close(0));
+    try testing.expectError(error.BadHandle, core.close(timer ^ (1 << 40))); // forged generation
+    try testing.expectError(error.BadHandle, core.close((timer & ~@as(u64, 0xFFFF)) | 0xFFFF)); // slot out of range
+    try core.close(timer);
+    try testing.expectError(error.BadHandle, core.close(timer)); // stale
+    const again = try core.timerCreate(); // same slot, next generation
+    try testing.expect(again != timer);
+    try testing.expectError(error.BadHandle, core.timerArm(timer, 0, 1, 0));
+    try core.timerArm(again, 0, 1, 0);
+}
+
+test "the handle table fills up with NoSpace and recovers after close" {
+    var core = Core.init(all_caps);
+    var handles: [max_handles]u64 = undefined;
+    for (&handles) |*h| h.* = try core.timerCreate();
+    try testing.expectError(error.NoSpace, core.timerCreate());
+    try core.close(handles[7]);
+    _ = try core.timerCreate();
+}
+
+test "io_poll returns timers in deadline order, leaves the rest ready, and honours periods" {
+    var core = Core.init(all_caps);
+    var t: [3]u64 = undefined;
+    for (&t, 0..) |*h, i| {
+        h.* = try core.timerCreate();
+        try core.register(h.*, numbers.ev_readable, 100 + i);
+    }
+    try core.timerArm(t[0], 0, 30, 0);
+    try core.timerArm(t[1], 0, 10, 0);
+    try core.timerArm(t[2], 0, 20, 5);
+    try testing.expectEqual(@as(?u64, 10), core.nextDeadline());
+    var ev: [2]numbers.Event = undefined;
+    try testing.expectEqual(@as(usize, 0), core.poll(9, &ev));
+    try testing.expectEqual(@as(usize, 2), core.poll(40, &ev));
+    try testing.expectEqual(@as(u64, 101), ev[0].user_data);
+    try testing.expectEqual(@as(u64, 102), ev[1].user_data);
+    try testing.expectEqual(numbers.ev_readable | numbers.ev_timer, ev[0].events);
+    try testing.expectEqual(@as(usize, 1), core.poll(40, &ev)); // t0 was left ready
+    try testing.expectEqual(@as(u64, 100), ev[0].user_data);
+    try testing.expectEqual(@as(?u64, 45), core.nextDeadline()); // periodic t2: 20 -> 25..40 missed -> 45
+    try testing.expectEqual(@as(usize, 0), core.poll(44, &ev));
+    try testing.expectEqual(@as(usize, 1), core.poll(45, &ev));
+}
+
+test "closing a registered handle delivers one hang-up and frees the registration" {
+    var core = Core.init(all_caps);
+    const t = try core.timerCreate();
+    try core.register(t, numbers.ev_readable, 7);
+    try testing.expectError(error.Exists, core.register(t, numbers.ev_readable, 7));
+    try core.close(t);
+    try testing.expect(core.canWake());
+    var ev: [4]numbers.Event = undefined;
+    try testing.expectEqual(@as(usize, 1), core.poll(0, &ev));
+    try testing.expectEqual(numbers.Event{ .user_data = 7, .events = numbers.ev_hangup }, ev[0]);
+    try testing.expectEqual(@as(usize, 0), core.poll(0, &ev));
+    try testing.expect(!core.canWake());
+}
+
+test "registration rejects capabilities and empty interest" {
+    var core = Core.init(all_caps);
+    const cap = try core.capAcquire(@intFromEnum(Cap.log));
+    const t = try core.timerCreate();
+    try testing.expectError(error.Invalid, core.register(cap, numbers.ev_readable, 0));
+    try testing.expectError(error.Invalid, core.register(t, 0, 0));
+    try testing.expectError(error.Invalid, core.register(t, 1 << 20, 0));
+    try testing.expectError(error.Invalid, core.unregister(t));
+}
+
+test "policy names parse into a mask" {
+    try testing.expectEqual(Cap.log.bit() | Cap.net.bit(), try policyFromNames("log,net"));
+    try testing.expectEqual(@as(u64, 0), try policyFromNames(""));
+    try testing.expectError(error.UnknownCapability, policyFromNames("log,disk"));
+}
+
+test "random call sequences keep the invariants" {
+    var prng = std.Random.DefaultPrng.init(0x5EED);
+    const rand = prng.random();
+    for (0..200) |_| {
+        var core = Core.init(rand.int(u64) & (all_caps | Cap.net.bit()));
+        var live: std.AutoHashMapUnmanaged(u64, ObjectType) = .empty;
+        defer live.deinit(testing.allocator);
+        var dead: std.ArrayListUnmanaged(u64) = .empty;
+        defer dead.deinit(testing.allocator);
+        var dropped_seen: u64 = 0;
+        var now: u64 = 0;
+        for (0..200) |_| {
+            now += rand.uintLessThan(u64, 50);
+            switch (rand.uintLessThan(u8, 8)) {
+                0 => if (core.capAcquire(rand.uintLessThan(u64, 8))) |h| try live.put(testing.allocator, h, .capability) else |_| {},
+                1 => if (core.timerCreate()) |h| try live.put(testing.allocator, h, .timer) else |_| {},
+                2 => if (live.count() > 0) {
+                    const h = randomKey(&live, rand);
+                    try core.close(h);
+                    _ = live.remove(h);
+                    try dead.append(testing.allocator, h);
+                },
+                3 => {
+                    const kind = rand.uintLessThan(u64, 8);
+                    if (core.capDrop(kind)) |_| dropped_seen |= @as(u64, 1) << @intCast(kind) else |_| {}
+                },
+                4 => if (live.count() > 0) {
+                    const h = randomKey(&live, rand);
+                    core.capEnter(&.{h}) catch {};
+                },
+                5 => if (live.count() > 0) {
+                    const h = randomKey(&live, rand);
+                    core.timerArm(h, now, rand.uintLessThan(u64, 100), rand.uintLessThan(u64, 3) * 10) catch {};
+                    core.register(h, numbers.ev_readable, h) catch {};
+                },
+                6 => {
+                    var ev: [8]numbers.Event = undefined;
+                    const n = core.poll(now, &ev);
+                    for (ev[0..n]) |e| if (e.events & numbers.ev_hangup == 0) try testing.expect(live.contains(e.user_data));
+                },
+                else => if (dead.items.len > 0) {
+                    // No stale value is ever accepted, whatever was created since.
+                    const h = dead.items[rand.uintLessThan(usize, dead.items.len)];
+                    try testing.expectError(error.BadHandle, core.close(h));
+                    try testing.expectError(error.BadHandle, core.timerArm(h, now, 1, 0));
+                    try testing.expectError(error.BadHandle, core.capEnter(&.{h}));
+                },
+            }
+            // Invariants: no leaked slot, the mask never regains a dropped kind, live handles resolve
+            // to their own type.
+            try testing.expectEqual(live.count(), core.live_count);
+            try testing.expectEqual(max_handles, core.live_count + core.free_count);
+            try testing.expectEqual(@as(u64, 0), core.active & dropped_seen);
+            try testing.expectEqual(@as(u64, 0), core.active & ~core.policy);
+            var it = live.iterator();
+            while (it.next()) |e| _ = try core.lookup(e.key_ptr.*, e.value_ptr.*);
+        }
+    }
+}
+
+fn randomKey(map: *std.AutoHashMapUnmanaged(u64, ObjectType), rand: std.Random) u64 {
+    var skip = rand.uintLessThan(usize, map.count());
+    var it = map.keyIterator();
+    while (it.next()) |k| {
+        if (skip == 0) return k.*;
+        skip -= 1;
+    }
+    unreachable;
+}
