@@ -30,11 +30,13 @@ pub fn build(b: *std.Build) void {
     const layout_mod = b.createModule(.{ .root_source_file = b.path("kernel/layout.zig") });
     const user_lib = b.createModule(.{ .root_source_file = b.path("user/zigu.zig"), .target = user_target, .optimize = workload_optimize });
     user_lib.addImport("layout", layout_mod);
+    user_lib.addImport("abi_numbers", b.createModule(.{ .root_source_file = b.path("kernel/abi_numbers.zig") }));
     const workloads = [_]struct { name: []const u8, path: []const u8 }{
         .{ .name = "hello", .path = "examples/hello/main.zig" },
         .{ .name = "fault", .path = "tests/kernel/workloads/fault.zig" },
         .{ .name = "exitcode", .path = "tests/kernel/workloads/exitcode.zig" },
         .{ .name = "hang", .path = "tests/kernel/workloads/hang.zig" },
+        .{ .name = "abi", .path = "tests/kernel/workloads/abi.zig" },
     };
     var workload_names: [workloads.len][]const u8 = undefined;
     for (workloads, 0..) |w, i| workload_names[i] = w.name;
@@ -49,7 +51,7 @@ pub fn build(b: *std.Build) void {
         .red_zone = false,
         .pic = false,
         .stack_protector = false,
-        .stack_check = false,
+        .stack_check = true, // probes big frames onto the guard pages (entry.S: __zig_probe_stack)
         .single_threaded = true,
         .no_builtin = true,
         .omit_frame_pointer = false,

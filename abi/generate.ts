@@ -28,7 +28,7 @@ function zig(): string {
   out.push("/// Results below zero are errors.");
   out.push("pub const Error = enum(i64) {");
   for (const e of errors.filter((e) => e.value < 0)) out.push(`    /// ${e.doc}`, `    ${stripPrefix(e.name, "ERR_")} = ${e.value},`);
-  out.push("};", "");
+  out.push("    _,", "};", "");
   out.push("pub const Cap = enum(u32) {");
   for (const c of capabilities) out.push(`    /// ${c.doc}`, `    ${stripPrefix(c.name, "CAP_")} = ${c.value},`);
   out.push("    _,", "", "    pub fn bit(self: Cap) u64 {", "        return @as(u64, 1) << @intCast(@intFromEnum(self));", "    }", "};", "");

@@ -49,8 +49,8 @@ async function main(): Promise<void> {
   const release = await buildKernel("ReleaseSmall");
   const subjects: { name: string; kernel: string; cmdline: string; stub: boolean }[] = [
     { name: "pvh-stub", kernel: release.stub, cmdline: "console=ttyS0", stub: true },
-    { name: "zigu-debug", kernel: debug.kernel, cmdline: "console=ttyS0 zigu.workload=hello", stub: false },
-    { name: "zigu-release", kernel: release.kernel, cmdline: "console=ttyS0 zigu.workload=hello", stub: false },
+    { name: "zigu-debug", kernel: debug.kernel, cmdline: "console=ttyS0 zigu.workload=hello zigu.caps=log", stub: false },
+    { name: "zigu-release", kernel: release.kernel, cmdline: "console=ttyS0 zigu.workload=hello zigu.caps=log", stub: false },
   ];
   const sizes = (b: KernelBuild) => ({ file_bytes: statSync(b.kernel).size, loaded_bytes: loadedEnd(b.kernel) - 0x100000 });
   const report: Record<string, unknown> = {

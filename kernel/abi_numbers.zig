@@ -20,6 +20,7 @@ pub const Error = enum(i64) {
     unsupported = -7,
     /// Already so (a handle registered twice with io_poll).
     exists = -8,
+    _,
 };
 
 pub const Cap = enum(u32) {

@@ -9,6 +9,8 @@ const cmdline = @import("cmdline.zig");
 const time = @import("time.zig");
 const workload = @import("workload.zig");
 const paging = @import("arch/x86_64/paging.zig");
+const lapic = @import("arch/x86_64/lapic.zig");
+const abi = @import("abi.zig");
 const syscalls = @import("syscalls.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const page_alloc = @import("mem/page_alloc.zig");
@@ -40,8 +42,8 @@ var heap: Heap = undefined;
 
 pub const panic = std.debug.FullPanic(kernelPanic);
 
-fn kernelPanic(msg: []const u8, _: ?usize) noreturn {
-    serial.print("zigu: panic: {s}\n", .{msg});
+fn kernelPanic(msg: []const u8, first_trace_addr: ?usize) noreturn {
+    serial.print("zigu: panic: {s} (at 0x{x})\n", .{ msg, first_trace_addr orelse @returnAddress() });
     serial.print("zigu: exit {d}\n", .{trap.kernel_panic_status});
     cpu.resetVm();
 }
@@ -107,10 +109,18 @@ fn chooseGate(loaded: *const workload.Loaded, line: []const u8) struct { kind: l
     if (!std.mem.eql(u8, mode, "auto")) fail("zigu.gate={s}: expected auto, syscall or trap", .{mode});
     loaded.setGate(.syscall);
     syscalls.probing = true;
-    const outcome = loaded.probe(@intFromEnum(syscalls.Call.gate_probe));
+    const outcome = loaded.probe(syscalls.gate_probe_call);
     syscalls.probing = false;
     const works = outcome == .probe and outcome.probe;
     return .{ .kind = if (works) .syscall else .trap, .how = "probed" };
+}
+
+/// zigu.test=stack-overflow: one frame larger than the whole boot stack. Stack probes touch it
+/// page by page from the top, so it must die on the guard page with a panic, not corrupt memory.
+fn overflowStack() void {
+    var big: [96 * 1024]u8 = undefined;
+    const first: *volatile u8 = &big[0];
+    first.* = 1;
 }
 
 export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
@@ -120,7 +130,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     cpu.initGdt();
     cpu.initIdt();
     cpu.maskLegacyPic();
-    trap.handlers = .{ .kernel_call = syscalls.dispatch, .user_fault = syscalls.userFault };
+    trap.handlers = .{ .kernel_call = syscalls.dispatch, .user_fault = syscalls.userFault, .interrupt = syscalls.interrupt };
 
     readBootInfo(protocol, info_paddr);
     const line = boot.cmdline();
@@ -128,6 +138,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
         version, if (boot.protocol == .pvh) "PVH" else "Linux 64-bit", boot.usableBytes() >> 20, line,
     });
     time.calibrate() catch fail("TSC calibration: the PIT does not count", .{});
+    lapic.init() catch fail("the local APIC timer does not count", .{});
     initMemory();
     var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
     const virtio = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
@@ -136,12 +147,19 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     });
 
     if (cmdline.get(line, "zigu.test")) |what| {
+        if (std.mem.eql(u8, what, "stack-overflow")) overflowStack();
         if (std.mem.eql(u8, what, "kernel-fault")) {
             // A read from an address nothing maps: the kernel's own exception path, end to end.
             const bad: *volatile u64 = @ptrFromInt(0x0000_7000_0000_0000);
             _ = bad.*;
         }
     }
+
+    // The capability policy is data: the kinds the workload may acquire, from the image's
+    // configuration (carried on the command line for now). Absent means none.
+    const caps_text = cmdline.get(line, "zigu.caps") orelse "";
+    const policy = abi.policyFromNames(caps_text) catch fail("zigu.caps={s}: unknown capability (known: log, time, task, io, net, random)", .{caps_text});
+    syscalls.init(policy);
 
     cpu.initSyscall();
     cpu.enableUserSse();

@@ -58,3 +58,8 @@ pub fn nowNs() u64 {
     const ticks = cpu.rdtsc() - tsc_at_boot;
     return @truncate((@as(u128, ticks) * ns_mult) >> 32);
 }
+
+/// Wall clock: not known yet on any VMM here (no RTC driver), so CLOCK_WALL is ERR_UNSUPPORTED.
+pub fn wallNs() ?u64 {
+    return null;
+}

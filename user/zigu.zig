@@ -1,12 +1,17 @@
-//! The workload side of the kernel entry: a Zig workload calls the kernel through the gate stub the
-//! kernel mapped for it (its address is in the WorkloadInfo block handed over in rdi at entry), so
-//! no workload hard-codes `syscall` or the trap gate.
+//! The workload side of the ABI for Zig workloads. Calls go through the gate stub the kernel mapped
+//! (its address is in the WorkloadInfo block handed over in rdi at entry), so no workload
+//! hard-codes `syscall` or the trap gate. Numbers come from abi/spec.ts (abi_numbers.zig).
 const std = @import("std");
 pub const layout = @import("layout");
+pub const abi = @import("abi_numbers");
 
-pub const Call = enum(i64) { exit = 0, log = 1, time_now_ns = 2 };
+pub const Cap = abi.Cap;
+pub const Event = abi.Event;
+pub const Handle = u64;
 
-const Gate = *const fn (nr: i64, a0: i64, a1: i64, a2: i64, a3: i64, a4: i64) callconv(.c) i64;
+pub const Error = error{ Permission, BadHandle, BadPointer, Invalid, NoSpace, NoSys, Unsupported, Exists, Unknown };
+
+const Gate = *const fn (nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) callconv(.c) i64;
 
 var info: *const layout.WorkloadInfo = undefined;
 
@@ -15,30 +20,130 @@ pub fn init(workload_info: *const layout.WorkloadInfo) void {
     if (info.magic != layout.workload_info_magic) @trap();
 }
 
-pub fn call(nr: Call, a0: i64, a1: i64) i64 {
+/// The raw call: a non-negative result or a negative error code.
+pub fn raw(nr: abi.Call, a0: u64, a1: u64, a2: u64) i64 {
     const gate: Gate = @ptrFromInt(info.gate);
-    return gate(@intFromEnum(nr), a0, a1, 0, 0, 0);
+    return gate(@intFromEnum(nr), a0, a1, a2, 0, 0);
+}
+
+pub fn toError(code: i64) Error {
+    return switch (@as(abi.Error, @enumFromInt(code))) {
+        .permission => error.Permission,
+        .bad_handle => error.BadHandle,
+        .bad_pointer => error.BadPointer,
+        .invalid => error.Invalid,
+        .no_space => error.NoSpace,
+        .no_sys => error.NoSys,
+        .unsupported => error.Unsupported,
+        .exists => error.Exists,
+        _ => error.Unknown,
+    };
+}
+
+fn call(nr: abi.Call, a0: u64, a1: u64, a2: u64) Error!u64 {
+    const r = raw(nr, a0, a1, a2);
+    return if (r < 0) toError(r) else @intCast(r);
 }
 
 pub fn gateKind() layout.GateKind {
     return @enumFromInt(info.gate_kind);
 }
 
+/// A raw result as an error union (for tests of raw calls).
+pub fn toErrorOrOk(r: i64) Error!u64 {
+    return if (r < 0) toError(r) else @intCast(r);
+}
+
+/// cap_acquire with any number, known kind or not.
+pub fn call_raw_acquire(kind: u64) Error!Handle {
+    return call(.cap_acquire, kind, 0, 0);
+}
+
+pub fn capAcquire(cap: Cap) Error!Handle {
+    return call(.cap_acquire, @intFromEnum(cap), 0, 0);
+}
+
+pub fn capEnter(handles: []const Handle) Error!void {
+    _ = try call(.cap_enter, @intFromPtr(handles.ptr), handles.len, 0);
+}
+
+pub fn capDrop(cap: Cap) Error!void {
+    _ = try call(.cap_drop, @intFromEnum(cap), 0, 0);
+}
+
+/// Acquires and enters each capability: what most workloads do first.
+pub fn enter(caps: []const Cap) Error!void {
+    var handles: [16]Handle = undefined;
+    for (caps, 0..) |cap, i| handles[i] = try capAcquire(cap);
+    try capEnter(handles[0..caps.len]);
+}
+
+pub fn close(h: Handle) Error!void {
+    _ = try call(.handle_close, h, 0, 0);
+}
+
+pub const Level = enum(u32) { err = abi.log_error, warn = abi.log_warn, info = abi.log_info, debug = abi.log_debug };
+
+pub fn logAt(level: Level, msg: []const u8) Error!void {
+    _ = try call(.log, @intFromEnum(level), @intFromPtr(msg.ptr), msg.len);
+}
+
+/// Info-level line; a workload without CAP_LOG silently logs nothing.
 pub fn log(msg: []const u8) void {
-    _ = call(.log, @intCast(@intFromPtr(msg.ptr)), @intCast(msg.len));
+    logAt(.info, msg) catch {};
 }
 
 pub fn print(comptime fmt: []const u8, args: anytype) void {
     var buf: [1024]u8 = undefined;
-    log(std.fmt.bufPrint(&buf, fmt, args) catch "zigu: print: line too long");
+    log(std.fmt.bufPrint(&buf, fmt, args) catch "zigu.print: line too long");
+}
+
+pub fn clockNow(clock: u32) Error!u64 {
+    return call(.clock_now, clock, 0, 0);
 }
 
 pub fn nowNs() u64 {
-    return @intCast(call(.time_now_ns, 0, 0));
+    return clockNow(abi.clock_monotonic) catch 0;
+}
+
+pub fn timerCreate() Error!Handle {
+    return call(.timer_create, 0, 0, 0);
+}
+
+pub fn timerArm(timer: Handle, delay_ns: u64, period_ns: u64) Error!void {
+    _ = try call(.timer_arm, timer, delay_ns, period_ns);
+}
+
+pub fn register(h: Handle, interest: u32, user_data: u64) Error!void {
+    _ = try call(.io_register, h, interest, user_data);
+}
+
+pub fn unregister(h: Handle) Error!void {
+    _ = try call(.io_unregister, h, 0, 0);
+}
+
+/// Waits up to `timeout_ns` (abi.timeout_infinite: for ever; 0: just look) for registered handles.
+pub fn poll(events: []Event, timeout_ns: i64) Error![]Event {
+    const count = try call(.io_poll, @intFromPtr(events.ptr), events.len, @bitCast(timeout_ns));
+    return events[0..count];
+}
+
+pub fn random(buf: []u8) Error!void {
+    _ = try call(.random, @intFromPtr(buf.ptr), buf.len, 0);
+}
+
+/// Sleeps with a one-shot timer and io_poll: the ABI's one way of waiting.
+pub fn sleepNs(ns: u64) Error!void {
+    const t = try timerCreate();
+    defer close(t) catch {};
+    try register(t, abi.ev_readable, t);
+    try timerArm(t, ns, 0);
+    var ev: [1]Event = undefined;
+    while ((try poll(&ev, abi.timeout_infinite)).len == 0) {}
 }
 
 pub fn exit(code: u8) noreturn {
-    _ = call(.exit, code, 0);
+    _ = raw(.exit, code, 0, 0);
     unreachable;
 }
 

@@ -1,7 +1,8 @@
-//! The sample workload: one line on the console, exit 0.
+//! The sample workload: takes the one capability it needs, logs one line, exits 0.
 const zigu = @import("zigu");
 
 pub fn main() u8 {
+    zigu.enter(&.{.log}) catch return 3; // the policy does not allow logging
     zigu.print("hello from ring 3 (gate: {s})", .{@tagName(zigu.gateKind())});
     return 0;
 }

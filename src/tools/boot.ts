@@ -9,6 +9,7 @@ import { bootQemu, resolveAccel, requireQemu, type AccelRequest } from "../vmm/q
 import { bootFirecracker, firecrackerVersion } from "../vmm/firecracker.ts";
 import { quoteCommand } from "../proc.ts";
 import { UserError } from "../errors.ts";
+import { capabilities } from "../../abi/spec.ts";
 
 const usage = `usage: npm run boot -- [options]
 
@@ -16,11 +17,12 @@ Builds the kernel and boots a workload in a microVM, streaming the serial consol
 Exits with the workload's exit status (124 on timeout, 1 if the guest gave none).
 
 options:
-  --workload NAME   built-in workload: hello (default), exitcode, fault
+  --workload NAME   built-in workload: hello (default), exitcode, fault, abi
   --accel MODE      auto (default: KVM when /dev/kvm works, else TCG), kvm, tcg
   --vmm VMM         qemu (default) or firecracker (must be on PATH)
   --release         boot the ReleaseSmall kernel instead of Debug
   --gate GATE       kernel entry gate: auto (default, probed), syscall, trap
+  --caps LIST       capability policy: kinds the workload may acquire (default log,time,random)
   --timeout S       stop the VM after S seconds (default 60)
   -h, --help        this text`;
 
@@ -32,6 +34,7 @@ async function main(): Promise<number> {
       vmm: { type: "string", default: "qemu" },
       release: { type: "boolean", default: false },
       gate: { type: "string", default: "auto" },
+      caps: { type: "string", default: "log,time,random" },
       timeout: { type: "string", default: "60" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -44,6 +47,9 @@ async function main(): Promise<number> {
   if (!["auto", "kvm", "tcg"].includes(values.accel)) throw new UserError(`--accel ${values.accel}: expected auto, kvm or tcg`);
   if (!["qemu", "firecracker"].includes(values.vmm)) throw new UserError(`--vmm ${values.vmm}: expected qemu or firecracker`);
   if (!["auto", "syscall", "trap"].includes(values.gate)) throw new UserError(`--gate ${values.gate}: expected auto, syscall or trap`);
+  const known = capabilities.map((c) => c.name.slice(4).toLowerCase());
+  const unknown = values.caps.split(",").filter((c) => c && !known.includes(c));
+  if (unknown.length) throw new UserError(`--caps: unknown capability ${unknown.join(", ")}`, `known: ${known.join(", ")}`);
   const timeoutS = Number(values.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UserError(`--timeout ${values.timeout}: expected a positive number of seconds`);
 
@@ -51,7 +57,7 @@ async function main(): Promise<number> {
   if (values.vmm === "qemu") requireQemu();
   process.stderr.write(`[zigu] building kernel (${optimize})...\n`);
   const build = await buildKernel(optimize);
-  const cmdline = `console=ttyS0 zigu.workload=${values.workload} zigu.gate=${values.gate}`;
+  const cmdline = `console=ttyS0 zigu.workload=${values.workload} zigu.gate=${values.gate} zigu.caps=${values.caps}`;
   const common = { kernel: build.kernel, cmdline, timeoutMs: timeoutS * 1000, onConsole: (c: string) => process.stdout.write(c) };
 
   let result;

@@ -26,7 +26,7 @@ test("the Firecracker config has the fields its --config-file loader requires", 
 describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
   test("boots the sample by the PVH entry", async () => {
     const k = await kernel("Debug");
-    const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=hello", timeoutMs: bootTimeoutMs });
+    const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=hello zigu.caps=log", timeoutMs: bootTimeoutMs });
     assert.match(r.log, /Kernel loaded using PVH boot protocol/);
     assert.match(r.console, /^zigu \S+: booted by PVH, /m);
     assert.match(r.console, /^hello from ring 3 \(gate: (trap|syscall)\)$/m);
@@ -38,17 +38,17 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
     const k = await kernel("Debug");
     const noNote = join(mkdtempSync(join(tmpdir(), "zigu-linux64-")), "zigu-linux64.elf");
     withoutNotes(k.kernel, noNote);
-    const r = await bootFirecracker({ kernel: noNote, cmdline: "console=ttyS0 zigu.workload=exitcode", timeoutMs: bootTimeoutMs });
+    const r = await bootFirecracker({ kernel: noNote, cmdline: "console=ttyS0 zigu.workload=exitcode zigu.caps=log,time", timeoutMs: bootTimeoutMs });
     assert.match(r.log, /Kernel loaded using Linux 64-bit boot protocol/);
-    assert.match(r.console, /^zigu \S+: booted by Linux 64-bit, \d+ MiB usable, cmdline "console=ttyS0 zigu.workload=exitcode/m);
-    assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -2 -2$/m);
+    assert.match(r.console, /^zigu \S+: booted by Linux 64-bit, \d+ MiB usable, cmdline "console=ttyS0 zigu.workload=exitcode zigu.caps=log,time/m);
+    assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -3 -3$/m);
     assert.deepEqual(r.end, { kind: "exit", status: 7 });
     assert.equal(r.vmm.exitCode, 0, "the i8042 reset should end firecracker cleanly");
   });
 
   test("reports a workload fault and its status", async () => {
     const k = await kernel("ReleaseSmall");
-    const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=fault", timeoutMs: bootTimeoutMs });
+    const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=fault zigu.caps=log", timeoutMs: bootTimeoutMs });
     assert.match(r.console, /^zigu: workload fault: #PF page fault$/m);
     assert.deepEqual(r.end, { kind: "exit", status: status.workloadFault(14) });
   });

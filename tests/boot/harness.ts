@@ -20,11 +20,15 @@ export function accelerators(): Accel[] {
 /** A boot never waits longer than this: a hung guest fails its test, it never hangs the suite. */
 export const bootTimeoutMs = 30_000;
 
+/** The policy boots get unless a test gives its own `zigu.caps=`. */
+export const defaultCaps = "log,time,random";
+
 export async function boot(accel: Accel, cmdline: string, opts: { optimize?: Optimize; initrd?: string; timeoutMs?: number } = {}): Promise<BootResult> {
   const k = await kernel(opts.optimize);
+  const caps = cmdline.includes("zigu.caps=") ? "" : ` zigu.caps=${defaultCaps}`;
   return bootQemu({
     kernel: k.kernel,
-    cmdline: `console=ttyS0 ${cmdline}`,
+    cmdline: `console=ttyS0 ${cmdline}${caps}`,
     accel,
     initrd: opts.initrd,
     timeoutMs: opts.timeoutMs ?? bootTimeoutMs,

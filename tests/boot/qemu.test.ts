@@ -38,7 +38,7 @@ for (const accel of accelerators()) {
     test("the trap gate carries calls: SSE in ring 3, clock, refused bad pointers, exit 7", async () => {
       const r = await boot(accel, "zigu.workload=exitcode zigu.gate=trap");
       assert.match(r.console, /zigu: gate trap \(forced\)/);
-      assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -2 -2$/m);
+      assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -3 -3$/m);
       assert.deepEqual(r.end, { kind: "exit", status: 7 });
     });
 
@@ -47,7 +47,7 @@ for (const accel of accelerators()) {
       assert.match(r.console, /zigu: gate syscall \(forced\)/);
       const probe = await boot(accel, "zigu.workload=hello");
       if (/zigu: gate syscall \(probed\)/.test(probe.console)) {
-        assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -2 -2$/m);
+        assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -3 -3$/m);
         assert.deepEqual(r.end, { kind: "exit", status: 7 });
       } else {
         // kvm-pvm: syscall stays in ring 3 and faults fetching the supervisor entry point.
@@ -68,14 +68,42 @@ for (const accel of accelerators()) {
     test("a kernel exception prints a panic with registers and exits 255", async () => {
       const r = await boot(accel, "zigu.test=kernel-fault");
       assert.match(r.console, /^zigu: panic: kernel exception: #PF page fault at rip=0x[0-9a-f]+$/m);
+      assert.doesNotMatch(r.console, /stack overflow/);
       assert.match(r.console, /cs=0x8 .* cr2=0x700000000000$/m);
       assert.match(r.console, /^zigu: {3}rax=0x[0-9a-f]+ rbx=/m);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
     });
 
+    test("a kernel stack overflow hits the guard page and panics instead of corrupting memory", async () => {
+      const r = await boot(accel, "zigu.test=stack-overflow");
+      assert.match(r.console, /^zigu: panic: kernel stack overflow: #DF double fault at rip=0x[0-9a-f]+$/m);
+      assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
+    });
+
+    test("the in-guest ABI suite passes: capability matrix, handles, io_poll, hostile pointers", async () => {
+      const r = await boot(accel, "zigu.workload=abi zigu.caps=log,time,random");
+      assert.doesNotMatch(r.console, /abi: FAIL/);
+      const m = /^abi: (\d+) passed, 0 failed$/m.exec(r.console);
+      assert.ok(m, r.console);
+      assert.ok(Number(m[1]) >= 60, r.console);
+      assert.deepEqual(r.end, { kind: "exit", status: 0 });
+    });
+
+    test("the policy decides: without log in zigu.caps the sample cannot log and says so by its status", async () => {
+      const r = await boot(accel, "zigu.workload=hello zigu.caps=time");
+      assert.doesNotMatch(r.console, /hello from ring 3/);
+      assert.deepEqual(r.end, { kind: "exit", status: 3 });
+    });
+
+    test("an unknown capability in the policy is a clear panic", async () => {
+      const r = await boot(accel, "zigu.workload=hello zigu.caps=log,disk");
+      assert.match(r.console, /zigu: panic: zigu.caps=log,disk: unknown capability \(known: log, time, task, io, net, random\)/);
+      assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
+    });
+
     test("an unknown workload name is a clear panic, not a hang", async () => {
       const r = await boot(accel, "zigu.workload=nosuch");
-      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang; or initrd\)/);
+      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi; or initrd\)/);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
     });
 

@@ -235,6 +235,27 @@ pub fn enableUserSse() void {
         ::: .{ .rax = true });
 }
 
+pub fn hasRdrand() bool {
+    var ecx: u32 = undefined;
+    asm volatile ("cpuid"
+        : [ecx] "={ecx}" (ecx),
+        : [leaf] "{eax}" (@as(u32, 1)),
+          [sub] "{ecx}" (@as(u32, 0)),
+        : .{ .rbx = true, .rdx = true });
+    return ecx & (1 << 30) != 0;
+}
+
+/// One hardware random word, or null when the generator is exhausted (the caller retries).
+pub fn rdrand() ?u64 {
+    var value: u64 = undefined;
+    var ok: u8 = undefined;
+    asm volatile ("rdrand %[v]; setc %[ok]"
+        : [v] "=r" (value),
+          [ok] "=r" (ok),
+    );
+    return if (ok != 0) value else null;
+}
+
 /// Masks both legacy PICs so no stray IRQ lands on an exception vector (their reset base is 8).
 pub fn maskLegacyPic() void {
     outb(0x21, 0xFF);

@@ -195,3 +195,26 @@ syscall_user_rsp:
     .quad 0
 kernel_resume_rsp:
     .quad 0
+
+/* Stack probing for frames larger than a page (the kernel is built with stack_check, and has no
+ * compiler_rt to supply this): touches every page of a new frame from the top down, so a frame
+ * bigger than the guard page still faults on the guard instead of writing past it (a 68 KiB Debug
+ * frame once overwrote the page tables below the boot stack). rax = frame size; all registers kept.
+ * Same algorithm as Zig's compiler_rt __zig_probe_stack. */
+    .text
+    .global __zig_probe_stack
+__zig_probe_stack:
+    pushq %rcx
+    movq %rax, %rcx
+    cmpq $0x1000, %rcx
+    jb 2f
+1:  subq $0x1000, %rsp
+    orl $0, 16(%rsp)
+    subq $0x1000, %rcx
+    cmpq $0x1000, %rcx
+    ja 1b
+2:  subq %rcx, %rsp
+    orl $0, 16(%rsp)
+    addq %rax, %rsp
+    popq %rcx
+    ret

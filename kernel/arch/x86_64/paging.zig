@@ -20,6 +20,14 @@ extern const stack_guard_boot: u8;
 extern const stack_guard_trap: u8;
 extern const stack_guard_fault: u8;
 
+/// Whether `addr` lies in one of the guard pages under the kernel stacks.
+pub fn isStackGuard(addr: u64) bool {
+    for ([_]u64{ @intFromPtr(&stack_guard_boot), @intFromPtr(&stack_guard_trap), @intFromPtr(&stack_guard_fault) }) |guard| {
+        if (addr >= guard and addr < guard + layout.page_size) return true;
+    }
+    return false;
+}
+
 /// Unmaps the page under each kernel stack (boot.S maps the first 2 MiB with 4 KiB pages for this).
 pub fn unmapStackGuards() void {
     for ([_]u64{ @intFromPtr(&stack_guard_boot), @intFromPtr(&stack_guard_trap), @intFromPtr(&stack_guard_fault) }) |guard| {

@@ -3,6 +3,7 @@
 const std = @import("std");
 const cpu = @import("cpu.zig");
 const serial = @import("../../serial.zig");
+const paging = @import("paging.zig");
 
 pub const syscall_vector: u64 = 256;
 
@@ -47,6 +48,8 @@ pub const Handlers = struct {
     /// An exception raised by ring 3: either mended (returns, and ring 3 retries) or the end of
     /// the workload (does not return).
     user_fault: *const fn (frame: *TrapFrame) void,
+    /// A hardware interrupt (vector 32..47), from either ring.
+    interrupt: *const fn (vector: u64) void,
 };
 
 pub var handlers: ?Handlers = null;
@@ -69,13 +72,14 @@ pub fn vectorName(vector: u64) []const u8 {
 export fn trapDispatch(frame: *TrapFrame) callconv(.c) void {
     const h = handlers orelse panicFrame("trap before handlers were set", frame);
     if (frame.vector == syscall_vector) return h.kernel_call(frame);
+    if (frame.vector == 255) return; // spurious: no end-of-interrupt
+    if (frame.vector >= 32) return h.interrupt(frame.vector);
     if (frame.fromUser()) {
         if (frame.vector == cpu.trap_gate_vector) return h.kernel_call(frame);
-        if (frame.vector < 32) return h.user_fault(frame);
-        return; // a hardware interrupt that arrived while ring 3 ran
+        return h.user_fault(frame);
     }
-    if (frame.vector == 255) return; // spurious
-    if (frame.vector >= 32) return;
+    const fault_addr = cpu.readCr2();
+    if ((frame.vector == 8 or frame.vector == 14) and paging.isStackGuard(fault_addr)) panicFrame("kernel stack overflow", frame);
     panicFrame("kernel exception", frame);
 }
 

@@ -2,6 +2,7 @@
 const zigu = @import("zigu");
 
 pub fn main() u8 {
+    zigu.enter(&.{.log}) catch {};
     zigu.log("hanging on purpose");
     while (true) _ = zigu.nowNs();
 }
