@@ -37,6 +37,7 @@ pub fn build(b: *std.Build) void {
         .{ .name = "exitcode", .path = "tests/kernel/workloads/exitcode.zig" },
         .{ .name = "hang", .path = "tests/kernel/workloads/hang.zig" },
         .{ .name = "abi", .path = "tests/kernel/workloads/abi.zig" },
+        .{ .name = "abibench", .path = "tests/kernel/workloads/abibench.zig" },
     };
     var workload_names: [workloads.len][]const u8 = undefined;
     for (workloads, 0..) |w, i| workload_names[i] = w.name;

@@ -85,4 +85,5 @@ export const calls: Call[] = [
   { name: "io_unregister", nr: 10, cap: null, args: [{ name: "handle", type: "handle" }], doc: "Removes a handle from the poll set." },
   { name: "io_poll", nr: 11, cap: null, args: [{ name: "events", type: "ptr" }, { name: "max", type: "u64" }, { name: "timeout_ns", type: "i64" }], doc: "Waits for readiness of registered handles; returns the number of events written." },
   { name: "random", nr: 12, cap: "CAP_RANDOM", args: [{ name: "buf", type: "ptr" }, { name: "len", type: "u64" }], doc: "Fills `buf` with random bytes." },
+  { name: "nop", nr: 13, cap: null, args: [], doc: "Does nothing and returns 0: the bare cost of entering the kernel." },
 ];

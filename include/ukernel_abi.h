@@ -70,6 +70,7 @@ typedef uint64_t uk_handle_t;
 #define UK_CALL_IO_UNREGISTER 10
 #define UK_CALL_IO_POLL 11
 #define UK_CALL_RANDOM 12
+#define UK_CALL_NOP 13
 
 /* One io_poll result. */
 struct uk_event {
@@ -105,6 +106,8 @@ int64_t uk_io_unregister(uk_handle_t handle);
 int64_t uk_io_poll(const void * events, uint64_t max, int64_t timeout_ns);
 /* Fills `buf` with random bytes. Needs UK_CAP_RANDOM. */
 int64_t uk_random(const void * buf, uint64_t len);
+/* Does nothing and returns 0: the bare cost of entering the kernel. */
+int64_t uk_nop(void);
 
 #ifdef __cplusplus
 }

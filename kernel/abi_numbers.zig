@@ -70,6 +70,8 @@ pub const Call = enum(u64) {
     io_poll = 11,
     /// Fills `buf` with random bytes.
     random = 12,
+    /// Does nothing and returns 0: the bare cost of entering the kernel.
+    nop = 13,
     _,
 
     /// The capability that must be active for this call, or null.
@@ -88,6 +90,7 @@ pub const Call = enum(u64) {
             .io_unregister => null,
             .io_poll => null,
             .random => .random,
+            .nop => null,
             _ => null,
         };
     }

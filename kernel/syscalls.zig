@@ -51,6 +51,7 @@ fn call(which: n.Call, f: *const trap.TrapFrame) abi.Error!i64 {
         .io_unregister => done(try core.unregister(f.rdi)),
         .io_poll => ioPoll(f.rdi, f.rsi, @bitCast(f.rdx)),
         .random => random(f.rdi, f.rsi),
+        .nop => 0,
         _ => error.NoSys,
     };
 }

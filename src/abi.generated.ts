@@ -58,6 +58,7 @@ export const calls = {
   io_unregister: { nr: 10, cap: null },
   io_poll: { nr: 11, cap: null },
   random: { nr: 12, cap: CAP_RANDOM },
+  nop: { nr: 13, cap: null },
 } as const;
 
 export const errorNames: Record<number, string> = {

@@ -59,6 +59,7 @@ CALLS = {
     "io_unregister": (10, None),
     "io_poll": (11, None),
     "random": (12, CAP_RANDOM),
+    "nop": (13, None),
 }
 
 ERROR_NAMES = {
