@@ -103,7 +103,7 @@ for (const accel of accelerators()) {
 
     test("an unknown workload name is a clear panic, not a hang", async () => {
       const r = await boot(accel, "zigu.workload=nosuch");
-      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi; or initrd\)/);
+      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench; or initrd\)/);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
     });
 

@@ -112,6 +112,7 @@ fn polling() !void {
 
     var timers: [3]u64 = undefined;
     const delays_ms = [_]u64{ 30, 10, 20 };
+    const start = zigu.nowNs(); // before arming: every deadline is at least this + its delay
     for (&timers, delays_ms) |*t, d| {
         t.* = try zigu.timerCreate();
         try zigu.register(t.*, abi.ev_readable, d);
@@ -120,7 +121,6 @@ fn polling() !void {
     expectErr("register twice", zigu.register(timers[0], abi.ev_readable, 0), error.Exists);
     var order: [3]u64 = undefined;
     var got: usize = 0;
-    const start = zigu.nowNs();
     while (got < 3) {
         for (try zigu.poll(&ev, abi.timeout_infinite)) |e| {
             expect("timer event flags", e.events == abi.ev_readable | abi.ev_timer);
