@@ -31,13 +31,15 @@ pub fn build(b: *std.Build) void {
     const user_lib = b.createModule(.{ .root_source_file = b.path("user/zigu.zig"), .target = user_target, .optimize = workload_optimize });
     user_lib.addImport("layout", layout_mod);
     user_lib.addImport("abi_numbers", b.createModule(.{ .root_source_file = b.path("kernel/abi_numbers.zig") }));
-    const workloads = [_]struct { name: []const u8, path: []const u8 }{
+    const workloads = [_]struct { name: []const u8, path: []const u8, c_source: ?[]const u8 = null }{
         .{ .name = "hello", .path = "examples/hello/main.zig" },
         .{ .name = "fault", .path = "tests/kernel/workloads/fault.zig" },
         .{ .name = "exitcode", .path = "tests/kernel/workloads/exitcode.zig" },
         .{ .name = "hang", .path = "tests/kernel/workloads/hang.zig" },
         .{ .name = "abi", .path = "tests/kernel/workloads/abi.zig" },
         .{ .name = "abibench", .path = "tests/kernel/workloads/abibench.zig" },
+        // C through include/ukernel_abi.h; the same source also runs against libukernel_abi.so.
+        .{ .name = "abi_smoke", .path = "tests/kernel/workloads/c_main.zig", .c_source = "tests/kernel/abi_smoke.c" },
     };
     var workload_names: [workloads.len][]const u8 = undefined;
     for (workloads, 0..) |w, i| workload_names[i] = w.name;
@@ -64,6 +66,13 @@ pub fn build(b: *std.Build) void {
     for (workloads) |w| {
         const app = b.createModule(.{ .root_source_file = b.path(w.path), .target = user_target, .optimize = workload_optimize });
         app.addImport("zigu", user_lib);
+        if (w.c_source) |c_source| {
+            const guest_c_abi = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = user_target, .optimize = workload_optimize });
+            guest_c_abi.addImport("zigu", user_lib);
+            app.addImport("ukernel_abi_guest", guest_c_abi);
+            app.addIncludePath(b.path("include"));
+            app.addCSourceFile(.{ .file = b.path(c_source), .flags = &.{ "-std=c11", "-ffreestanding", "-Wall", "-Wextra", "-Werror", "-fPIC" } });
+        }
         const start = b.createModule(.{
             .root_source_file = b.path("user/start.zig"),
             .target = user_target,
@@ -102,6 +111,19 @@ pub fn build(b: *std.Build) void {
     stub.bundle_ubsan_rt = false;
     const stub_step = b.step("stub", "Build the minimal PVH stub used as the boot benchmark's baseline");
     stub_step.dependOn(&b.addInstallArtifact(stub, .{}).step);
+
+    // libukernel_abi.so: the same ABI on the host (kernel/host_lib.zig), for local runs.
+    const host_lib = b.addLibrary(.{
+        .name = "ukernel_abi",
+        .linkage = .dynamic,
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("kernel/host_lib.zig"),
+            .target = b.graph.host,
+            .optimize = optimize,
+            .link_libc = true,
+        }),
+    });
+    b.installArtifact(host_lib);
 
     // Host unit tests of the kernel's pure core (boot info, command line, ELF, allocators).
     const host_tests = b.addTest(.{ .root_module = b.createModule(.{

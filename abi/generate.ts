@@ -48,7 +48,29 @@ function zig(): string {
   return out.join("\n");
 }
 
-const cType = { u64: "uint64_t", i64: "int64_t", ptr: "const void *", handle: "uk_handle_t", u32: "uint32_t" } as const;
+const cType = { u64: "uint64_t", i64: "int64_t", ptr: "const void *", out: "void *", handle: "uk_handle_t", u32: "uint32_t" } as const;
+const zigType = { u64: "u64", i64: "i64", ptr: "?*const anyopaque", out: "?*anyopaque", handle: "u64", u32: "u32" } as const;
+
+/** The argument as the raw u64 a call receives. */
+function zigRaw(a: { name: string; type: keyof typeof zigType }): string {
+  if (a.type === "ptr" || a.type === "out") return `@intFromPtr(${a.name})`;
+  if (a.type === "i64") return `@bitCast(${a.name})`;
+  return a.name;
+}
+
+/** `export fn uk_<call>` for every call, each forwarding to `forward(nr, a0, a1, a2)`. */
+function zigExports(header: string, forward: string, imports: string): string {
+  const out: string[] = [`//! ${banner}`, header, imports, ""];
+  for (const k of calls) {
+    const params = k.args.map((a) => `${a.name}: ${zigType[a.type]}`).join(", ");
+    const raw = [...k.args.map(zigRaw), "0", "0", "0"].slice(0, 3);
+    const ret = k.name === "exit" ? "noreturn" : "i64";
+    out.push(`export fn uk_${k.name}(${params}) callconv(.c) ${ret} {`);
+    out.push(k.name === "exit" ? `    _ = ${forward}(${k.nr}, ${raw.join(", ")});\n    unreachable;` : `    return ${forward}(${k.nr}, ${raw.join(", ")});`);
+    out.push("}", "");
+  }
+  return out.join("\n");
+}
 
 function c(): string {
   const out: string[] = [
@@ -79,7 +101,7 @@ function c(): string {
   out.push("", "/* One io_poll result. */", "struct uk_event {", "    uint64_t user_data;", "    uint32_t events;", "    uint32_t reserved;", "};", "");
   out.push("/* Every call returns a non-negative result or a negative UK_ERR_* code. */");
   for (const k of calls) {
-    const args = k.args.length ? k.args.map((a) => `${cType[a.type]} ${a.name}`).join(", ") : "void";
+    const args = k.args.length ? k.args.map((a) => `${cType[a.type]}${cType[a.type].endsWith("*") ? "" : " "}${a.name}`).join(", ") : "void";
     out.push(`/* ${k.doc}${k.cap ? ` Needs UK_${k.cap}.` : ""} */`);
     out.push(`${k.name === "exit" ? "_Noreturn void" : "int64_t"} uk_${k.name}(${args});`);
   }
@@ -119,6 +141,10 @@ function py(): string {
 
 export const outputs: Record<string, () => string> = {
   "kernel/abi_numbers.zig": zig,
+  "kernel/host_exports.zig": () =>
+    zigExports("//! The C functions of include/ukernel_abi.h in libukernel_abi.so.", "host.call", 'const host = @import("host_lib.zig");'),
+  "user/ukernel_abi_guest.zig": () =>
+    zigExports("//! The C functions of include/ukernel_abi.h for C workloads in the guest: each goes through the gate.", "gate", 'const zigu = @import("zigu");\n\nfn gate(nr: u64, a0: u64, a1: u64, a2: u64) i64 {\n    return zigu.raw(@enumFromInt(nr), a0, a1, a2);\n}'),
   "include/ukernel_abi.h": c,
   "src/abi.generated.ts": ts,
   "adapter/python-3.12/ukernel_abi_numbers.py": py,

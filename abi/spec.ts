@@ -16,7 +16,8 @@ export interface Call {
   nr: number;
   /** Capability kind that must be active, or null for calls every workload may make. */
   cap: string | null;
-  args: { name: string; type: "u64" | "i64" | "ptr" | "handle" | "u32" }[];
+  /** ptr: memory the kernel reads; out: memory the kernel writes. */
+  args: { name: string; type: "u64" | "i64" | "ptr" | "out" | "handle" | "u32" }[];
   doc: string;
 }
 
@@ -83,7 +84,7 @@ export const calls: Call[] = [
   { name: "timer_arm", nr: 8, cap: "CAP_TIME", args: [{ name: "timer", type: "handle" }, { name: "delay_ns", type: "u64" }, { name: "period_ns", type: "u64" }], doc: "Fires after `delay_ns`, then every `period_ns` if non-zero. delay 0 and period 0 disarms." },
   { name: "io_register", nr: 9, cap: null, args: [{ name: "handle", type: "handle" }, { name: "interest", type: "u32" }, { name: "user_data", type: "u64" }], doc: "Adds a handle to the poll set." },
   { name: "io_unregister", nr: 10, cap: null, args: [{ name: "handle", type: "handle" }], doc: "Removes a handle from the poll set." },
-  { name: "io_poll", nr: 11, cap: null, args: [{ name: "events", type: "ptr" }, { name: "max", type: "u64" }, { name: "timeout_ns", type: "i64" }], doc: "Waits for readiness of registered handles; returns the number of events written." },
-  { name: "random", nr: 12, cap: "CAP_RANDOM", args: [{ name: "buf", type: "ptr" }, { name: "len", type: "u64" }], doc: "Fills `buf` with random bytes." },
+  { name: "io_poll", nr: 11, cap: null, args: [{ name: "events", type: "out" }, { name: "max", type: "u64" }, { name: "timeout_ns", type: "i64" }], doc: "Waits for readiness of registered handles; returns the number of events written." },
+  { name: "random", nr: 12, cap: "CAP_RANDOM", args: [{ name: "buf", type: "out" }, { name: "len", type: "u64" }], doc: "Fills `buf` with random bytes." },
   { name: "nop", nr: 13, cap: null, args: [], doc: "Does nothing and returns 0: the bare cost of entering the kernel." },
 ];

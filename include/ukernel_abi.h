@@ -83,13 +83,13 @@ struct uk_event {
 /* Ends the workload with status 0..255. Does not return. */
 _Noreturn void uk_exit(uint32_t status);
 /* Writes one line to the console. Needs UK_CAP_LOG. */
-int64_t uk_log(uint32_t level, const void * msg, uint64_t len);
+int64_t uk_log(uint32_t level, const void *msg, uint64_t len);
 /* Reads a clock, in nanoseconds (a non-negative result). Needs UK_CAP_TIME. */
 int64_t uk_clock_now(uint32_t clock);
 /* A capability handle for `kind`, if the policy allows it and it was never dropped. */
 int64_t uk_cap_acquire(uint32_t kind);
 /* Activates the capabilities behind `count` handles (all or none). */
-int64_t uk_cap_enter(const void * handles, uint64_t count);
+int64_t uk_cap_enter(const void *handles, uint64_t count);
 /* Deactivates `kind` for good: it can never be acquired or entered again. */
 int64_t uk_cap_drop(uint32_t kind);
 /* Closes a handle; its value is refused from then on. */
@@ -103,9 +103,9 @@ int64_t uk_io_register(uk_handle_t handle, uint32_t interest, uint64_t user_data
 /* Removes a handle from the poll set. */
 int64_t uk_io_unregister(uk_handle_t handle);
 /* Waits for readiness of registered handles; returns the number of events written. */
-int64_t uk_io_poll(const void * events, uint64_t max, int64_t timeout_ns);
+int64_t uk_io_poll(void *events, uint64_t max, int64_t timeout_ns);
 /* Fills `buf` with random bytes. Needs UK_CAP_RANDOM. */
-int64_t uk_random(const void * buf, uint64_t len);
+int64_t uk_random(void *buf, uint64_t len);
 /* Does nothing and returns 0: the bare cost of entering the kernel. */
 int64_t uk_nop(void);
 

@@ -89,6 +89,13 @@ for (const accel of accelerators()) {
       assert.deepEqual(r.end, { kind: "exit", status: 0 });
     });
 
+    test("abi_smoke.c, the C face of the ABI, passes as a ring-3 workload", async () => {
+      const r = await boot(accel, "zigu.workload=abi_smoke zigu.caps=log,time,random");
+      assert.match(r.console, /^abi_smoke: failed 0$/m);
+      assert.match(r.console, /^abi_smoke: ok$/m);
+      assert.deepEqual(r.end, { kind: "exit", status: 0 });
+    });
+
     test("the policy decides: without log in zigu.caps the sample cannot log and says so by its status", async () => {
       const r = await boot(accel, "zigu.workload=hello zigu.caps=time");
       assert.doesNotMatch(r.console, /hello from ring 3/);
@@ -103,7 +110,7 @@ for (const accel of accelerators()) {
 
     test("an unknown workload name is a clear panic, not a hang", async () => {
       const r = await boot(accel, "zigu.workload=nosuch");
-      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench; or initrd\)/);
+      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench, abi_smoke; or initrd\)/);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
     });
 
