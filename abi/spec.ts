@@ -39,7 +39,7 @@ export const errors: Constant[] = [
 export const capabilities: Constant[] = [
   { name: "CAP_LOG", value: 1, doc: "Write to the console log." },
   { name: "CAP_TIME", value: 2, doc: "Read clocks, create timers." },
-  { name: "CAP_TASK", value: 3, doc: "Spawn and join cooperative tasks (not built yet)." },
+  { name: "CAP_TASK", value: 3, doc: "Spawn, yield to and join cooperative tasks in the workload's address space." },
   { name: "CAP_IO", value: 4, doc: "Block devices and files (not built yet)." },
   { name: "CAP_NET", value: 5, doc: "Sockets (not built yet)." },
   { name: "CAP_RANDOM", value: 6, doc: "Random bytes from the CPU's generator." },
@@ -69,6 +69,7 @@ export const limits: Constant[] = [
   { name: "MAX_LOG_BYTES", value: 4096, doc: "Bytes in one log call." },
   { name: "MAX_POLL_EVENTS", value: 64, doc: "Events one io_poll call returns at most." },
   { name: "MAX_RANDOM_BYTES", value: 4096, doc: "Bytes in one random call." },
+  { name: "MAX_TASKS", value: 32, doc: "Tasks per workload, the initial one included." },
   { name: "TIMEOUT_INFINITE", value: -1, doc: "io_poll timeout: wait until an event." },
 ];
 
@@ -87,4 +88,8 @@ export const calls: Call[] = [
   { name: "io_poll", nr: 11, cap: null, args: [{ name: "events", type: "out" }, { name: "max", type: "u64" }, { name: "timeout_ns", type: "i64" }], doc: "Waits for readiness of registered handles; returns the number of events written." },
   { name: "random", nr: 12, cap: "CAP_RANDOM", args: [{ name: "buf", type: "out" }, { name: "len", type: "u64" }], doc: "Fills `buf` with random bytes." },
   { name: "nop", nr: 13, cap: null, args: [], doc: "Does nothing and returns 0: the bare cost of entering the kernel." },
+  { name: "task_spawn", nr: 14, cap: "CAP_TASK", args: [{ name: "entry", type: "u64" }, { name: "arg", type: "u64" }, { name: "stack_top", type: "u64" }], doc: "A task handle; the task starts at `entry` with `arg` in its first argument register and `stack_top` (16-byte aligned, in workload memory) as its stack, when the running task next yields or blocks." },
+  { name: "task_yield", nr: 15, cap: "CAP_TASK", args: [], doc: "Lets the other ready tasks run; returns 0 when this one runs again." },
+  { name: "task_exit", nr: 16, cap: "CAP_TASK", args: [{ name: "status", type: "u32" }], doc: "Ends the calling task (not the initial one: it ends the workload with exit). Does not return." },
+  { name: "task_join", nr: 17, cap: "CAP_TASK", args: [{ name: "task", type: "handle" }], doc: "Waits until the task has ended; returns its status (0..255). A task handle registered with io_poll becomes readable when its task ends." },
 ];

@@ -28,7 +28,7 @@ typedef uint64_t uk_handle_t;
 /* capability kinds (mask bit = 1 << kind) */
 #define UK_CAP_LOG (1) /* Write to the console log. */
 #define UK_CAP_TIME (2) /* Read clocks, create timers. */
-#define UK_CAP_TASK (3) /* Spawn and join cooperative tasks (not built yet). */
+#define UK_CAP_TASK (3) /* Spawn, yield to and join cooperative tasks in the workload's address space. */
 #define UK_CAP_IO (4) /* Block devices and files (not built yet). */
 #define UK_CAP_NET (5) /* Sockets (not built yet). */
 #define UK_CAP_RANDOM (6) /* Random bytes from the CPU's generator. */
@@ -54,6 +54,7 @@ typedef uint64_t uk_handle_t;
 #define UK_MAX_LOG_BYTES (4096) /* Bytes in one log call. */
 #define UK_MAX_POLL_EVENTS (64) /* Events one io_poll call returns at most. */
 #define UK_MAX_RANDOM_BYTES (4096) /* Bytes in one random call. */
+#define UK_MAX_TASKS (32) /* Tasks per workload, the initial one included. */
 #define UK_TIMEOUT_INFINITE (-1) /* io_poll timeout: wait until an event. */
 
 /* call numbers */
@@ -71,6 +72,10 @@ typedef uint64_t uk_handle_t;
 #define UK_CALL_IO_POLL 11
 #define UK_CALL_RANDOM 12
 #define UK_CALL_NOP 13
+#define UK_CALL_TASK_SPAWN 14
+#define UK_CALL_TASK_YIELD 15
+#define UK_CALL_TASK_EXIT 16
+#define UK_CALL_TASK_JOIN 17
 
 /* One io_poll result. */
 struct uk_event {
@@ -108,6 +113,14 @@ int64_t uk_io_poll(void *events, uint64_t max, int64_t timeout_ns);
 int64_t uk_random(void *buf, uint64_t len);
 /* Does nothing and returns 0: the bare cost of entering the kernel. */
 int64_t uk_nop(void);
+/* A task handle; the task starts at `entry` with `arg` in its first argument register and `stack_top` (16-byte aligned, in workload memory) as its stack, when the running task next yields or blocks. Needs UK_CAP_TASK. */
+int64_t uk_task_spawn(uint64_t entry, uint64_t arg, uint64_t stack_top);
+/* Lets the other ready tasks run; returns 0 when this one runs again. Needs UK_CAP_TASK. */
+int64_t uk_task_yield(void);
+/* Ends the calling task (not the initial one: it ends the workload with exit). Does not return. Needs UK_CAP_TASK. */
+int64_t uk_task_exit(uint32_t status);
+/* Waits until the task has ended; returns its status (0..255). A task handle registered with io_poll becomes readable when its task ends. Needs UK_CAP_TASK. */
+int64_t uk_task_join(uk_handle_t task);
 
 #ifdef __cplusplus
 }

@@ -44,7 +44,7 @@ pub fn policyFromNames(names: []const u8) error{UnknownCapability}!u64 {
     return mask;
 }
 
-pub const ObjectType = enum(u8) { capability = 1, timer = 2 };
+pub const ObjectType = enum(u8) { capability = 1, timer = 2, task = 3 };
 
 /// Handle layout: slot in bits 0..15, object type in 16..23, generation in 24..54. Bit 63 stays
 /// clear so a handle is a positive i64; generation 0 never occurs, so 0 is never a handle.
@@ -72,6 +72,28 @@ const Timer = struct {
 const Object = union(ObjectType) {
     capability: Cap,
     timer: Timer,
+    /// Index into Core.tasks.
+    task: u16,
+};
+
+pub const max_tasks: usize = numbers.max_tasks;
+
+pub const TaskState = enum { free, ready, polling, joining, exited };
+
+/// A cooperative task of the workload. Its registers live with the platform (the guest keeps one
+/// trap frame per task); the core decides which task runs.
+pub const Task = struct {
+    state: TaskState = .free,
+    exit_status: u8 = 0,
+    /// While in io_poll: when the call gives up (null: never). Kept across retries so that a poll
+    /// resumed after other tasks ran still ends at its first deadline.
+    poll_deadline: ?u64 = null,
+    in_poll: bool = false,
+    join_target: u16 = 0,
+    /// Its handle was closed: the task slot is freed as soon as the task has ended.
+    orphaned: bool = false,
+    /// Its end was reported through io_poll (once).
+    end_reported: bool = false,
 };
 
 const Slot = struct {
@@ -104,10 +126,14 @@ pub const Core = struct {
     /// User data of registrations whose handle was closed: delivered once as EV_HANGUP.
     hangups: [max_handles]u64 = undefined,
     hangup_count: usize = 0,
+    /// Task 0 is the workload's initial task; it is never freed and ends only with exit.
+    tasks: [max_tasks]Task = @splat(.{}),
+    current: u16 = 0,
 
     /// In place: a Core is ~14 KiB, and Debug builds copy returned values several times over.
     pub fn init(self: *Core, policy: u64) void {
         self.* = .{ .policy = policy };
+        self.tasks[0].state = .ready;
     }
 
     /// Every slot is live, free, never used, or retired.
@@ -181,6 +207,10 @@ pub const Core = struct {
             self.hangup_count += 1;
             self.dropRegistration(index);
         }
+        if (slot.object.? == .task) {
+            const task = &self.tasks[slot.object.?.task];
+            if (task.state == .exited) task.* = .{} else task.orphaned = true;
+        }
         slot.* = .{ .generation = slot.generation, .retired = slot.generation == max_generation };
         self.live_count -= 1;
         if (slot.retired) {
@@ -252,9 +282,93 @@ pub const Core = struct {
         return best;
     }
 
-    /// Whether anything registered could still become ready (else blocking forever would hang).
-    pub fn canWake(self: *const Core) bool {
-        return self.hangup_count > 0 or self.nextDeadline() != null;
+    // ---- tasks ---------------------------------------------------------------------------------
+
+    pub fn taskSpawn(self: *Core) Error!struct { handle: u64, index: u16 } {
+        const index: u16 = for (self.tasks[1..], 1..) |t, i| {
+            if (t.state == .free) break @intCast(i);
+        } else return error.NoSpace;
+        const handle = try self.alloc(.{ .task = index });
+        self.tasks[index] = .{ .state = .ready };
+        return .{ .handle = handle, .index = index };
+    }
+
+    /// Ends the running task (never the initial one); its joiners become ready.
+    pub fn taskExit(self: *Core, status: u8) Error!void {
+        if (self.current == 0) return error.Invalid;
+        const task = &self.tasks[self.current];
+        assert(task.state == .ready);
+        task.state = .exited;
+        task.exit_status = status;
+        for (&self.tasks) |*t| {
+            if (t.state == .joining and t.join_target == self.current) t.state = .ready;
+        }
+        if (task.orphaned) task.* = .{};
+    }
+
+    /// The task's status if it has ended; otherwise null, and the running task waits for it.
+    pub fn taskJoin(self: *Core, handle: u64) Error!?u8 {
+        const slot = try self.lookup(handle, .task);
+        const index = slot.object.?.task;
+        if (index == self.current) return error.Invalid; // would wait for ever
+        const target = self.tasks[index];
+        if (target.state == .exited) return target.exit_status;
+        self.tasks[self.current].state = .joining;
+        self.tasks[self.current].join_target = index;
+        return null;
+    }
+
+    /// The next task to run, round robin after the running one (which may itself be the answer).
+    pub fn pickNext(self: *const Core) ?u16 {
+        var i: usize = 1;
+        while (i <= max_tasks) : (i += 1) {
+            const index: u16 = @intCast((self.current + i) % max_tasks);
+            if (self.tasks[index].state == .ready) return index;
+        }
+        return null;
+    }
+
+    pub fn otherTaskReady(self: *const Core) bool {
+        const next = self.pickNext() orelse return false;
+        return next != self.current;
+    }
+
+    /// The running task starts (or resumes) an io_poll: the deadline of its first attempt holds.
+    pub fn pollDeadline(self: *Core, now_ns: u64, timeout_ns: i64) ?u64 {
+        const task = &self.tasks[self.current];
+        if (!task.in_poll) {
+            task.in_poll = true;
+            task.poll_deadline = if (timeout_ns == numbers.timeout_infinite) null else now_ns +| @as(u64, @intCast(timeout_ns));
+        }
+        return task.poll_deadline;
+    }
+
+    pub fn pollDone(self: *Core) void {
+        self.tasks[self.current].in_poll = false;
+    }
+
+    /// The running task waits in io_poll until an event or its deadline; another task runs.
+    pub fn blockInPoll(self: *Core) void {
+        assert(self.tasks[self.current].in_poll);
+        self.tasks[self.current].state = .polling;
+    }
+
+    /// The earliest deadline of tasks waiting in io_poll, other than the running one.
+    pub fn pollersDeadline(self: *const Core) ?u64 {
+        var best: ?u64 = null;
+        for (self.tasks, 0..) |t, i| {
+            if (i == self.current or t.state != .polling) continue;
+            const d = t.poll_deadline orelse continue;
+            if (best == null or d < best.?) best = d;
+        }
+        return best;
+    }
+
+    /// After time has passed or events may have arrived: every task waiting in io_poll retries.
+    pub fn wakePollers(self: *Core) void {
+        for (&self.tasks) |*t| {
+            if (t.state == .polling) t.state = .ready;
+        }
     }
 
     /// Ready events at `now_ns`, earliest timer deadline first, at most out.len of them. Events
@@ -281,6 +395,19 @@ pub const Core = struct {
             while (at > 0 and ready[at - 1].deadline > timer.deadline_ns) : (at -= 1) ready[at] = ready[at - 1];
             ready[at] = .{ .deadline = timer.deadline_ns, .index = index };
             ready_count += 1;
+        }
+        // Ended tasks whose handle is registered: readable and hung up, reported once.
+        for (self.registered[0..self.registered_count]) |index| {
+            if (count == out.len) break;
+            const slot = &self.slots[index];
+            const task = switch (slot.object.?) {
+                .task => |t| &self.tasks[t],
+                else => continue,
+            };
+            if (task.state != .exited or task.end_reported) continue;
+            task.end_reported = true;
+            out[count] = .{ .user_data = slot.user_data, .events = numbers.ev_readable | numbers.ev_hangup };
+            count += 1;
         }
         for (ready[0..@min(ready_count, out.len - count)]) |r| {
             const slot = &self.slots[r.index];
@@ -390,12 +517,10 @@ test "closing a registered handle delivers one hang-up and frees the registratio
     try core.register(t, numbers.ev_readable, 7);
     try testing.expectError(error.Exists, core.register(t, numbers.ev_readable, 7));
     try core.close(t);
-    try testing.expect(core.canWake());
     var ev: [4]numbers.Event = undefined;
     try testing.expectEqual(@as(usize, 1), core.poll(0, &ev));
     try testing.expectEqual(numbers.Event{ .user_data = 7, .events = numbers.ev_hangup }, ev[0]);
     try testing.expectEqual(@as(usize, 0), core.poll(0, &ev));
-    try testing.expect(!core.canWake());
 }
 
 test "registration rejects capabilities and empty interest" {
@@ -407,6 +532,68 @@ test "registration rejects capabilities and empty interest" {
     try testing.expectError(error.Invalid, core.register(t, 0, 0));
     try testing.expectError(error.Invalid, core.register(t, 1 << 20, 0));
     try testing.expectError(error.Invalid, core.unregister(t));
+}
+
+test "tasks: spawn, round robin, join blocks until exit, status delivered, slots freed" {
+    var core: Core = undefined;
+    core.init(all_caps);
+    const a = try core.taskSpawn();
+    const b = try core.taskSpawn();
+    try testing.expectEqual(@as(?u16, a.index), core.pickNext());
+    // Task 0 joins a: it blocks; a runs next.
+    try testing.expectEqual(@as(?u8, null), try core.taskJoin(a.handle));
+    try testing.expectEqual(TaskState.joining, core.tasks[0].state);
+    core.current = core.pickNext().?;
+    try testing.expectEqual(a.index, core.current);
+    try testing.expectError(error.Invalid, core.taskJoin(a.handle)); // itself
+    try core.register(a.handle, numbers.ev_readable, 77);
+    try core.taskExit(9);
+    try testing.expectEqual(TaskState.ready, core.tasks[0].state);
+    var ev: [4]numbers.Event = undefined;
+    try testing.expectEqual(@as(usize, 1), core.poll(0, &ev));
+    try testing.expectEqual(numbers.Event{ .user_data = 77, .events = numbers.ev_readable | numbers.ev_hangup }, ev[0]);
+    try testing.expectEqual(@as(usize, 0), core.poll(0, &ev)); // once
+    core.current = core.pickNext().?; // b (round robin after a), then 0
+    try testing.expectEqual(b.index, core.current);
+    core.current = 0;
+    try testing.expectEqual(@as(?u8, 9), try core.taskJoin(a.handle));
+    try testing.expectError(error.Invalid, core.taskExit(0)); // the initial task ends with exit
+    try core.close(a.handle);
+    try testing.expectEqual(TaskState.free, core.tasks[a.index].state);
+    try testing.expectError(error.BadHandle, core.taskJoin(a.handle));
+}
+
+test "task table exhaustion is NoSpace, and an orphaned task frees its slot when it ends" {
+    var core: Core = undefined;
+    core.init(all_caps);
+    var last: u64 = 0;
+    for (1..max_tasks) |_| last = (try core.taskSpawn()).handle;
+    try testing.expectError(error.NoSpace, core.taskSpawn());
+    const slot = try core.lookup(last, .task);
+    const index = slot.object.?.task;
+    try core.close(last); // still running, now orphaned
+    try testing.expectEqual(TaskState.ready, core.tasks[index].state);
+    core.current = index;
+    try core.taskExit(0);
+    try testing.expectEqual(TaskState.free, core.tasks[index].state);
+    core.current = 0;
+    _ = try core.taskSpawn();
+}
+
+test "a poll resumed after other tasks ran keeps its first deadline" {
+    var core: Core = undefined;
+    core.init(all_caps);
+    _ = try core.taskSpawn();
+    try testing.expectEqual(@as(?u64, 150), core.pollDeadline(100, 50));
+    core.blockInPoll();
+    try testing.expectEqual(@as(?u64, null), core.pollersDeadline()); // the running task's own
+    core.current = 1;
+    try testing.expectEqual(@as(?u64, 150), core.pollersDeadline());
+    core.wakePollers();
+    core.current = 0;
+    try testing.expectEqual(@as(?u64, 150), core.pollDeadline(140, 50)); // not 190
+    core.pollDone();
+    try testing.expectEqual(@as(?u64, 250), core.pollDeadline(200, 50));
 }
 
 test "policy names parse into a mask" {
@@ -429,7 +616,8 @@ test "random call sequences keep the invariants" {
         var now: u64 = 0;
         for (0..200) |_| {
             now += rand.uintLessThan(u64, 50);
-            switch (rand.uintLessThan(u8, 8)) {
+            switch (rand.uintLessThan(u8, 9)) {
+                8 => if (core.taskSpawn()) |t| try live.put(testing.allocator, t.handle, .task) else |_| {},
                 0 => if (core.capAcquire(rand.uintLessThan(u64, 8))) |h| try live.put(testing.allocator, h, .capability) else |_| {},
                 1 => if (core.timerCreate()) |h| try live.put(testing.allocator, h, .timer) else |_| {},
                 2 => if (live.count() > 0) {

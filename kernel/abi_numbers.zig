@@ -28,7 +28,7 @@ pub const Cap = enum(u32) {
     log = 1,
     /// Read clocks, create timers.
     time = 2,
-    /// Spawn and join cooperative tasks (not built yet).
+    /// Spawn, yield to and join cooperative tasks in the workload's address space.
     task = 3,
     /// Block devices and files (not built yet).
     io = 4,
@@ -72,6 +72,14 @@ pub const Call = enum(u64) {
     random = 12,
     /// Does nothing and returns 0: the bare cost of entering the kernel.
     nop = 13,
+    /// A task handle; the task starts at `entry` with `arg` in its first argument register and `stack_top` (16-byte aligned, in workload memory) as its stack, when the running task next yields or blocks.
+    task_spawn = 14,
+    /// Lets the other ready tasks run; returns 0 when this one runs again.
+    task_yield = 15,
+    /// Ends the calling task (not the initial one: it ends the workload with exit). Does not return.
+    task_exit = 16,
+    /// Waits until the task has ended; returns its status (0..255). A task handle registered with io_poll becomes readable when its task ends.
+    task_join = 17,
     _,
 
     /// The capability that must be active for this call, or null.
@@ -91,6 +99,10 @@ pub const Call = enum(u64) {
             .io_poll => null,
             .random => .random,
             .nop => null,
+            .task_spawn => .task,
+            .task_yield => .task,
+            .task_exit => .task,
+            .task_join => .task,
             _ => null,
         };
     }
@@ -117,6 +129,7 @@ pub const max_handles: u64 = 256;
 pub const max_log_bytes: u64 = 4096;
 pub const max_poll_events: u64 = 64;
 pub const max_random_bytes: u64 = 4096;
+pub const max_tasks: u64 = 32;
 pub const timeout_infinite: i64 = -1;
 
 /// One io_poll result, as the workload reads it.

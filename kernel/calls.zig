@@ -6,9 +6,25 @@ const std = @import("std");
 const abi = @import("abi.zig");
 const n = abi.numbers;
 
+/// What the platform does after a call, beyond handing back its value.
+pub const Action = enum {
+    /// Return the value to the running task.
+    none,
+    /// Return the value to the running task, but run the next task first (task_yield).
+    switch_after,
+    /// The running task waits (task_join, io_poll): run another; this call is issued again, with
+    /// the same arguments, when the task next runs.
+    restart,
+    /// The running task has ended (task_exit): run another.
+    ended,
+};
+
+pub const Result = struct { value: i64 = 0, action: Action = .none };
+
 /// Platform: a namespace with
 ///   nowNs() u64; wallNs() ?u64; sleepUntil(deadline_ns: u64) void; consoleWrite([]const u8) void;
 ///   randomWord() ?u64 (null: unavailable); callerBytes(ptr, len, write: bool) ?[]u8;
+///   startTask(index: u16, entry: u64, arg: u64, stack_top: u64) bool (false: no tasks here);
 ///   exit(status: u8) noreturn.
 pub fn Calls(comptime Platform: type) type {
     return struct {
@@ -18,13 +34,38 @@ pub fn Calls(comptime Platform: type) type {
             core.init(policy);
         }
 
-        /// One call: a non-negative result or a negative error code.
-        pub fn call(nr: u64, a0: u64, a1: u64, a2: u64) i64 {
-            return callOrError(@enumFromInt(nr), a0, a1, a2) catch |err| abi.errorCode(err);
+        /// One call: a non-negative value or a negative error code, and what to do next.
+        pub fn call(nr: u64, a0: u64, a1: u64, a2: u64) Result {
+            return callOrError(@enumFromInt(nr), a0, a1, a2) catch |err| .{ .value = abi.errorCode(err) };
         }
 
-        fn callOrError(which: n.Call, a0: u64, a1: u64, a2: u64) abi.Error!i64 {
+        /// The task to run next, halting while none can; null when every task waits for another
+        /// (a deadlock). Tasks waiting in io_poll retry their poll whenever they are picked.
+        pub fn schedule() ?u16 {
+            core.wakePollers();
+            return core.pickNext();
+        }
+
+        fn value(v: i64) Result {
+            return .{ .value = v };
+        }
+
+        fn callOrError(which: n.Call, a0: u64, a1: u64, a2: u64) abi.Error!Result {
             if (which.requiredCap()) |cap| try core.check(cap);
+            return switch (which) {
+                .task_spawn => value(try taskSpawn(a0, a1, a2)),
+                .task_yield => .{ .action = if (core.otherTaskReady()) .switch_after else .none },
+                .task_exit => blk: {
+                    try core.taskExit(@truncate(a0));
+                    break :blk .{ .action = .ended };
+                },
+                .task_join => if (try core.taskJoin(a0)) |status| value(status) else .{ .action = .restart },
+                .io_poll => ioPoll(a0, a1, @bitCast(a2)),
+                else => value(try simple(which, a0, a1, a2)),
+            };
+        }
+
+        fn simple(which: n.Call, a0: u64, a1: u64, a2: u64) abi.Error!i64 {
             return switch (which) {
                 .exit => Platform.exit(@truncate(a0)),
                 .log => log(a0, a1, a2),
@@ -37,11 +78,26 @@ pub fn Calls(comptime Platform: type) type {
                 .timer_arm => done(try core.timerArm(a0, Platform.nowNs(), a1, a2)),
                 .io_register => done(try core.register(a0, a1, a2)),
                 .io_unregister => done(try core.unregister(a0)),
-                .io_poll => ioPoll(a0, a1, @bitCast(a2)),
                 .random => random(a0, a1),
                 .nop => 0,
+                .io_poll, .task_spawn, .task_yield, .task_exit, .task_join => unreachable,
                 _ => error.NoSys,
             };
+        }
+
+        /// Bytes of stack a new task must be able to write below its stack top.
+        const min_task_stack_bytes: u64 = 256;
+
+        fn taskSpawn(entry: u64, arg: u64, stack_top: u64) abi.Error!i64 {
+            if (stack_top % 16 != 0 or stack_top < min_task_stack_bytes) return error.Invalid;
+            _ = try bytes(stack_top - min_task_stack_bytes, min_task_stack_bytes, true);
+            _ = try bytes(entry, 1, false);
+            const task = try core.taskSpawn();
+            if (!Platform.startTask(task.index, entry, arg, stack_top)) {
+                core.close(task.handle) catch unreachable;
+                return error.Unsupported;
+            }
+            return handle(task.handle);
         }
 
         fn done(_: void) i64 {
@@ -91,28 +147,45 @@ pub fn Calls(comptime Platform: type) type {
             return 0;
         }
 
-        fn ioPoll(ptr: u64, max_requested: u64, timeout_ns: i64) abi.Error!i64 {
+        fn ioPoll(ptr: u64, max_requested: u64, timeout_ns: i64) abi.Error!Result {
             if (max_requested == 0) return error.Invalid;
             if (timeout_ns < n.timeout_infinite) return error.Invalid;
             const max: u64 = @min(max_requested, n.max_poll_events); // typed: @min would narrow it to u7
             const out = try bytes(ptr, max * @sizeOf(n.Event), true);
-            const start = Platform.nowNs();
-            const give_up: ?u64 = if (timeout_ns == n.timeout_infinite) null else start +| @as(u64, @intCast(timeout_ns));
+            // A poll resumed after other tasks ran keeps the deadline of its first attempt.
+            const give_up = core.pollDeadline(Platform.nowNs(), timeout_ns);
             var events: [n.max_poll_events]n.Event = undefined;
             while (true) {
                 const now = Platform.nowNs();
                 const count = core.poll(now, events[0..max]);
                 if (count > 0) {
+                    core.pollDone();
                     @memcpy(out[0 .. count * @sizeOf(n.Event)], std.mem.sliceAsBytes(events[0..count]));
-                    return @intCast(count);
+                    return value(@intCast(count));
                 }
-                if (give_up) |g| if (now >= g) return 0;
-                // Nothing registered can ever become ready: waiting forever would hang.
-                if (give_up == null and !core.canWake()) return error.Invalid;
-                const next = core.nextDeadline();
-                const wake = if (give_up) |g| (if (next) |d| @min(d, g) else g) else next.?;
+                if (give_up) |g| if (now >= g) {
+                    core.pollDone();
+                    return value(0);
+                };
+                if (core.otherTaskReady()) {
+                    core.blockInPoll();
+                    return .{ .action = .restart };
+                }
+                // No other task can run: wait here for the first deadline, ours, a timer's, or
+                // another poller's. With none at all, nothing can ever wake this poll.
+                const wake = earliest(earliest(give_up, core.nextDeadline()), core.pollersDeadline()) orelse {
+                    core.pollDone();
+                    return error.Invalid;
+                };
                 Platform.sleepUntil(wake);
+                core.wakePollers();
             }
+        }
+
+        fn earliest(a: ?u64, b: ?u64) ?u64 {
+            const x = a orelse return b;
+            const y = b orelse return a;
+            return @min(x, y);
         }
 
         /// Tries per random word before the generator counts as failed (Intel's guidance is 10).

@@ -58,3 +58,19 @@ export fn uk_random(buf: ?*anyopaque, len: u64) callconv(.c) i64 {
 export fn uk_nop() callconv(.c) i64 {
     return host.call(13, 0, 0, 0);
 }
+
+export fn uk_task_spawn(entry: u64, arg: u64, stack_top: u64) callconv(.c) i64 {
+    return host.call(14, entry, arg, stack_top);
+}
+
+export fn uk_task_yield() callconv(.c) i64 {
+    return host.call(15, 0, 0, 0);
+}
+
+export fn uk_task_exit(status: u32) callconv(.c) i64 {
+    return host.call(16, status, 0, 0);
+}
+
+export fn uk_task_join(task: u64) callconv(.c) i64 {
+    return host.call(17, task, 0, 0);
+}

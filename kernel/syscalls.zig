@@ -45,9 +45,34 @@ const Guest = struct {
     pub fn exit(status: u8) noreturn {
         workload.resumeKernel((workload.Outcome{ .exited = status }).encode());
     }
+    /// A new task's registers: at `entry` with `arg` in rdi, on its own stack as if just called
+    /// (rsp 8 below a 16-byte boundary, a null return address: returning faults, tasks end with
+    /// task_exit).
+    pub fn startTask(index: u16, entry: u64, arg: u64, stack_top: u64) bool {
+        const top = stack_top - 8;
+        @as(*u64, @ptrFromInt(top)).* = 0;
+        frames[index] = std.mem.zeroes(trap.TrapFrame);
+        frames[index].rip = entry;
+        frames[index].rsp = top;
+        frames[index].rdi = arg;
+        frames[index].cs = cpu.user_cs;
+        frames[index].ss = cpu.user_ds;
+        frames[index].rflags = 0x202;
+        return true;
+    }
 };
 
-const Calls = @import("calls.zig").Calls(Guest);
+const calls = @import("calls.zig");
+const Calls = calls.Calls(Guest);
+
+/// Each task's registers while it does not run. Tasks switch only inside a call, at the gate's
+/// function-call boundary, where the SysV ABI leaves no SSE register live: saving the trap frame
+/// is the whole switch.
+var frames: [abi.max_tasks]trap.TrapFrame = undefined;
+/// Bytes of the gate instruction (syscall: 2, int3: 1): a restarted call backs rip up over it.
+pub var gate_instruction_bytes: u64 = 2;
+/// Exit status of a workload whose every task waits for another.
+pub const deadlock_status: u8 = 125;
 
 pub fn init(policy: u64) void {
     Calls.init(policy);
@@ -56,7 +81,29 @@ pub fn init(policy: u64) void {
 
 pub fn dispatch(frame: *trap.TrapFrame) void {
     if (frame.rax == gate_probe_call and probing) workload.resumeKernel((workload.Outcome{ .probe = true }).encode());
-    frame.rax = @bitCast(Calls.call(frame.rax, frame.rdi, frame.rsi, frame.rdx));
+    const r = Calls.call(frame.rax, frame.rdi, frame.rsi, frame.rdx);
+    const running = Calls.core.current;
+    switch (r.action) {
+        .none => {
+            frame.rax = @bitCast(r.value);
+            return;
+        },
+        .switch_after => {
+            frame.rax = @bitCast(r.value);
+            frames[running] = frame.*;
+        },
+        .restart => { // rax still holds the call number: the same call runs again
+            frame.rip -= gate_instruction_bytes;
+            frames[running] = frame.*;
+        },
+        .ended => {},
+    }
+    const next = Calls.schedule() orelse {
+        serial.print("zigu: every task waits for another: deadlock\n", .{});
+        workload.resumeKernel((workload.Outcome{ .exited = deadlock_status }).encode());
+    };
+    Calls.core.current = next;
+    frame.* = frames[next];
 }
 
 /// A fault in ring 3 ends the workload (during the gate probe it only answers the probe), unless

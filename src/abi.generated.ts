@@ -42,6 +42,7 @@ export const MAX_HANDLES = 256;
 export const MAX_LOG_BYTES = 4096;
 export const MAX_POLL_EVENTS = 64;
 export const MAX_RANDOM_BYTES = 4096;
+export const MAX_TASKS = 32;
 export const TIMEOUT_INFINITE = -1;
 
 export const calls = {
@@ -59,6 +60,10 @@ export const calls = {
   io_poll: { nr: 11, cap: null },
   random: { nr: 12, cap: CAP_RANDOM },
   nop: { nr: 13, cap: null },
+  task_spawn: { nr: 14, cap: CAP_TASK },
+  task_yield: { nr: 15, cap: CAP_TASK },
+  task_exit: { nr: 16, cap: CAP_TASK },
+  task_join: { nr: 17, cap: CAP_TASK },
 } as const;
 
 export const errorNames: Record<number, string> = {

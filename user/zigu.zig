@@ -142,6 +142,28 @@ pub fn sleepNs(ns: u64) Error!void {
     while ((try poll(&ev, abi.timeout_infinite)).len == 0) {}
 }
 
+/// A task's entry: runs on its own stack with `arg`, and must end with taskExit (returning faults).
+pub const TaskEntry = *const fn (arg: u64) callconv(.c) noreturn;
+
+/// Spawns a cooperative task on `stack` (memory the workload owns; 16-byte aligned length).
+pub fn spawn(entry: TaskEntry, arg: u64, stack: []align(16) u8) Error!Handle {
+    return call(.task_spawn, @intFromPtr(entry), arg, @intFromPtr(stack.ptr) + stack.len);
+}
+
+pub fn yield() Error!void {
+    _ = try call(.task_yield, 0, 0, 0);
+}
+
+pub fn taskExit(status: u8) noreturn {
+    _ = raw(.task_exit, status, 0, 0);
+    unreachable;
+}
+
+/// Waits until the task has ended and returns its status.
+pub fn join(task: Handle) Error!u8 {
+    return @intCast(try call(.task_join, task, 0, 0));
+}
+
 pub fn exit(code: u8) noreturn {
     _ = raw(.exit, code, 0, 0);
     unreachable;

@@ -43,6 +43,7 @@ MAX_HANDLES = 256
 MAX_LOG_BYTES = 4096
 MAX_POLL_EVENTS = 64
 MAX_RANDOM_BYTES = 4096
+MAX_TASKS = 32
 TIMEOUT_INFINITE = -1
 
 CALLS = {
@@ -60,6 +61,10 @@ CALLS = {
     "io_poll": (11, None),
     "random": (12, CAP_RANDOM),
     "nop": (13, None),
+    "task_spawn": (14, CAP_TASK),
+    "task_yield": (15, CAP_TASK),
+    "task_exit": (16, CAP_TASK),
+    "task_join": (17, CAP_TASK),
 }
 
 ERROR_NAMES = {

@@ -89,6 +89,15 @@ for (const accel of accelerators()) {
       assert.deepEqual(r.end, { kind: "exit", status: 0 });
     });
 
+    for (const gate of ["auto", "trap"]) {
+      test(`cooperative tasks: round robin, join, io_poll while others run, refusals (gate ${gate})`, async () => {
+        const r = await boot(accel, `zigu.workload=tasks zigu.caps=log,time,task zigu.gate=${gate}`);
+        assert.doesNotMatch(r.console, /tasks: FAIL/);
+        assert.match(r.console, /^tasks: \d+ passed, 0 failed$/m);
+        assert.deepEqual(r.end, { kind: "exit", status: 0 });
+      });
+    }
+
     test("abi_smoke.c, the C face of the ABI, passes as a ring-3 workload", async () => {
       const r = await boot(accel, "zigu.workload=abi_smoke zigu.caps=log,time,random");
       assert.match(r.console, /^abi_smoke: failed 0$/m);
@@ -110,7 +119,7 @@ for (const accel of accelerators()) {
 
     test("an unknown workload name is a clear panic, not a hang", async () => {
       const r = await boot(accel, "zigu.workload=nosuch");
-      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench, abi_smoke; or initrd\)/);
+      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench, tasks, abi_smoke; or initrd\)/);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
     });
 

@@ -1,0 +1,100 @@
+//! Cooperative tasks from inside a real VM: spawn, round-robin yields, join with statuses, a task
+//! waiting in io_poll while others run, task handles in io_poll, and the refusals. Expects the
+//! policy zigu.caps=log,time,task. Prints a summary; exits 0 only when every check passed.
+const std = @import("std");
+const zigu = @import("zigu");
+const abi = zigu.abi;
+
+var passed: u32 = 0;
+var failed: u32 = 0;
+
+fn expect(comptime what: []const u8, ok: bool) void {
+    if (ok) passed += 1 else {
+        failed += 1;
+        zigu.print("tasks: FAIL " ++ what, .{});
+    }
+}
+
+const stack_bytes = 16 * 1024;
+var stacks: [4][stack_bytes]u8 align(16) = undefined;
+
+/// The order tasks ran in, as digits.
+var trace: [64]u8 = undefined;
+var trace_len: usize = 0;
+
+fn mark(id: u8) void {
+    if (trace_len < trace.len) {
+        trace[trace_len] = '0' + id;
+        trace_len += 1;
+    }
+}
+
+fn worker(arg: u64) callconv(.c) noreturn {
+    const id: u8 = @intCast(arg);
+    for (0..3) |_| {
+        mark(id);
+        zigu.yield() catch zigu.taskExit(200);
+    }
+    zigu.taskExit(10 + id);
+}
+
+var sleeper_done = false;
+
+fn sleeper(arg: u64) callconv(.c) noreturn {
+    // Waits in io_poll for a timer while the main task keeps yielding.
+    const t = zigu.timerCreate() catch zigu.taskExit(201);
+    zigu.register(t, abi.ev_readable, arg) catch zigu.taskExit(202);
+    zigu.timerArm(t, 3_000_000, 0) catch zigu.taskExit(203);
+    var ev: [1]zigu.Event = undefined;
+    const got = zigu.poll(&ev, abi.timeout_infinite) catch zigu.taskExit(204);
+    sleeper_done = true;
+    zigu.taskExit(if (got.len == 1 and got[0].user_data == arg) 42 else 205);
+}
+
+pub fn main() u8 {
+    const noop: zigu.TaskEntry = worker;
+    zigu.enter(&.{ .log, .time }) catch return 3;
+    expect("spawn without CAP_TASK is refused", zigu.spawn(noop, 1, &stacks[0]) == error.Permission);
+    zigu.enter(&.{.task}) catch return 3;
+
+    // Round robin: three workers and the main task, each marking then yielding.
+    var h: [3]u64 = undefined;
+    for (&h, 0..) |*t, i| t.* = zigu.spawn(worker, i + 1, &stacks[i]) catch return 4;
+    for (0..3) |_| {
+        mark(0);
+        zigu.yield() catch return 5;
+    }
+    for (h, 0..) |t, i| expect("join returns the task's status", (zigu.join(t) catch 0) == 11 + i);
+    expect("tasks ran round robin", std.mem.eql(u8, trace[0..12], "012301230123"));
+    for (h) |t| zigu.close(t) catch {};
+
+    // A task blocked in io_poll lets the others run, and wakes for its timer.
+    const s = zigu.spawn(sleeper, 99, &stacks[3]) catch return 6;
+    zigu.register(s, abi.ev_readable, 7) catch return 7;
+    const start = zigu.nowNs();
+    var yields: u32 = 0;
+    // The poll set is the workload's: polling it here would take the sleeper's timer event.
+    while (!@atomicLoad(bool, &sleeper_done, .monotonic)) : (yields += 1) zigu.yield() catch return 9;
+    zigu.yield() catch return 9; // let it reach task_exit
+    var ev: [2]zigu.Event = undefined;
+    const got = zigu.poll(&ev, 0) catch return 8;
+    expect("the ended task's handle is readable and hung up", got.len == 1 and got[0].user_data == 7 and got[0].events == abi.ev_readable | abi.ev_hangup);
+    expect("the sleeper's status", (zigu.join(s) catch 0) == 42);
+    expect("main kept running while the sleeper waited", yields > 1);
+    expect("the sleeper woke no earlier than its timer", zigu.nowNs() - start >= 3_000_000);
+    zigu.close(s) catch {};
+
+    // Refusals.
+    const misaligned: []align(16) u8 = stacks[0][0 .. stack_bytes - 16];
+    expect("misaligned stack top", zigu.raw(.task_spawn, @intFromPtr(&worker), 0, @intFromPtr(misaligned.ptr) + 8) == @intFromEnum(abi.Error.invalid));
+    expect("stack in kernel memory", zigu.raw(.task_spawn, @intFromPtr(&worker), 0, 0x200000) == @intFromEnum(abi.Error.bad_pointer));
+    expect("entry in kernel memory", zigu.raw(.task_spawn, 0x100000, 0, @intFromPtr(&stacks[0]) + stack_bytes) == @intFromEnum(abi.Error.bad_pointer));
+    expect("the initial task cannot task_exit", zigu.raw(.task_exit, 0, 0, 0) == @intFromEnum(abi.Error.invalid));
+    expect("join of a closed handle", zigu.join(h[0]) == error.BadHandle);
+    var made: usize = 0;
+    while (zigu.spawn(worker, 1, &stacks[0])) |_| made += 1 else |err| expect("task table full is NoSpace", err == error.NoSpace);
+    expect("31 tasks beside the initial one", made == abi.max_tasks - 1);
+
+    zigu.print("tasks: {d} passed, {d} failed", .{ passed, failed });
+    return if (failed == 0) 0 else 1;
+}
