@@ -139,11 +139,14 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     });
     time.calibrate() catch fail("TSC calibration: the PIT does not count", .{});
     lapic.init() catch fail("the local APIC timer does not count", .{});
+    const epoch_text = cmdline.get(line, "zigu.epoch_ns");
+    const epoch_ns = if (epoch_text) |t| std.fmt.parseInt(u64, t, 10) catch fail("zigu.epoch_ns={s}: expected nanoseconds since 1970", .{t}) else null;
+    time.initWall(epoch_ns);
     initMemory();
     var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
     const virtio = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
-    serial.print("zigu: image 0x{x}-0x{x}, tsc {d} MHz, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
-        @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1_000_000, pages.freePages(), heap_pages * 4, virtio.len,
+    serial.print("zigu: image 0x{x}-0x{x}, tsc {d} MHz, wall clock: {s}, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
+        @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1_000_000, time.wall_source, pages.freePages(), heap_pages * 4, virtio.len,
     });
 
     if (cmdline.get(line, "zigu.test")) |what| {

@@ -59,7 +59,85 @@ pub fn nowNs() u64 {
     return @truncate((@as(u128, ticks) * ns_mult) >> 32);
 }
 
-/// Wall clock: not known yet on any VMM here (no RTC driver), so CLOCK_WALL is ERR_UNSUPPORTED.
+// ---- wall clock ----------------------------------------------------------------------------------
+
+/// Unix time in ns at monotonic 0, when known.
+var epoch_at_boot_ns: ?u64 = null;
+pub var wall_source: []const u8 = "none";
+
+/// Wall time from the launcher (`zigu.epoch_ns=`, its clock when it started the VM: ns precision,
+/// off by the VMM's start-up) or else from the CMOS RTC (QEMU has one, Firecracker does not:
+/// 1 s precision). Neither: CLOCK_WALL is ERR_UNSUPPORTED.
+pub fn initWall(launcher_epoch_ns: ?u64) void {
+    if (launcher_epoch_ns) |ns| {
+        epoch_at_boot_ns = ns;
+        wall_source = "launcher";
+    } else if (rtcEpochSeconds()) |secs| {
+        epoch_at_boot_ns = secs * 1_000_000_000 -| nowNs();
+        wall_source = "rtc";
+    }
+}
+
 pub fn wallNs() ?u64 {
-    return null;
+    const base = epoch_at_boot_ns orelse return null;
+    return base + nowNs();
+}
+
+fn cmos(reg: u8) u8 {
+    cpu.outb(0x70, reg);
+    return cpu.inb(0x71);
+}
+
+const Rtc = struct { sec: u8, min: u8, hour: u8, day: u8, month: u8, year: u8 };
+
+fn rtcRead() Rtc {
+    return .{ .sec = cmos(0), .min = cmos(2), .hour = cmos(4), .day = cmos(7), .month = cmos(8), .year = cmos(9) };
+}
+
+/// Reads the RTC twice until it agrees with itself (an update may land between the reads).
+fn rtcEpochSeconds() ?u64 {
+    const max_tries = 5;
+    var t = rtcRead();
+    for (0..max_tries) |_| {
+        const again = rtcRead();
+        if (std.meta.eql(t, again)) break;
+        t = again;
+    } else return null;
+    const status_b = cmos(0x0B);
+    if (status_b == 0xFF) return null; // no RTC: the bus floats
+    const binary = status_b & 0x04 != 0;
+    const bcd = struct {
+        fn dec(v: u8, is_binary: bool) ?u8 {
+            if (is_binary) return v;
+            if (v & 0x0F > 9 or v >> 4 > 9) return null;
+            return (v >> 4) * 10 + (v & 0x0F);
+        }
+    };
+    const pm = !binary and t.hour & 0x80 != 0 and status_b & 0x02 == 0;
+    const sec = bcd.dec(t.sec, binary) orelse return null;
+    const min = bcd.dec(t.min, binary) orelse return null;
+    var hour = bcd.dec(t.hour & 0x7F, binary) orelse return null;
+    if (pm) hour = (hour % 12) + 12;
+    const day = bcd.dec(t.day, binary) orelse return null;
+    const month = bcd.dec(t.month, binary) orelse return null;
+    const year = @as(u64, bcd.dec(t.year, binary) orelse return null) + 2000;
+    if (sec > 59 or min > 59 or hour > 23 or day < 1 or day > 31 or month < 1 or month > 12) return null;
+    return daysFromCivil(year, month, day) * 86400 + @as(u64, hour) * 3600 + @as(u64, min) * 60 + sec;
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's days_from_civil, for years from 2000).
+pub fn daysFromCivil(year: u64, month: u8, day: u8) u64 {
+    const y = if (month <= 2) year - 1 else year;
+    const era = y / 400;
+    const yoe = y - era * 400;
+    const mp: u64 = if (month > 2) month - 3 else month + 9;
+    const doy = (153 * mp + 2) / 5 + day - 1;
+    const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+test "days from civil" {
+    try std.testing.expectEqual(@as(u64, 10957), daysFromCivil(2000, 1, 1));
+    try std.testing.expectEqual(@as(u64, 20416), daysFromCivil(2025, 11, 24));
+    try std.testing.expectEqual(@as(u64, 11016), daysFromCivil(2000, 2, 29));
 }

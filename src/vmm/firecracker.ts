@@ -46,7 +46,9 @@ export async function bootFirecracker(o: {
   try {
     const cfgPath = join(dir, "config.json");
     const logPath = join(dir, "firecracker.log");
-    writeFileSync(cfgPath, JSON.stringify(firecrackerConfig(o), null, 2));
+    // Firecracker gives x86 guests no RTC: the launcher's clock is the guest's wall clock.
+    const cmdline = `${o.cmdline} zigu.epoch_ns=${BigInt(Date.now()) * 1_000_000n}`;
+    writeFileSync(cfgPath, JSON.stringify(firecrackerConfig({ ...o, cmdline }), null, 2));
     writeFileSync(logPath, "");
     // With --log-path the VMM's own log stays out of the serial console on stdout; Debug level
     // is where it says which boot protocol it used.

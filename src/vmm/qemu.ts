@@ -63,7 +63,9 @@ export function qemuCommand(o: Omit<BootOptions, "timeoutMs" | "onConsole">): st
     : ["-accel", "tcg", "-cpu", "max"];
   return [
     qemuBinary,
-    "-M", "microvm,acpi=off",
+    // acpi=off: virtio-mmio devices are listed on the command line. rtc=on: the guest's wall
+    // clock (microvm leaves the RTC out under KVM by default).
+    "-M", "microvm,acpi=off,rtc=on",
     ...cpu,
     "-m", String(o.memMiB ?? 256),
     "-smp", "1",

@@ -29,6 +29,7 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
     const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=hello zigu.caps=log", timeoutMs: bootTimeoutMs });
     assert.match(r.log, /Kernel loaded using PVH boot protocol/);
     assert.match(r.console, /^zigu \S+: booted by PVH, /m);
+    assert.match(r.console, /wall clock: launcher,/);
     assert.match(r.console, /^hello from ring 3 \(gate: (trap|syscall)\)$/m);
     assert.deepEqual(r.end, { kind: "exit", status: 0 });
     assert.equal(r.vmm.exitCode, 0, "the i8042 reset should end firecracker cleanly");

@@ -105,6 +105,20 @@ for (const accel of accelerators()) {
       assert.deepEqual(r.end, { kind: "exit", status: 0 });
     });
 
+    test("the wall clock comes from the RTC, or from the launcher's zigu.epoch_ns when given", async () => {
+      const fromRtc = await boot(accel, "zigu.workload=abi");
+      assert.match(fromRtc.console, /wall clock: rtc,/);
+      const launcherNs = BigInt(Date.now()) * 1_000_000n + 123_456n;
+      const fromLauncher = await boot(accel, `zigu.workload=abi zigu.epoch_ns=${launcherNs}`);
+      assert.match(fromLauncher.console, /wall clock: launcher,/);
+      for (const r of [fromRtc, fromLauncher]) {
+        const m = /^abi: wall_s=(\d+)$/m.exec(r.console);
+        assert.ok(m?.[1], r.console);
+        assert.ok(Math.abs(Number(m[1]) - Date.now() / 1000) < 5, `guest wall clock ${m[1]} vs host ${Date.now() / 1000}`);
+        assert.deepEqual(r.end, { kind: "exit", status: 0 });
+      }
+    });
+
     test("the policy decides: without log in zigu.caps the sample cannot log and says so by its status", async () => {
       const r = await boot(accel, "zigu.workload=hello zigu.caps=time");
       assert.doesNotMatch(r.console, /hello from ring 3/);
