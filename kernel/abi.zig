@@ -101,6 +101,9 @@ const Slot = struct {
     object: ?Object = null,
     retired: bool = false,
     registered: bool = false,
+    /// Closed while registered: the slot stays out of use (no object, refused as a handle) until
+    /// io_poll has reported the hang-up, so pending hang-ups are bounded by the table itself.
+    hangup_pending: bool = false,
     interest: u32 = 0,
     user_data: u64 = 0,
 };
@@ -123,9 +126,8 @@ pub const Core = struct {
     /// emulated under kvm-pvm, and scanning the whole table on every poll cost ~1.3 ms.
     registered: [max_handles]u16 = undefined,
     registered_count: usize = 0,
-    /// User data of registrations whose handle was closed: delivered once as EV_HANGUP.
-    hangups: [max_handles]u64 = undefined,
-    hangup_count: usize = 0,
+    /// Slots closed while registered, waiting for io_poll to report their hang-up.
+    zombie_count: usize = 0,
     /// Task 0 is the workload's initial task; it is never freed and ends only with exit.
     tasks: [max_tasks]Task = @splat(.{}),
     current: u16 = 0,
@@ -138,7 +140,7 @@ pub const Core = struct {
 
     /// Every slot is live, free, never used, or retired.
     pub fn slotsAccountedFor(self: *const Core) bool {
-        return self.live_count + self.free_count + (max_handles - self.next_fresh) + self.retired_count == max_handles;
+        return self.live_count + self.free_count + (max_handles - self.next_fresh) + self.retired_count + self.zombie_count == max_handles;
     }
 
     pub fn check(self: *const Core, cap: Cap) Error!void {
@@ -201,18 +203,25 @@ pub const Core = struct {
     pub fn close(self: *Core, handle: u64) Error!void {
         const slot = try self.lookup(handle, null);
         const index: u16 = @intCast(handle & ((1 << slot_bits) - 1));
-        if (slot.registered) {
-            assert(self.hangup_count < max_handles);
-            self.hangups[self.hangup_count] = slot.user_data;
-            self.hangup_count += 1;
-            self.dropRegistration(index);
-        }
         if (slot.object.? == .task) {
             const task = &self.tasks[slot.object.?.task];
             if (task.state == .exited) task.* = .{} else task.orphaned = true;
         }
-        slot.* = .{ .generation = slot.generation, .retired = slot.generation == max_generation };
         self.live_count -= 1;
+        if (slot.registered) {
+            // Stays in the registration list, objectless, until its hang-up is reported.
+            slot.object = null;
+            slot.hangup_pending = true;
+            self.zombie_count += 1;
+            return;
+        }
+        self.release(index);
+    }
+
+    /// Puts a slot without an object back in use (or retires it for good).
+    fn release(self: *Core, index: u16) void {
+        const slot = &self.slots[index];
+        slot.* = .{ .generation = slot.generation, .retired = slot.generation == max_generation };
         if (slot.retired) {
             self.retired_count += 1;
         } else {
@@ -251,7 +260,12 @@ pub const Core = struct {
         const known = numbers.ev_readable | numbers.ev_writable;
         if (interest == 0 or interest & ~@as(u64, known) != 0) return error.Invalid;
         const slot = try self.lookup(handle, null);
-        if (slot.object.? == .capability) return error.Invalid; // never ready: nothing to wait for
+        switch (slot.object.?) {
+            .capability => return error.Invalid, // never ready: nothing to wait for
+            // Timers fire and tasks end: they only ever become readable, so an interest without
+            // readable would wait for nothing (and a due timer would wake io_poll for ever).
+            .timer, .task => if (interest & numbers.ev_readable == 0) return error.Invalid,
+        }
         if (slot.registered) return error.Exists;
         assert(self.registered_count < max_handles);
         slot.registered = true;
@@ -273,7 +287,7 @@ pub const Core = struct {
         for (self.registered[0..self.registered_count]) |index| {
             const slot = &self.slots[index];
             assert(slot.registered);
-            const timer = switch (slot.object.?) {
+            const timer = switch (slot.object orelse continue) {
                 .timer => |t| t,
                 else => continue,
             };
@@ -375,9 +389,19 @@ pub const Core = struct {
     /// not returned stay ready for the next call. Hang-ups of closed registrations come first.
     pub fn poll(self: *Core, now_ns: u64, out: []numbers.Event) usize {
         var count: usize = 0;
-        while (count < out.len and self.hangup_count > 0) : (count += 1) {
-            self.hangup_count -= 1;
-            out[count] = .{ .user_data = self.hangups[self.hangup_count], .events = numbers.ev_hangup };
+        var i: usize = 0;
+        while (i < self.registered_count and count < out.len and self.zombie_count > 0) {
+            const index = self.registered[i];
+            const slot = &self.slots[index];
+            if (!slot.hangup_pending) {
+                i += 1;
+                continue;
+            }
+            out[count] = .{ .user_data = slot.user_data, .events = numbers.ev_hangup };
+            count += 1;
+            self.dropRegistration(index); // moves the last registration to position i
+            self.zombie_count -= 1;
+            self.release(index);
         }
         var ready: [max_handles]struct { deadline: u64, index: u16 } = undefined;
         var ready_count: usize = 0;
@@ -385,7 +409,7 @@ pub const Core = struct {
             const slot = &self.slots[index];
             assert(slot.registered);
             if (slot.interest & numbers.ev_readable == 0) continue;
-            const timer = switch (slot.object.?) {
+            const timer = switch (slot.object orelse continue) {
                 .timer => |t| t,
                 else => continue,
             };
@@ -400,7 +424,7 @@ pub const Core = struct {
         for (self.registered[0..self.registered_count]) |index| {
             if (count == out.len) break;
             const slot = &self.slots[index];
-            const task = switch (slot.object.?) {
+            const task = switch (slot.object orelse continue) {
                 .task => |t| &self.tasks[t],
                 else => continue,
             };
@@ -521,6 +545,41 @@ test "closing a registered handle delivers one hang-up and frees the registratio
     try testing.expectEqual(@as(usize, 1), core.poll(0, &ev));
     try testing.expectEqual(numbers.Event{ .user_data = 7, .events = numbers.ev_hangup }, ev[0]);
     try testing.expectEqual(@as(usize, 0), core.poll(0, &ev));
+}
+
+test "thousands of registered handles closed without polling never overflow anything" {
+    var core: Core = undefined;
+    core.init(all_caps);
+    var closed: usize = 0;
+    while (closed < 4 * max_handles) : (closed += 1) {
+        const t = core.timerCreate() catch |err| {
+            // The table fills with unreported hang-ups: NoSpace, then polling frees them.
+            try testing.expectEqual(error.NoSpace, err);
+            var ev: [numbers.max_poll_events]numbers.Event = undefined;
+            var reported: usize = 0;
+            while (true) {
+                const n = core.poll(0, &ev);
+                if (n == 0) break;
+                for (ev[0..n]) |e| try testing.expectEqual(numbers.ev_hangup, e.events);
+                reported += n;
+            }
+            try testing.expectEqual(max_handles, reported);
+            try testing.expect(core.slotsAccountedFor());
+            continue;
+        };
+        try core.register(t, numbers.ev_readable, closed);
+        try core.close(t);
+        try testing.expectError(error.BadHandle, core.close(t));
+        try testing.expect(core.slotsAccountedFor());
+    }
+}
+
+test "a timer registered without readable interest is refused (it could only spin io_poll)" {
+    var core: Core = undefined;
+    core.init(all_caps);
+    const t = try core.timerCreate();
+    try testing.expectError(error.Invalid, core.register(t, numbers.ev_writable, 0));
+    try core.register(t, numbers.ev_readable | numbers.ev_writable, 0);
 }
 
 test "registration rejects capabilities and empty interest" {

@@ -126,7 +126,7 @@ fn overflowStack() void {
 export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     time.markBoot();
     serial.init();
-    paging.unmapStackGuards();
+    paging.unmapTrapPages();
     cpu.initGdt();
     cpu.initIdt();
     cpu.maskLegacyPic();

@@ -38,6 +38,7 @@ const Guest = struct {
     }
     /// Ring-3 memory as a kernel slice, only after the page tables say ring 3 may touch all of it.
     pub fn callerBytes(ptr: u64, len: u64, write: bool) ?[]u8 {
+        workload.mapStackRange(ptr, len);
         if (!paging.userRangeOk(ptr, len, write)) return null;
         const p: [*]u8 = @ptrFromInt(ptr);
         return p[0..len];

@@ -96,6 +96,17 @@ pub fn mapStackOnFault(fault_addr: u64, error_code: u64) bool {
     return true;
 }
 
+/// Maps every missing stack page in [addr, addr + len): memory a workload passes to a call may lie
+/// on stack pages it has not touched yet, which are its memory all the same.
+pub fn mapStackRange(addr: u64, len: u64) void {
+    const bottom = layout.user_stack_top - layout.user_stack_size_bytes;
+    const end = std.math.add(u64, addr, len) catch return;
+    var page = std.mem.alignBackward(u64, @max(addr, bottom), layout.page_size);
+    while (page < @min(end, layout.user_stack_top)) : (page += layout.page_size) {
+        if (paging.userPhys(page) == null and !mapStackOnFault(page, 0)) return;
+    }
+}
+
 pub fn load(pa: *PageAllocator, file: []const u8) Error!Loaded {
     const image = try elf.parse(file, layout.user_image_base, layout.user_image_end);
     const before = pa.allocated_pages;

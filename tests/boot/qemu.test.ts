@@ -61,7 +61,7 @@ for (const accel of accelerators()) {
       assert.match(r.console, /^about to read kernel memory$/m);
       assert.doesNotMatch(r.console, /the kernel is not protected/);
       assert.match(r.console, /^zigu: workload fault: #PF page fault$/m);
-      assert.match(r.console, /vector=14 \(#PF page fault\) error=0x5 .* cs=0x23 .* cr2=0x100000$/m);
+      assert.match(r.console, /vector=14 \(#PF page fault\) error=0x5 .* cs=0x23 .* cr2=0x200000$/m);
       assert.deepEqual(r.end, { kind: "exit", status: status.workloadFault(14) });
     });
 

@@ -28,8 +28,11 @@ pub fn isStackGuard(addr: u64) bool {
     return false;
 }
 
-/// Unmaps the page under each kernel stack (boot.S maps the first 2 MiB with 4 KiB pages for this).
-pub fn unmapStackGuards() void {
+/// Unmaps page 0 (a null pointer in ring 0 must fault) and the page under each kernel stack
+/// (boot.S maps the first 2 MiB with 4 KiB pages for this).
+pub fn unmapTrapPages() void {
+    boot_pt0[0] = 0;
+    cpu.invlpg(0);
     for ([_]u64{ @intFromPtr(&stack_guard_boot), @intFromPtr(&stack_guard_trap), @intFromPtr(&stack_guard_fault) }) |guard| {
         assert(guard % layout.page_size == 0 and guard < 2 << 20);
         boot_pt0[@intCast(guard / layout.page_size)] = 0;

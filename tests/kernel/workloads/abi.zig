@@ -41,6 +41,14 @@ fn expect(comptime what: []const u8, ok: bool) void {
 
 var buf: [64]u8 = undefined;
 
+/// Stack pages the workload has not touched yet are its memory too: a call may write to them.
+fn untouchedStack() void {
+    // Near the bottom of the 256 KiB stack: nothing this workload does reaches that deep.
+    const deep = zigu.layout.user_stack_top - zigu.layout.user_stack_size_bytes + 6144; // spans two pages
+    const r = zigu.raw(.random, deep, 4096, 0);
+    if (r == 4096) passed += 1 else fail("random into untouched stack pages: {d}", .{r});
+}
+
 fn capabilityMatrix() !void {
     // Nothing is active at start: every gated call is refused.
     expectErr("log before acquire", zigu.logAt(.info, "x"), error.Permission);
@@ -74,6 +82,7 @@ fn capabilityMatrix() !void {
     expectErr("unknown clock", zigu.clockNow(9), error.Invalid);
     expectErr("unknown log level", zigu.toErrorOrOk(zigu.raw(.log, 9, @intFromPtr(&buf), 1)), error.Invalid);
     expectOk("random entered", zigu.random(&buf));
+    untouchedStack();
     // Dropped: gone for good.
     expectOk("drop random", zigu.capDrop(.random));
     expectErr("random after drop", zigu.random(&buf), error.Permission);
