@@ -95,6 +95,33 @@ pub fn build(b: *std.Build) void {
         kernel_mod.addAnonymousImport(b.fmt("workload_{s}", .{w.name}), .{ .root_source_file = exe.getEmittedBin() });
     }
 
+    // A user's workload, built apart from the kernel (the ukernel CLI): passed to the VM as its
+    // initrd, so no image contents are baked into the kernel.
+    if (b.option([]const u8, "workload-src", "Absolute path of a Zig workload's main file (ukernel build)")) |src| {
+        const name = b.option([]const u8, "workload-name", "Its name") orelse "workload";
+        const app = b.createModule(.{ .root_source_file = .{ .cwd_relative = src }, .target = user_target, .optimize = workload_optimize });
+        app.addImport("zigu", user_lib);
+        const start = b.createModule(.{
+            .root_source_file = b.path("user/start.zig"),
+            .target = user_target,
+            .optimize = workload_optimize,
+            .pic = true,
+            .red_zone = true,
+            .single_threaded = true,
+            .stack_check = false,
+            .stack_protector = false,
+            .strip = true,
+        });
+        start.addImport("zigu", user_lib);
+        start.addImport("app", app);
+        const exe = b.addExecutable(.{ .name = name, .root_module = start, .use_llvm = true, .use_lld = true });
+        exe.setLinkerScript(b.path("user/linker.ld"));
+        exe.entry = .{ .symbol_name = "_start" };
+        exe.pie = false;
+        const step = b.step("workload", "Build the workload given by -Dworkload-src");
+        step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "workload" } } }).step);
+    }
+
     const kernel = b.addExecutable(.{ .name = "zigu.elf", .root_module = kernel_mod, .use_llvm = true, .use_lld = true });
     kernel.setLinkerScript(b.path("kernel/linker.ld"));
     kernel.entry = .{ .symbol_name = "_start64" };

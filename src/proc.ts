@@ -39,6 +39,11 @@ function killGroup(pid: number): void {
   }
 }
 
+/** Kills every process group still running (Ctrl-C: stop the VM, keep what it printed). */
+export function killAll(): void {
+  for (const pid of live) killGroup(pid);
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;

@@ -1,0 +1,118 @@
+/**
+ * The `ukernel` command: parses arguments and dispatches to src/commands/. User errors print as
+ * one message and a hint, without a stack; bugs keep theirs.
+ */
+import { Command, Option, CommanderError } from "commander";
+import { UserError } from "./errors.ts";
+import { loadProject } from "./config.ts";
+import { init, type Runtime } from "./commands/init.ts";
+import { build } from "./commands/build.ts";
+import { runProject } from "./commands/run.ts";
+import { logs } from "./commands/logs.ts";
+import { listRuns } from "./runs.ts";
+
+const out = (s: string) => process.stdout.write(s);
+const note = (s: string) => process.stderr.write(`[ukernel] ${s}\n`);
+
+function program(): Command {
+  const p = new Command("ukernel")
+    .description("Build and run Zigu workloads in microVMs")
+    .option("-C, --dir <dir>", "project directory", ".")
+    .showHelpAfterError()
+    .exitOverride();
+
+  p.command("init")
+    .description("create ukernel.toml and a sample workload (never overwrites)")
+    .argument("[dir]", "directory of the new project", ".")
+    .addOption(new Option("--runtime <runtime>", "workload runtime").choices(["zig", "typescript", "python"]).default("zig"))
+    .action((dir: string, o: { runtime: Runtime }) => {
+      const r = init(dir, o.runtime);
+      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${r.dir} && ukernel run\n`);
+    });
+
+  p.command("build")
+    .description("build the kernel and the workload into .ukernel/build/ (incremental)")
+    .option("--release", "ReleaseSmall instead of Debug", false)
+    .option("--json", "machine-readable result on stdout", false)
+    .action(async (o: { release: boolean; json: boolean }) => {
+      const project = loadProject(p.opts().dir);
+      const r = await build(project, { release: o.release, progress: o.json ? () => {} : note });
+      if (o.json) out(`${JSON.stringify(r)}\n`);
+      else note(r.upToDate ? `up to date (${r.mode})` : `built ${r.mode} in ${r.seconds.toFixed(1)} s: ${r.kernel}, ${r.workload}`);
+    });
+
+  p.command("run")
+    .description("boot the workload in a microVM, stream its console, exit with its status")
+    .addOption(new Option("--vmm <vmm>", "override vm.vmm").choices(["qemu", "firecracker"]))
+    .option("--timeout <seconds>", "override vm.timeout_s", (v) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) throw new UserError(`--timeout ${v}: expected a positive number of seconds`);
+      return n;
+    })
+    .option("--release", "run the ReleaseSmall build", false)
+    .option("--json", "no console on stdout; the run's result as JSON at the end", false)
+    .action(async (o: { vmm?: "qemu" | "firecracker"; timeout?: number; release: boolean; json: boolean }) => {
+      const project = loadProject(p.opts().dir);
+      const r = await runProject(project, {
+        vmm: o.vmm,
+        timeoutS: o.timeout,
+        release: o.release,
+        onConsole: o.json ? () => {} : out,
+        note: o.json ? () => {} : note,
+      });
+      if (o.json) out(`${JSON.stringify(r)}\n`);
+      else if (r.outcome === "timeout") note(`timed out after ${o.timeout ?? project.config.vm.timeout_s} s: VM stopped (run ${r.id})`);
+      else if (r.outcome === "interrupted") note(`interrupted: VM stopped, console kept (run ${r.id})`);
+      else if (r.outcome === "no-exit-line") note(`the guest ended without an exit status (run ${r.id})`);
+      else note(`exit status ${r.status} (run ${r.id}, ${r.wallMs} ms)`);
+      process.exitCode = r.exitCode;
+    });
+
+  p.command("logs")
+    .description("show a run's console (the latest by default)")
+    .argument("[run]", "run id or a prefix of it")
+    .option("-f, --follow", "keep printing until the run ends", false)
+    .action(async (id: string | undefined, o: { follow: boolean }) => {
+      const project = loadProject(p.opts().dir);
+      await logs(project.dir, id, o.follow, out);
+    });
+
+  p.command("runs")
+    .description("list the project's runs")
+    .option("--json", "machine-readable", false)
+    .action((o: { json: boolean }) => {
+      const project = loadProject(p.opts().dir);
+      const runs = listRuns(project.dir);
+      if (o.json) {
+        out(`${JSON.stringify(runs)}\n`);
+        return;
+      }
+      if (runs.length === 0) out("no runs yet\n");
+      for (const r of runs) {
+        out("status" in r ? `${r.id}  ${r.outcome.padEnd(12)} status ${String(r.status ?? "-").padEnd(4)} ${r.vmm}/${r.accel}  ${r.wallMs} ms\n` : `${r.id}  running\n`);
+      }
+    });
+
+  p.command("adapter")
+    .description("run the workload on the host against libukernel_abi.so (not built yet)")
+    .action(() => {
+      throw new UserError("the host adapters (Python asyncio, TypeScript) are not built yet", "use `ukernel run` to run Zig workloads in a microVM");
+    });
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // help, version, usage errors
+    if (err instanceof UserError) {
+      process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ""}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

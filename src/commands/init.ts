@@ -1,0 +1,95 @@
+/** `ukernel init [dir] [--runtime zig|typescript|python]`: a new project with a sample workload. */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve, basename } from "node:path";
+import { configFile, runtimes } from "../config.ts";
+import { UserError } from "../errors.ts";
+
+export type Runtime = (typeof runtimes)[number];
+
+const samples: Record<Runtime, { entry: string; source: string; caps: string[] }> = {
+  zig: {
+    entry: "src/main.zig",
+    caps: ["log", "time"],
+    source: `//! A Zigu workload: it runs in ring 3 of its own microVM and reaches the kernel only through
+//! the capability-gated ABI (see docs/kernel-abi.md in the Zigu repository).
+const zigu = @import("zigu");
+
+pub fn main() u8 {
+    // A workload starts with no capabilities: it acquires and enters what ukernel.toml allows.
+    zigu.enter(&.{ .log, .time }) catch return 3;
+    zigu.log("hello from a Zigu workload");
+    zigu.sleepNs(10 * 1_000_000) catch return 4;
+    zigu.print("slept 10 ms, monotonic clock at {d} ns", .{zigu.nowNs()});
+    return 0;
+}
+`,
+  },
+  typescript: {
+    entry: "src/main.ts",
+    caps: ["log", "time"],
+    source: `// A Zigu workload in TypeScript. It will run inside the microVM on an embedded JavaScript
+// engine; that engine is not built yet, so \`ukernel build\` says so for now.
+export default async function main(): Promise<number> {
+  console.log("hello from a Zigu workload");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return 0;
+}
+`,
+  },
+  python: {
+    entry: "main.py",
+    caps: ["log", "time"],
+    source: `"""A Zigu workload for the Python asyncio adapter (host runs, not built yet)."""
+import asyncio
+
+
+async def main() -> int:
+    print("hello from a Zigu workload")
+    await asyncio.sleep(0.01)
+    return 0
+`,
+  },
+};
+
+export function configText(name: string, runtime: Runtime): string {
+  const s = samples[runtime];
+  return `# Zigu project: the workload, its microVM, and what it may do.
+[workload]
+name = "${name}"
+entry = "${s.entry}"
+runtime = "${runtime}"        # zig | typescript | python
+
+[vm]
+vcpus = 1
+memory_mib = 256
+kernel_args = ""
+vmm = "qemu"                # qemu | firecracker
+accel = "auto"              # auto | kvm | tcg
+timeout_s = 60
+
+[capabilities]
+# Capability kinds the workload may acquire: log, time, task, io, net, random.
+allow = [${s.caps.map((c) => `"${c}"`).join(", ")}]
+`;
+}
+
+export interface InitResult {
+  dir: string;
+  files: string[];
+}
+
+export function init(dirArg: string | undefined, runtime: Runtime): InitResult {
+  const dir = resolve(dirArg ?? ".");
+  if (existsSync(join(dir, configFile))) {
+    throw new UserError(`${join(dir, configFile)} already exists: init never overwrites a project`, "pick an empty directory");
+  }
+  const name = basename(dir).toLowerCase().replace(/[^a-z0-9_-]/g, "-").replace(/^[^a-z0-9]+/, "") || "workload";
+  const sample = samples[runtime];
+  const entryPath = join(dir, sample.entry);
+  if (existsSync(entryPath)) throw new UserError(`${entryPath} already exists: init never overwrites a file`);
+  mkdirSync(join(entryPath, ".."), { recursive: true });
+  writeFileSync(join(dir, configFile), configText(name, runtime));
+  writeFileSync(entryPath, sample.source);
+  writeFileSync(join(dir, ".gitignore"), ".ukernel/\ndist/\n", { flag: "a" });
+  return { dir, files: [configFile, sample.entry, ".gitignore"] };
+}

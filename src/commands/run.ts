@@ -1,0 +1,82 @@
+/**
+ * `ukernel run`: builds if needed, boots the kernel with the workload as its initrd and the policy
+ * from ukernel.toml on the command line, streams the console, stores the run, and returns the
+ * workload's exit status (124 on timeout, 130 on Ctrl-C, 1 if the guest gave no status).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Project } from "../config.ts";
+import { build } from "./build.ts";
+import { bootQemu, resolveAccel, requireQemu, qemuCommand, type Accel } from "../vmm/qemu.ts";
+import { bootFirecracker, firecrackerConfig, firecrackerVersion } from "../vmm/firecracker.ts";
+import { appendConsole, newRun, type RunResult } from "../runs.ts";
+import { killAll, quoteCommand } from "../proc.ts";
+import { UserError } from "../errors.ts";
+
+export interface RunOptions {
+  vmm?: "qemu" | "firecracker";
+  timeoutS?: number;
+  release: boolean;
+  onConsole: (chunk: string) => void;
+  note: (line: string) => void;
+}
+
+export function kernelCmdline(project: Project): string {
+  const { capabilities, vm } = project.config;
+  return ["console=ttyS0", "zigu.workload=initrd", `zigu.caps=${capabilities.allow.join(",")}`, vm.kernel_args].filter(Boolean).join(" ");
+}
+
+export async function runProject(project: Project, opts: RunOptions): Promise<RunResult> {
+  const vmm = opts.vmm ?? project.config.vm.vmm;
+  const timeoutS = opts.timeoutS ?? project.config.vm.timeout_s;
+  if (vmm === "qemu") requireQemu();
+  if (vmm === "firecracker" && !firecrackerVersion()) {
+    throw new UserError("firecracker not found on PATH", "build Firecracker from its public source (cargo build --release) and put the binary on PATH, or use --vmm qemu");
+  }
+  const built = await build(project, { release: opts.release, progress: opts.note });
+  const { id, dir } = newRun(project.dir);
+  const cmdline = kernelCmdline(project);
+  const memMiB = project.config.vm.memory_mib;
+  const common = {
+    kernel: built.kernel,
+    initrd: built.workload,
+    cmdline,
+    memMiB,
+    timeoutMs: timeoutS * 1000,
+    onConsole: (c: string) => {
+      appendConsole(dir, c);
+      opts.onConsole(c);
+    },
+  };
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    killAll();
+  };
+  process.once("SIGINT", onSigint);
+  const startedAt = new Date().toISOString();
+  let accel: Accel = "kvm";
+  let result;
+  try {
+    if (vmm === "firecracker") {
+      writeFileSync(join(dir, "vmm.json"), JSON.stringify({ vmm, config: firecrackerConfig(common) }, null, 2));
+      opts.note(`run ${id}: Firecracker v${firecrackerVersion()}`);
+      result = await bootFirecracker(common);
+    } else {
+      const resolved = resolveAccel(project.config.vm.accel);
+      accel = resolved.accel;
+      if (resolved.note) opts.note(resolved.note);
+      writeFileSync(join(dir, "vmm.json"), JSON.stringify({ vmm, accel, command: quoteCommand(qemuCommand({ ...common, accel })) }, null, 2));
+      opts.note(`run ${id}: QEMU microvm, ${accel.toUpperCase()}`);
+      result = await bootQemu({ ...common, accel });
+    }
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+  const outcome: RunResult["outcome"] = interrupted ? "interrupted" : result.timedOut ? "timeout" : result.end.kind === "exit" ? "exited" : "no-exit-line";
+  const status = result.end.kind === "exit" ? result.end.status : null;
+  const exitCode = outcome === "exited" ? status! : outcome === "timeout" ? 124 : outcome === "interrupted" ? 130 : 1;
+  const record: RunResult = { id, workload: project.config.workload.name, vmm, accel, startedAt, wallMs: Math.round(result.wallMs), status, outcome, exitCode };
+  writeFileSync(join(dir, "result.json"), JSON.stringify(record, null, 2));
+  return record;
+}

@@ -1,0 +1,163 @@
+// The built `ukernel` CLI, end to end, in temporary project directories: init -> build -> run ->
+// logs, exit statuses, and the errors a user can cause.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { run } from "../../src/proc.ts";
+import { repoRoot } from "../../src/zig.ts";
+
+const cli = join(repoRoot, "bin", "ukernel.js");
+
+function ukernel(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
+  return run(["node", cli, ...args], { cwd, env, timeoutMs: 15 * 60_000 });
+}
+
+function newProject(): string {
+  return mkdtempSync(join(tmpdir(), "ukernel-"));
+}
+
+async function initProject(): Promise<string> {
+  const dir = newProject();
+  const r = await ukernel(["init", "."], dir);
+  assert.equal(r.exitCode, 0, r.stderr);
+  return dir;
+}
+
+function edit(dir: string, file: string, from: string | RegExp, to: string): void {
+  const p = join(dir, file);
+  const text = readFileSync(p, "utf8");
+  const next = text.replace(from, to);
+  assert.notEqual(next, text, `${file}: nothing replaced`);
+  writeFileSync(p, next);
+}
+
+describe("ukernel init", () => {
+  test("writes ukernel.toml and a sample, and refuses to overwrite a project", async () => {
+    const dir = await initProject();
+    assert.ok(existsSync(join(dir, "ukernel.toml")));
+    assert.ok(existsSync(join(dir, "src", "main.zig")));
+    const again = await ukernel(["init", "."], dir);
+    assert.equal(again.exitCode, 2);
+    assert.match(again.stderr, /already exists: init never overwrites a project/);
+  });
+
+  test("--runtime typescript writes src/main.ts; building it says the in-guest engine is not there yet", async () => {
+    const dir = newProject();
+    assert.equal((await ukernel(["init", ".", "--runtime", "typescript"], dir)).exitCode, 0);
+    assert.ok(existsSync(join(dir, "src", "main.ts")));
+    const b = await ukernel(["build"], dir);
+    assert.equal(b.exitCode, 2);
+    assert.match(b.stderr, /runtime "typescript" cannot be built for the microVM yet/);
+  });
+});
+
+describe("ukernel build, run, logs, runs", () => {
+  test("runs the sample in a microVM, exits 0, stores the run, and logs shows it", async () => {
+    const dir = await initProject();
+    const r = await ukernel(["run"], dir);
+    assert.equal(r.exitCode, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /^hello from a Zigu workload$/m);
+    assert.match(r.stdout, /^zigu: exit 0$/m);
+    const runs = readdirSync(join(dir, ".ukernel", "runs"));
+    assert.equal(runs.length, 1);
+    const result = JSON.parse(readFileSync(join(dir, ".ukernel", "runs", runs[0]!, "result.json"), "utf8"));
+    assert.equal(result.status, 0);
+    assert.equal(result.outcome, "exited");
+    assert.ok(existsSync(join(dir, ".ukernel", "runs", runs[0]!, "vmm.json")));
+    const logs = await ukernel(["logs"], dir);
+    assert.equal(logs.stdout, readFileSync(join(dir, ".ukernel", "runs", runs[0]!, "console.log"), "utf8"));
+    assert.match(logs.stdout, /hello from a Zigu workload/);
+    const list = await ukernel(["runs", "--json"], dir);
+    assert.equal(JSON.parse(list.stdout)[0].id, runs[0]);
+  });
+
+  test("a second build with nothing changed does no work; a changed source rebuilds", async () => {
+    const dir = await initProject();
+    const first = JSON.parse((await ukernel(["build", "--json"], dir)).stdout);
+    assert.equal(first.upToDate, false);
+    const second = JSON.parse((await ukernel(["build", "--json"], dir)).stdout);
+    assert.equal(second.upToDate, true);
+    edit(dir, "src/main.zig", "hello from a Zigu workload", "hello again");
+    const third = JSON.parse((await ukernel(["build", "--json"], dir)).stdout);
+    assert.equal(third.upToDate, false);
+  });
+
+  test("exit statuses propagate: non-zero, workload fault, kernel panic, timeout", async () => {
+    const dir = await initProject();
+    edit(dir, "src/main.zig", /return 0;\n}\n$/, "return 7;\n}\n");
+    let r = await ukernel(["run", "--json"], dir);
+    assert.equal(r.exitCode, 7);
+    assert.equal(JSON.parse(r.stdout).status, 7);
+
+    edit(dir, "src/main.zig", "return 7;", "const p: *volatile u8 = @ptrFromInt(0x200000);\n    return p.*;");
+    r = await ukernel(["run"], dir);
+    assert.equal(r.exitCode, 142, r.stdout);
+    assert.match(r.stdout, /zigu: workload fault: #PF page fault/);
+
+    edit(dir, "ukernel.toml", 'kernel_args = ""', 'kernel_args = "zigu.test=kernel-fault"');
+    r = await ukernel(["run"], dir);
+    assert.equal(r.exitCode, 255);
+    assert.match(r.stdout, /zigu: panic: kernel exception/);
+
+    edit(dir, "ukernel.toml", 'kernel_args = "zigu.test=kernel-fault"', 'kernel_args = ""');
+    edit(dir, "src/main.zig", /const p: \*volatile u8[^\n]*\n\s*return p\.\*;/, "while (true) {}");
+    r = await ukernel(["run", "--timeout", "3", "--json"], dir);
+    assert.equal(r.exitCode, 124);
+    assert.equal(JSON.parse(r.stdout).outcome, "timeout");
+  });
+
+  test("the policy in ukernel.toml is what the kernel enforces", async () => {
+    const dir = await initProject();
+    edit(dir, "ukernel.toml", 'allow = ["log", "time"]', 'allow = ["time"]');
+    const r = await ukernel(["run"], dir);
+    assert.equal(r.exitCode, 3, "the sample exits 3 when it may not log");
+    assert.doesNotMatch(r.stdout, /hello from a Zigu workload/);
+  });
+});
+
+describe("errors a user can cause", () => {
+  const cases: [string, (dir: string) => void, RegExp][] = [
+    ["TOML syntax error", (d) => writeFileSync(join(d, "ukernel.toml"), "[workload\nname = 1\n"), /^error: ukernel\.toml:1:\d+: TOML syntax error/m],
+    ["unknown key", (d) => edit(d, "ukernel.toml", "vcpus = 1", "vcpus = 1\ncpus = 2"), /^error: ukernel\.toml:9: vm\.cpus: no key "cpus" here \(unknown keys are errors; known: vcpus, memory_mib/m],
+    ["wrong type", (d) => edit(d, "ukernel.toml", "memory_mib = 256", 'memory_mib = "lots"'), /^error: ukernel\.toml:9: vm\.memory_mib: expected number, found the string "lots"$/m],
+    ["unknown capability", (d) => edit(d, "ukernel.toml", 'allow = ["log", "time"]', 'allow = ["log", "disk"]'), /^error: ukernel\.toml:17: capabilities\.allow\[1\]: expected one of .*"random", found the string "disk"$/m],
+    ["missing entry file", (d) => rmSync(join(d, "src", "main.zig")), /^error: ukernel\.toml:4: workload\.entry: the file src\/main\.zig does not exist$/m],
+  ];
+  for (const [name, breakIt, message] of cases) {
+    test(`${name}: one clear line naming file, line and key; exit 2`, async () => {
+      const dir = await initProject();
+      breakIt(dir);
+      const r = await ukernel(["run"], dir);
+      assert.equal(r.exitCode, 2);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace for a user error");
+    });
+  }
+
+  test("no project: says how to make one", async () => {
+    const r = await ukernel(["run"], newProject());
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /no ukernel\.toml in .*\nhint: run `ukernel init`/);
+  });
+
+  test("missing QEMU or Firecracker: the message says what to install", async () => {
+    const dir = await initProject();
+    const bare = { ...process.env, PATH: "/nonexistent" };
+    const q = await run([process.execPath, cli, "run"], { cwd: dir, env: bare, timeoutMs: 60_000 });
+    assert.equal(q.exitCode, 2);
+    assert.match(q.stderr, /qemu-system-x86_64 not found\nhint: .*apt-get install -y qemu-system-x86/);
+    const f = await run([process.execPath, cli, "run", "--vmm", "firecracker"], { cwd: dir, env: bare, timeoutMs: 60_000 });
+    assert.equal(f.exitCode, 2);
+    assert.match(f.stderr, /firecracker not found on PATH/);
+  });
+
+  test("every command has --help", async () => {
+    for (const cmd of ["init", "build", "run", "logs", "runs", "adapter"]) {
+      const r = await ukernel([cmd, "--help"], newProject());
+      assert.equal(r.exitCode, 0, cmd);
+      assert.match(r.stdout, new RegExp(`Usage: ukernel ${cmd}`));
+    }
+  });
+});
