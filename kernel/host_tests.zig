@@ -6,4 +6,5 @@ test {
     _ = @import("mem/page_alloc.zig");
     _ = @import("mem/heap.zig");
     _ = @import("abi.zig");
+    _ = @import("tar.zig");
 }

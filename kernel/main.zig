@@ -11,6 +11,9 @@ const workload = @import("workload.zig");
 const paging = @import("arch/x86_64/paging.zig");
 const lapic = @import("arch/x86_64/lapic.zig");
 const abi = @import("abi.zig");
+const tar = @import("tar.zig");
+const virtio_mmio = @import("virtio/mmio.zig");
+const virtio_blk = @import("virtio/blk.zig");
 const syscalls = @import("syscalls.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const page_alloc = @import("mem/page_alloc.zig");
@@ -86,18 +89,60 @@ fn initMemory() void {
     heap = Heap.init(heap_mem[0 .. heap_pages * layout.page_size]);
 }
 
-fn chooseWorkload(line: []const u8) []const u8 {
+const Workload = struct {
+    elf: []const u8,
+    /// Capability kinds the workload may acquire, as names ("log,time").
+    policy: []const u8,
+    source: []const u8,
+};
+
+/// Largest root image read from disk.
+const max_root_image_bytes: u64 = 64 << 20;
+
+/// The workload and its policy: from the root image on the first virtio-blk device
+/// (`zigu.workload=disk`, what `ukernel pack` makes: the image carries the policy), from the
+/// initrd, or built in; for the last two the policy is `zigu.caps=` on the command line.
+fn chooseWorkload(line: []const u8) Workload {
     const name = cmdline.get(line, "zigu.workload") orelse "hello";
+    const caps = cmdline.get(line, "zigu.caps") orelse "";
+    if (std.mem.eql(u8, name, "disk")) {
+        const image = readRootImage(line);
+        const elf = tar.find(image, "workload.elf") catch |err| fail("root image: {s}", .{@errorName(err)}) orelse
+            fail("root image: no workload.elf", .{});
+        const policy = tar.find(image, "policy") catch |err| fail("root image: {s}", .{@errorName(err)}) orelse
+            fail("root image: no policy file", .{});
+        if (cmdline.get(line, "zigu.caps") != null) serial.print("zigu: zigu.caps= ignored: the root image carries the policy\n", .{});
+        return .{ .elf = elf, .policy = std.mem.trim(u8, policy, " \t\r\n"), .source = "root image" };
+    }
     if (std.mem.eql(u8, name, "initrd")) {
         const mods = boot.moduleList();
         if (mods.len == 0) fail("zigu.workload=initrd but the VMM passed no initrd", .{});
         const base: [*]const u8 = @ptrFromInt(mods[0].base);
-        return base[0..mods[0].len];
+        return .{ .elf = base[0..mods[0].len], .policy = caps, .source = "initrd" };
     }
     inline for (builtin_workloads) |builtin_name| {
-        if (std.mem.eql(u8, builtin_name, name)) return @embedFile("workload_" ++ builtin_name);
+        if (std.mem.eql(u8, builtin_name, name)) return .{ .elf = @embedFile("workload_" ++ builtin_name), .policy = caps, .source = "built in" };
     }
-    fail("no workload named '{s}' (built in: {s}; or initrd)", .{ name, builtin_list });
+    fail("no workload named '{s}' (built in: {s}; or initrd, disk)", .{ name, builtin_list });
+}
+
+/// The whole of the first virtio-blk device listed on the command line, read into memory.
+fn readRootImage(line: []const u8) []const u8 {
+    var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
+    const list = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
+    for (list) |d| {
+        const dev = virtio_mmio.probe(d.base) catch |err| fail("virtio-mmio at 0x{x}: {s}", .{ d.base, @errorName(err) });
+        if (dev.device_id != virtio_mmio.device_block) continue;
+        var blk = virtio_blk.Blk.init(dev, &pages) catch |err| fail("virtio-blk at 0x{x}: {s}", .{ d.base, @errorName(err) });
+        const size = blk.sizeBytes();
+        if (size == 0 or size > max_root_image_bytes) fail("root image of {d} bytes (at most {d})", .{ size, max_root_image_bytes });
+        const base = pages.allocContiguous(std.mem.alignForward(u64, size, layout.page_size) / layout.page_size) orelse
+            fail("no room for a {d}-byte root image", .{size});
+        const out: [*]u8 = @ptrFromInt(base);
+        blk.read(0, out[0..size]) catch |err| fail("reading the root image: {s}", .{@errorName(err)});
+        return out[0..size];
+    }
+    fail("zigu.workload=disk but no virtio-blk device on the command line (virtio_mmio.device=)", .{});
 }
 
 /// `syscall` where it reaches ring 0, the trap gate where it does not (nested kvm-pvm), unless the
@@ -160,14 +205,14 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
 
     // The capability policy is data: the kinds the workload may acquire, from the image's
     // configuration (carried on the command line for now). Absent means none.
-    const caps_text = cmdline.get(line, "zigu.caps") orelse "";
-    const policy = abi.policyFromNames(caps_text) catch fail("zigu.caps={s}: unknown capability (known: log, time, task, io, net, random)", .{caps_text});
+    const chosen = chooseWorkload(line);
+    const policy = abi.policyFromNames(chosen.policy) catch fail("policy \"{s}\" ({s}): unknown capability (known: log, time, task, io, net, random)", .{ chosen.policy, chosen.source });
     syscalls.init(policy);
 
     cpu.initSyscall();
     cpu.enableUserSse();
     const t_load = time.nowNs();
-    const loaded = workload.load(&pages, chooseWorkload(line)) catch |err| fail("workload image: {s}", .{@errorName(err)});
+    const loaded = workload.load(&pages, chosen.elf) catch |err| fail("workload image: {s}", .{@errorName(err)});
     const t_probe = time.nowNs();
     const gate = chooseGate(&loaded, line);
     const t_run = time.nowNs();
@@ -176,8 +221,8 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
         .syscall => 2, // 0f 05
         .trap => 1, // cc
     };
-    serial.print("zigu: gate {s} ({s}), workload {d} pages; boot {d} us (load {d} us, probe {d} us)\n", .{
-        @tagName(gate.kind), gate.how, loaded.pages, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
+    serial.print("zigu: gate {s} ({s}), workload {d} pages ({s}, policy \"{s}\"); boot {d} us (load {d} us, probe {d} us)\n", .{
+        @tagName(gate.kind), gate.how, loaded.pages, chosen.source, chosen.policy, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
     });
 
     const status: u8 = switch (loaded.run()) {

@@ -127,13 +127,13 @@ for (const accel of accelerators()) {
 
     test("an unknown capability in the policy is a clear panic", async () => {
       const r = await boot(accel, "zigu.workload=hello zigu.caps=log,disk");
-      assert.match(r.console, /zigu: panic: zigu.caps=log,disk: unknown capability \(known: log, time, task, io, net, random\)/);
+      assert.match(r.console, /zigu: panic: policy "log,disk" \(built in\): unknown capability \(known: log, time, task, io, net, random\)/);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
     });
 
     test("an unknown workload name is a clear panic, not a hang", async () => {
       const r = await boot(accel, "zigu.workload=nosuch");
-      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench, tasks, abi_smoke; or initrd\)/);
+      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench, tasks, abi_smoke; or initrd, disk\)/);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
     });
 
