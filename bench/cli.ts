@@ -10,8 +10,7 @@ import { run } from "../src/proc.ts";
 import { repoRoot } from "../src/zig.ts";
 import { bootQemu, kvmUsable } from "../src/vmm/qemu.ts";
 import { loadProject } from "../src/config.ts";
-import { build } from "../src/commands/build.ts";
-import { kernelCmdline } from "../src/commands/run.ts";
+import { pack } from "../src/commands/pack.ts";
 
 const rounds = Number(process.argv[2] ?? 10);
 const cli = join(repoRoot, "bin", "ukernel.js");
@@ -21,7 +20,7 @@ async function main(): Promise<void> {
   const init = await run(["node", cli, "init", dir], { timeoutMs: 60_000 });
   if (init.exitCode !== 0) throw new Error(init.stderr);
   const project = loadProject(dir);
-  const built = await build(project, { release: false, progress: () => {} });
+  const image = await pack(project, { release: false, progress: () => {} });
   const accel = kvmUsable() ? "kvm" : "tcg";
   const viaCli: number[] = [];
   const bare: number[] = [];
@@ -29,7 +28,7 @@ async function main(): Promise<void> {
     const c = await run(["node", cli, "run", "--json"], { cwd: dir, timeoutMs: 120_000 });
     if (c.exitCode !== 0) throw new Error(`ukernel run failed:\n${c.stdout}${c.stderr}`);
     viaCli.push(c.wallMs);
-    const b = await bootQemu({ kernel: built.kernel, initrd: built.workload, cmdline: kernelCmdline(project), accel, timeoutMs: 120_000 });
+    const b = await bootQemu({ kernel: image.kernel, drive: image.rootfs, cmdline: image.cmdline, accel, timeoutMs: 120_000 });
     if (b.end.kind !== "exit" || b.end.status !== 0) throw new Error(`bare boot failed:\n${b.console}`);
     bare.push(b.wallMs);
   }

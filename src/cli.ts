@@ -7,6 +7,7 @@ import { UserError } from "./errors.ts";
 import { loadProject } from "./config.ts";
 import { init, type Runtime } from "./commands/init.ts";
 import { build } from "./commands/build.ts";
+import { pack } from "./commands/pack.ts";
 import { runProject } from "./commands/run.ts";
 import { logs } from "./commands/logs.ts";
 import { listRuns } from "./runs.ts";
@@ -39,6 +40,17 @@ function program(): Command {
       const r = await build(project, { release: o.release, progress: o.json ? () => {} : note });
       if (o.json) out(`${JSON.stringify(r)}\n`);
       else note(r.upToDate ? `up to date (${r.mode})` : `built ${r.mode} in ${r.seconds.toFixed(1)} s: ${r.kernel}, ${r.workload}`);
+    });
+
+  p.command("pack")
+    .description("make the bootable image in dist/<name>/: kernel, root image, Firecracker config")
+    .option("--release", "from the ReleaseSmall build", false)
+    .option("--json", "machine-readable result on stdout", false)
+    .action(async (o: { release: boolean; json: boolean }) => {
+      const project = loadProject(p.opts().dir);
+      const r = await pack(project, { release: o.release, progress: o.json ? () => {} : note });
+      if (o.json) out(`${JSON.stringify(r)}\n`);
+      else note(`${r.upToDate ? "up to date" : "packed"}: ${r.dir} (run it with: cd ${r.dir} && firecracker --no-api --config-file firecracker.json)`);
     });
 
   p.command("run")

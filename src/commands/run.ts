@@ -1,12 +1,12 @@
 /**
- * `ukernel run`: builds if needed, boots the kernel with the workload as its initrd and the policy
- * from ukernel.toml on the command line, streams the console, stores the run, and returns the
- * workload's exit status (124 on timeout, 130 on Ctrl-C, 1 if the guest gave no status).
+ * `ukernel run`: builds and packs if needed, boots the packed image (kernel + read-only virtio-blk
+ * root image carrying the workload and its policy), streams the console, stores the run, and
+ * returns the workload's exit status (124 on timeout, 130 on Ctrl-C, 1 if the guest gave none).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Project } from "../config.ts";
-import { build } from "./build.ts";
+import { pack } from "./pack.ts";
 import { bootQemu, resolveAccel, requireQemu, qemuCommand, type Accel } from "../vmm/qemu.ts";
 import { bootFirecracker, firecrackerConfig, firecrackerVersion } from "../vmm/firecracker.ts";
 import { appendConsole, newRun, type RunResult } from "../runs.ts";
@@ -21,11 +21,6 @@ export interface RunOptions {
   note: (line: string) => void;
 }
 
-export function kernelCmdline(project: Project): string {
-  const { capabilities, vm } = project.config;
-  return ["console=ttyS0", "zigu.workload=initrd", `zigu.caps=${capabilities.allow.join(",")}`, vm.kernel_args].filter(Boolean).join(" ");
-}
-
 export async function runProject(project: Project, opts: RunOptions): Promise<RunResult> {
   const vmm = opts.vmm ?? project.config.vm.vmm;
   const timeoutS = opts.timeoutS ?? project.config.vm.timeout_s;
@@ -33,14 +28,13 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   if (vmm === "firecracker" && !firecrackerVersion()) {
     throw new UserError("firecracker not found on PATH", "build Firecracker from its public source (cargo build --release) and put the binary on PATH, or use --vmm qemu");
   }
-  const built = await build(project, { release: opts.release, progress: opts.note });
+  const image = await pack(project, { release: opts.release, progress: opts.note });
   const { id, dir } = newRun(project.dir);
-  const cmdline = kernelCmdline(project);
   const memMiB = project.config.vm.memory_mib;
   const common = {
-    kernel: built.kernel,
-    initrd: built.workload,
-    cmdline,
+    kernel: image.kernel,
+    drive: image.rootfs,
+    cmdline: image.cmdline,
     memMiB,
     timeoutMs: timeoutS * 1000,
     onConsole: (c: string) => {

@@ -19,18 +19,29 @@ export function firecrackerVersion(): string | undefined {
   }
 }
 
-export interface FirecrackerConfig {
-  "boot-source": { kernel_image_path: string; boot_args: string; initrd_path?: string };
-  drives: unknown[];
-  "machine-config": { vcpu_count: number; mem_size_mib: number };
+export interface FirecrackerDrive {
+  drive_id: string;
+  path_on_host: string;
+  is_root_device: boolean;
+  is_read_only: boolean;
 }
 
-export function firecrackerConfig(o: { kernel: string; cmdline: string; memMiB?: number; initrd?: string }): FirecrackerConfig {
+/** The `--config-file` document (Firecracker's docs/getting-started.md, "Configuring the microVM without sending API requests"). */
+export interface FirecrackerConfig {
+  "boot-source": { kernel_image_path: string; boot_args: string; initrd_path?: string };
+  drives: FirecrackerDrive[];
+  "machine-config": { vcpu_count: number; mem_size_mib: number };
+  logger?: { log_path: string; level: "Error" | "Warning" | "Info" | "Debug" };
+}
+
+export function firecrackerConfig(o: { kernel: string; cmdline: string; memMiB?: number; vcpus?: number; initrd?: string; drive?: string; logPath?: string }): FirecrackerConfig {
   return {
     "boot-source": { kernel_image_path: o.kernel, boot_args: o.cmdline, ...(o.initrd ? { initrd_path: o.initrd } : {}) },
-    // Firecracker refuses a config without "drives", even an empty one.
-    drives: [],
-    "machine-config": { vcpu_count: 1, mem_size_mib: o.memMiB ?? 256 },
+    // Firecracker refuses a config without "drives", even an empty one. The root image is no
+    // root file system for a Linux: is_root_device stays false, and the kernel reads it itself.
+    drives: o.drive ? [{ drive_id: "rootfs", path_on_host: o.drive, is_root_device: false, is_read_only: true }] : [],
+    "machine-config": { vcpu_count: o.vcpus ?? 1, mem_size_mib: o.memMiB ?? 256 },
+    ...(o.logPath ? { logger: { log_path: o.logPath, level: "Info" as const } } : {}),
   };
 }
 
@@ -39,6 +50,7 @@ export async function bootFirecracker(o: {
   cmdline: string;
   memMiB?: number;
   initrd?: string;
+  drive?: string;
   timeoutMs: number;
   onConsole?: (chunk: string) => void;
 }): Promise<BootResult & { log: string }> {

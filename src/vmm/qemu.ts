@@ -43,6 +43,8 @@ export interface BootOptions {
   accel: Accel;
   memMiB?: number;
   initrd?: string;
+  /** A raw disk image, attached read-only as a virtio-blk device (the packed root image). */
+  drive?: string;
   timeoutMs: number;
   onConsole?: (chunk: string) => void;
 }
@@ -73,6 +75,10 @@ export function qemuCommand(o: Omit<BootOptions, "timeoutMs" | "onConsole">): st
     "-serial", "stdio",
     // The guest stops the VM through the i8042 reset line; -no-reboot turns the reset into an exit.
     "-device", "i8042", "-no-reboot",
+    // virtio-mmio version 2 (modern), as Firecracker presents it: the kernel drives only that.
+    ...(o.drive
+      ? ["-global", "virtio-mmio.force-legacy=false", "-drive", `id=root,file=${o.drive},format=raw,if=none,readonly=on`, "-device", "virtio-blk-device,drive=root"]
+      : []),
     "-kernel", o.kernel,
     ...(o.initrd ? ["-initrd", o.initrd] : []),
     "-append", o.cmdline,

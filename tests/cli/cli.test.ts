@@ -2,11 +2,15 @@
 // logs, exit statuses, and the errors a user can cause.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
+import { list as listTar, extract as extractTar } from "tar";
 import { run } from "../../src/proc.ts";
 import { repoRoot } from "../../src/zig.ts";
+import { firecrackerVersion } from "../../src/vmm/firecracker.ts";
+import { kvmUsable } from "../../src/vmm/qemu.ts";
 
 const cli = join(repoRoot, "bin", "ukernel.js");
 
@@ -108,12 +112,62 @@ describe("ukernel build, run, logs, runs", () => {
     assert.equal(JSON.parse(r.stdout).outcome, "timeout");
   });
 
-  test("the policy in ukernel.toml is what the kernel enforces", async () => {
+  test("the policy in ukernel.toml travels in the image and is what the kernel enforces", async () => {
     const dir = await initProject();
     edit(dir, "ukernel.toml", 'allow = ["log", "time"]', 'allow = ["time"]');
+    // A policy smuggled onto the kernel command line changes nothing: the image's is used.
+    edit(dir, "ukernel.toml", 'kernel_args = ""', 'kernel_args = "zigu.caps=log,time"');
     const r = await ukernel(["run"], dir);
+    assert.match(r.stdout, /zigu: zigu\.caps= ignored: the root image carries the policy/);
+    assert.match(r.stdout, /\(root image, policy "time"\)/);
     assert.equal(r.exitCode, 3, "the sample exits 3 when it may not log");
     assert.doesNotMatch(r.stdout, /hello from a Zigu workload/);
+  });
+});
+
+describe("ukernel pack", () => {
+  const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+
+  test("dist/<name>/ holds the kernel, a tar root image (manifest, policy, workload) and a Firecracker config", async () => {
+    const dir = await initProject();
+    const r = JSON.parse((await ukernel(["pack", "--json"], dir)).stdout);
+    const name = r.dir.split("/").at(-1);
+    const entries: { path: string; size: number }[] = [];
+    await listTar({ file: r.rootfs, onReadEntry: (e) => entries.push({ path: e.path, size: e.size ?? 0 }) });
+    assert.deepEqual(entries.map((e) => e.path), ["manifest.json", "policy", "workload.elf"]);
+    const staged = join(dir, "unpacked");
+    mkdirSync(staged);
+    await extractTar({ file: r.rootfs, cwd: staged });
+    const manifest = JSON.parse(readFileSync(join(staged, "manifest.json"), "utf8"));
+    assert.equal(manifest.name, name);
+    assert.deepEqual(manifest.capabilities, ["log", "time"]);
+    assert.equal(manifest.workload_sha256, sha(join(staged, "workload.elf")));
+    assert.equal(readFileSync(join(staged, "policy"), "utf8"), "log,time\n");
+    assert.equal(readFileSync(join(staged, "workload.elf")).subarray(0, 4).toString("latin1"), "\x7fELF");
+    const fc = JSON.parse(readFileSync(r.firecrackerConfig, "utf8"));
+    assert.deepEqual(Object.keys(fc).sort(), ["boot-source", "drives", "logger", "machine-config"]);
+    assert.deepEqual(fc["boot-source"], { kernel_image_path: "zigu.elf", boot_args: "console=ttyS0 zigu.workload=disk" });
+    assert.deepEqual(fc.drives, [{ drive_id: "rootfs", path_on_host: "rootfs.img", is_root_device: false, is_read_only: true }]);
+    assert.deepEqual(fc["machine-config"], { vcpu_count: 1, mem_size_mib: 256 });
+    assert.deepEqual(fc.logger, { log_path: "firecracker.log", level: "Info" });
+  });
+
+  test("packing again from scratch gives a byte-identical root image", async () => {
+    const dir = await initProject();
+    const r = JSON.parse((await ukernel(["pack", "--json"], dir)).stdout);
+    const first = sha(r.rootfs);
+    rmSync(join(dir, "dist"), { recursive: true });
+    JSON.parse((await ukernel(["pack", "--json"], dir)).stdout);
+    assert.equal(sha(r.rootfs), first);
+  });
+
+  test("the packed Firecracker config boots as it is", { skip: !firecrackerVersion() ? "no firecracker binary on PATH" : !kvmUsable() && "no usable /dev/kvm" }, async () => {
+    const dir = await initProject();
+    const r = JSON.parse((await ukernel(["pack", "--json"], dir)).stdout);
+    const fc = await run(["firecracker", "--no-api", "--config-file", "firecracker.json"], { cwd: r.dir, timeoutMs: 60_000 });
+    assert.match(fc.stdout, /^hello from a Zigu workload$/m);
+    assert.match(fc.stdout, /^zigu: exit 0$/m);
+    assert.equal(fc.exitCode, 0);
   });
 });
 

@@ -1,0 +1,91 @@
+/**
+ * `ukernel pack [--release]`: the bootable image in dist/<name>/:
+ *   zigu.elf          the kernel (PVH note and Linux 64-bit entry)
+ *   rootfs.img        a POSIX tar (ustar) of manifest.json, policy and workload.elf; the kernel
+ *                     reads it from a read-only virtio-blk device (`tar tf rootfs.img` lists it)
+ *   firecracker.json  `firecracker --no-api --config-file firecracker.json`, run from that folder
+ * Byte-identical for identical inputs (fixed mtimes, portable tar headers).
+ */
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { create as createTar } from "tar";
+import type { Project } from "../config.ts";
+import { build } from "./build.ts";
+import { firecrackerConfig } from "../vmm/firecracker.ts";
+import { abiVersion } from "../abi.generated.ts";
+
+export interface PackOutput {
+  dir: string;
+  kernel: string;
+  rootfs: string;
+  firecrackerConfig: string;
+  /** The kernel command line the image boots with. */
+  cmdline: string;
+  upToDate: boolean;
+}
+
+/** The image's manifest: what the workload is and what it may do. */
+export interface Manifest {
+  name: string;
+  runtime: string;
+  entry: string;
+  abi_version: number;
+  capabilities: string[];
+  workload_sha256: string;
+  build: "debug" | "release";
+}
+
+export function imageCmdline(project: Project): string {
+  return ["console=ttyS0", "zigu.workload=disk", project.config.vm.kernel_args].filter(Boolean).join(" ");
+}
+
+export async function pack(project: Project, opts: { release: boolean; progress: (line: string) => void }): Promise<PackOutput> {
+  const built = await build(project, opts);
+  const { config } = project;
+  const dir = join(project.dir, "dist", config.workload.name);
+  const out: PackOutput = {
+    dir,
+    kernel: join(dir, "zigu.elf"),
+    rootfs: join(dir, "rootfs.img"),
+    firecrackerConfig: join(dir, "firecracker.json"),
+    cmdline: imageCmdline(project),
+    upToDate: false,
+  };
+  const stampPath = join(dir, ".inputs");
+  const stamp = `${built.inputsHash}:${built.mode}`;
+  if (existsSync(stampPath) && readFileSync(stampPath, "utf8") === stamp && existsSync(out.rootfs)) return { ...out, upToDate: true };
+
+  rmSync(dir, { recursive: true, force: true });
+  const staging = join(dir, ".rootfs");
+  mkdirSync(staging, { recursive: true });
+  const workload = readFileSync(built.workload);
+  const manifest: Manifest = {
+    name: config.workload.name,
+    runtime: config.workload.runtime,
+    entry: config.workload.entry,
+    abi_version: abiVersion,
+    capabilities: config.capabilities.allow,
+    workload_sha256: createHash("sha256").update(workload).digest("hex"),
+    build: built.mode,
+  };
+  writeFileSync(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(staging, "policy"), `${config.capabilities.allow.join(",")}\n`);
+  writeFileSync(join(staging, "workload.elf"), workload);
+  await createTar({ file: out.rootfs, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true }, ["manifest.json", "policy", "workload.elf"]);
+  rmSync(staging, { recursive: true });
+  copyFileSync(built.kernel, out.kernel);
+  const fc = firecrackerConfig({
+    kernel: "zigu.elf",
+    cmdline: out.cmdline,
+    memMiB: config.vm.memory_mib,
+    vcpus: config.vm.vcpus,
+    drive: "rootfs.img",
+    logPath: "firecracker.log",
+  });
+  writeFileSync(out.firecrackerConfig, `${JSON.stringify(fc, null, 2)}\n`);
+  writeFileSync(join(dir, "firecracker.log"), ""); // Firecracker opens, but does not create, its log
+  writeFileSync(stampPath, stamp);
+  opts.progress(`packed ${dir}`);
+  return out;
+}
