@@ -125,6 +125,32 @@ describe("ukernel build, run, logs, runs", () => {
   });
 });
 
+describe("ukernel run, interrupted", () => {
+  test("Ctrl-C stops the VM, keeps the console, records the run and exits 130", { timeout: 120_000 }, async () => {
+    const dir = await initProject();
+    edit(dir, "src/main.zig", /return 0;\n}\n$/, "zigu.log(\"spinning\");\n    while (true) {}\n}\n");
+    assert.equal((await ukernel(["pack"], dir)).exitCode, 0);
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [cli, "run"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+        if (stdout.includes("spinning")) resolve();
+      });
+    });
+    child.kill("SIGINT");
+    assert.equal(await exited, 130);
+    const [id] = readdirSync(join(dir, ".ukernel", "runs"));
+    const result = JSON.parse(readFileSync(join(dir, ".ukernel", "runs", id!, "result.json"), "utf8"));
+    assert.equal(result.outcome, "interrupted");
+    assert.match(readFileSync(join(dir, ".ukernel", "runs", id!, "console.log"), "utf8"), /^spinning$/m);
+    const ps = await run(["pgrep", "-f", join(dir, "dist")], { timeoutMs: 10_000 });
+    assert.equal(ps.stdout.trim(), "", "no VMM left running");
+  });
+});
+
 describe("ukernel pack", () => {
   const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
