@@ -8,6 +8,7 @@ import { loadProject } from "./config.ts";
 import { init, type Runtime } from "./commands/init.ts";
 import { build } from "./commands/build.ts";
 import { pack } from "./commands/pack.ts";
+import { adapter } from "./commands/adapter.ts";
 import { runProject } from "./commands/run.ts";
 import { logs } from "./commands/logs.ts";
 import { listRuns } from "./runs.ts";
@@ -106,9 +107,10 @@ function program(): Command {
     });
 
   p.command("adapter")
-    .description("run the workload on the host against libukernel_abi.so (not built yet)")
-    .action(() => {
-      throw new UserError("the host adapters (Python asyncio, TypeScript) are not built yet", "use `ukernel run` to run Zig workloads in a microVM");
+    .description("run the workload on the host against libukernel_abi.so, under the same policy (Python: asyncio adapter)")
+    .action(async () => {
+      const project = loadProject(p.opts().dir);
+      process.exitCode = await adapter(project, { out, err: (s) => process.stderr.write(s), note });
     });
   return p;
 }

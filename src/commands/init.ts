@@ -39,7 +39,7 @@ export default async function main(): Promise<number> {
   python: {
     entry: "main.py",
     caps: ["log", "time"],
-    source: `"""A Zigu workload for the Python asyncio adapter (host runs, not built yet)."""
+    source: `"""A Zigu workload for the Python asyncio adapter: \`ukernel adapter\` runs it on the host."""
 import asyncio
 
 

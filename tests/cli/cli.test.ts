@@ -125,6 +125,27 @@ describe("ukernel build, run, logs, runs", () => {
   });
 });
 
+describe("ukernel adapter", () => {
+  test("runs a Python workload through the asyncio adapter on the host; ukernel run says where Python runs", async () => {
+    const dir = newProject();
+    assert.equal((await ukernel(["init", ".", "--runtime", "python"], dir)).exitCode, 0);
+    const r = await ukernel(["adapter"], dir);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^hello from a Zigu workload$/m);
+    edit(dir, "main.py", "return 0", "return 5");
+    assert.equal((await ukernel(["adapter"], dir)).exitCode, 5);
+    const inVm = await ukernel(["run"], dir);
+    assert.equal(inVm.exitCode, 2);
+    assert.match(inVm.stderr, /runtime "python" cannot be built for the microVM yet.*\nhint: Python workloads run on the host: `ukernel adapter`/);
+  });
+
+  test("for a Zig workload it points to ukernel run", async () => {
+    const r = await ukernel(["adapter"], await initProject());
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /Zig workloads run in the microVM\nhint: use `ukernel run`/);
+  });
+});
+
 describe("ukernel run, interrupted", () => {
   test("Ctrl-C stops the VM, keeps the console, records the run and exits 130", { timeout: 120_000 }, async () => {
     const dir = await initProject();

@@ -1,0 +1,39 @@
+/**
+ * `ukernel adapter`: runs the workload on the host against libukernel_abi.so, under the same
+ * policy, for fast iteration without a VM. Python workloads run on the asyncio adapter
+ * (adapter/python-3.12/runtime.py) with python3.
+ */
+import { join } from "node:path";
+import type { Project } from "../config.ts";
+import { run } from "../proc.ts";
+import { repoRoot, zigCommand } from "../zig.ts";
+import { UserError } from "../errors.ts";
+
+export async function adapter(project: Project, opts: { out: (s: string) => void; err: (s: string) => void; note: (s: string) => void }): Promise<number> {
+  const { runtime } = project.config.workload;
+  if (runtime === "zig") throw new UserError("Zig workloads run in the microVM", "use `ukernel run`");
+  if (runtime === "typescript") throw new UserError("the TypeScript host adapter is not built yet", "TypeScript workloads will run in the microVM on the in-guest engine");
+  const prefix = join(project.dir, ".ukernel", "host");
+  opts.note("building libukernel_abi.so");
+  const b = await run([...zigCommand(), "build", "install", "-p", prefix, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 });
+  if (b.exitCode !== 0) throw new UserError(`building libukernel_abi.so failed:\n${b.stderr.trim()}`);
+  const adapterDir = join(repoRoot, "adapter", "python-3.12");
+  const env: NodeJS.ProcessEnv = { ...process.env, UKERNEL_ABI_LIB: join(prefix, "lib", "libukernel_abi.so"), PYTHONPATH: adapterDir };
+  delete env.UKERNEL_CAPS; // the runtime sets it from ukernel.toml
+  let r;
+  try {
+    r = await run(["python3", join(adapterDir, "runtime.py"), "--project", project.dir], {
+      env,
+      timeoutMs: project.config.vm.timeout_s * 1000,
+      onStdout: opts.out,
+      onStderr: opts.err,
+    });
+  } catch {
+    throw new UserError("python3 not found", "install Python 3.11 or later");
+  }
+  if (r.timedOut) {
+    opts.note(`timed out after ${project.config.vm.timeout_s} s`);
+    return 124;
+  }
+  return r.exitCode ?? 1;
+}
