@@ -378,6 +378,20 @@ pub const Core = struct {
         return best;
     }
 
+    /// With no task ready: the next task waiting in io_poll (round robin) is made ready, to wait
+    /// for all of them (its poll sleeps until the earliest deadline of every poller and timer).
+    pub fn wakeOnePoller(self: *Core) ?u16 {
+        var i: usize = 1;
+        while (i <= max_tasks) : (i += 1) {
+            const index: u16 = @intCast((self.current + i) % max_tasks);
+            if (self.tasks[index].state == .polling) {
+                self.tasks[index].state = .ready;
+                return index;
+            }
+        }
+        return null;
+    }
+
     /// After time has passed or events may have arrived: every task waiting in io_poll retries.
     pub fn wakePollers(self: *Core) void {
         for (&self.tasks) |*t| {
@@ -648,7 +662,8 @@ test "a poll resumed after other tasks ran keeps its first deadline" {
     try testing.expectEqual(@as(?u64, null), core.pollersDeadline()); // the running task's own
     core.current = 1;
     try testing.expectEqual(@as(?u64, 150), core.pollersDeadline());
-    core.wakePollers();
+    try testing.expectEqual(@as(?u16, 1), core.pickNext()); // task 0, polling, is not picked
+    try testing.expectEqual(@as(?u16, 0), core.wakeOnePoller());
     core.current = 0;
     try testing.expectEqual(@as(?u64, 150), core.pollDeadline(140, 50)); // not 190
     core.pollDone();

@@ -24,7 +24,8 @@ pub const Result = struct { value: i64 = 0, action: Action = .none };
 /// Platform: a namespace with
 ///   nowNs() u64; wallNs() ?u64; sleepUntil(deadline_ns: u64) void; consoleWrite([]const u8) void;
 ///   randomWord() ?u64 (null: unavailable); callerBytes(ptr, len, write: bool) ?[]u8;
-///   startTask(index: u16, entry: u64, arg: u64, stack_top: u64) bool (false: no tasks here);
+///   tasks_supported: bool; startTask(index: u16, entry: u64, arg: u64, stack_top: u64) void;
+///   callerCode(addr) bool (whether the caller may execute at addr);
 ///   exit(status: u8) noreturn.
 pub fn Calls(comptime Platform: type) type {
     return struct {
@@ -39,11 +40,11 @@ pub fn Calls(comptime Platform: type) type {
             return callOrError(@enumFromInt(nr), a0, a1, a2) catch |err| .{ .value = abi.errorCode(err) };
         }
 
-        /// The task to run next, halting while none can; null when every task waits for another
-        /// (a deadlock). Tasks waiting in io_poll retry their poll whenever they are picked.
+        /// The task to run next: a ready one, else one task waiting in io_poll, whose poll then
+        /// sleeps for every poller (tasks waiting in io_poll do not wake each other up, so two of
+        /// them never ping-pong). Null when every task waits for another: a deadlock.
         pub fn schedule() ?u16 {
-            core.wakePollers();
-            return core.pickNext();
+            return core.pickNext() orelse core.wakeOnePoller();
         }
 
         fn value(v: i64) Result {
@@ -54,7 +55,8 @@ pub fn Calls(comptime Platform: type) type {
             if (which.requiredCap()) |cap| try core.check(cap);
             return switch (which) {
                 .task_spawn => value(try taskSpawn(a0, a1, a2)),
-                .task_yield => .{ .action = if (core.otherTaskReady()) .switch_after else .none },
+                // Yielding also gives a task waiting in io_poll its turn to look again.
+                .task_yield => .{ .action = if (core.otherTaskReady() or core.wakeOnePoller() != null) .switch_after else .none },
                 .task_exit => blk: {
                     try core.taskExit(@truncate(a0));
                     break :blk .{ .action = .ended };
@@ -89,14 +91,12 @@ pub fn Calls(comptime Platform: type) type {
         const min_task_stack_bytes: u64 = 256;
 
         fn taskSpawn(entry: u64, arg: u64, stack_top: u64) abi.Error!i64 {
+            if (!Platform.tasks_supported) return error.Unsupported;
             if (stack_top % 16 != 0 or stack_top < min_task_stack_bytes) return error.Invalid;
             _ = try bytes(stack_top - min_task_stack_bytes, min_task_stack_bytes, true);
-            _ = try bytes(entry, 1, false);
+            if (!Platform.callerCode(entry)) return error.BadPointer;
             const task = try core.taskSpawn();
-            if (!Platform.startTask(task.index, entry, arg, stack_top)) {
-                core.close(task.handle) catch unreachable;
-                return error.Unsupported;
-            }
+            Platform.startTask(task.index, entry, arg, stack_top);
             return handle(task.handle);
         }
 

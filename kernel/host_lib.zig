@@ -67,8 +67,12 @@ const Host = struct {
         exitProcess(status);
     }
     /// Tasks need their own stacks and register sets; the host library has none yet.
-    pub fn startTask(_: u16, _: u64, _: u64, _: u64) bool {
-        return false;
+    pub const tasks_supported = false;
+    pub fn callerCode(_: u64) bool {
+        return true;
+    }
+    pub fn startTask(_: u16, _: u64, _: u64, _: u64) void {
+        unreachable;
     }
 };
 

@@ -7,4 +7,5 @@ test {
     _ = @import("mem/heap.zig");
     _ = @import("abi.zig");
     _ = @import("tar.zig");
+    _ = @import("time.zig");
 }

@@ -217,10 +217,6 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const gate = chooseGate(&loaded, line);
     const t_run = time.nowNs();
     loaded.setGate(gate.kind);
-    syscalls.gate_instruction_bytes = switch (gate.kind) {
-        .syscall => 2, // 0f 05
-        .trap => 1, // cc
-    };
     serial.print("zigu: gate {s} ({s}), workload {d} pages ({s}, policy \"{s}\"); boot {d} us (load {d} us, probe {d} us)\n", .{
         @tagName(gate.kind), gate.how, loaded.pages, chosen.source, chosen.policy, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
     });

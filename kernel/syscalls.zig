@@ -49,7 +49,11 @@ const Guest = struct {
     /// A new task's registers: at `entry` with `arg` in rdi, on its own stack as if just called
     /// (rsp 8 below a 16-byte boundary, a null return address: returning faults, tasks end with
     /// task_exit).
-    pub fn startTask(index: u16, entry: u64, arg: u64, stack_top: u64) bool {
+    pub const tasks_supported = true;
+    pub fn callerCode(addr: u64) bool {
+        return paging.userExecutable(addr);
+    }
+    pub fn startTask(index: u16, entry: u64, arg: u64, stack_top: u64) void {
         const top = stack_top - 8;
         @as(*u64, @ptrFromInt(top)).* = 0;
         frames[index] = std.mem.zeroes(trap.TrapFrame);
@@ -59,7 +63,6 @@ const Guest = struct {
         frames[index].cs = cpu.user_cs;
         frames[index].ss = cpu.user_ds;
         frames[index].rflags = 0x202;
-        return true;
     }
 };
 
@@ -70,8 +73,11 @@ const Calls = calls.Calls(Guest);
 /// function-call boundary, where the SysV ABI leaves no SSE register live: saving the trap frame
 /// is the whole switch.
 var frames: [abi.max_tasks]trap.TrapFrame = undefined;
-/// Bytes of the gate instruction (syscall: 2, int3: 1): a restarted call backs rip up over it.
-pub var gate_instruction_bytes: u64 = 2;
+/// Bytes of the instruction that entered the kernel, which a restarted call backs rip over: taken
+/// from the frame, not from the gate chosen at boot, since ring 3 may use either instruction.
+fn entryInstructionBytes(frame: *const trap.TrapFrame) u64 {
+    return if (frame.vector == trap.syscall_vector) 2 else 1; // 0f 05 | cc
+}
 /// Exit status of a workload whose every task waits for another.
 pub const deadlock_status: u8 = 125;
 
@@ -94,7 +100,7 @@ pub fn dispatch(frame: *trap.TrapFrame) void {
             frames[running] = frame.*;
         },
         .restart => { // rax still holds the call number: the same call runs again
-            frame.rip -= gate_instruction_bytes;
+            frame.rip -= entryInstructionBytes(frame);
             frames[running] = frame.*;
         },
         .ended => {},

@@ -113,11 +113,12 @@ fn rtcEpochSeconds() ?u64 {
             return (v >> 4) * 10 + (v & 0x0F);
         }
     };
-    const pm = !binary and t.hour & 0x80 != 0 and status_b & 0x02 == 0;
+    const twelve_hour = status_b & 0x02 == 0;
+    const pm = t.hour & 0x80 != 0;
     const sec = bcd.dec(t.sec, binary) orelse return null;
     const min = bcd.dec(t.min, binary) orelse return null;
     var hour = bcd.dec(t.hour & 0x7F, binary) orelse return null;
-    if (pm) hour = (hour % 12) + 12;
+    if (twelve_hour) hour = (hour % 12) + (if (pm) @as(u8, 12) else 0); // 12 AM is hour 0
     const day = bcd.dec(t.day, binary) orelse return null;
     const month = bcd.dec(t.month, binary) orelse return null;
     const year = @as(u64, bcd.dec(t.year, binary) orelse return null) + 2000;

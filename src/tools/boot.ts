@@ -17,7 +17,8 @@ Builds the kernel and boots a workload in a microVM, streaming the serial consol
 Exits with the workload's exit status (124 on timeout, 1 if the guest gave none).
 
 options:
-  --workload NAME   built-in workload: hello (default), exitcode, fault, abi
+  --workload NAME   built-in workload: hello (default), exitcode, fault, hang, abi, abibench,
+                    tasks, abi_smoke
   --accel MODE      auto (default: KVM when /dev/kvm works, else TCG), kvm, tcg
   --vmm VMM         qemu (default) or firecracker (must be on PATH)
   --release         boot the ReleaseSmall kernel instead of Debug

@@ -105,6 +105,12 @@ pub fn widenUserPage(virt: u64, access: Access) void {
     cpu.invlpg(virt);
 }
 
+/// Whether ring 3 may execute at `addr` (a mapped user page without no-execute).
+pub fn userExecutable(addr: u64) bool {
+    const leaf = userLeaf(std.mem.alignBackward(u64, addr, layout.page_size)) orelse return false;
+    return leaf.* & no_execute == 0;
+}
+
 /// Whether ring 3 may read (or write) every byte of [addr, addr + len). Overflow, kernel addresses
 /// and holes are all refused: this is the one check between a workload's pointer and the kernel.
 pub fn userRangeOk(addr: u64, len: u64, write: bool) bool {

@@ -50,6 +50,21 @@ fn sleeper(arg: u64) callconv(.c) noreturn {
     zigu.taskExit(if (got.len == 1 and got[0].user_data == arg) 42 else 205);
 }
 
+var two_done: usize = 0;
+var nap_order: [2]u8 = undefined;
+
+fn napper(ms: u64) callconv(.c) noreturn {
+    // io_poll with a timeout and nothing of its own registered: a plain sleep, but two tasks do it
+    // at once, so the kernel must sleep for both (and not let them wake each other in a loop).
+    const start = zigu.nowNs();
+    var ev: [1]zigu.Event = undefined;
+    const got = zigu.poll(&ev, @intCast(ms * 1_000_000)) catch zigu.taskExit(213);
+    if (got.len != 0 or zigu.nowNs() - start < ms * 1_000_000) zigu.taskExit(214);
+    nap_order[two_done] = @intCast(ms);
+    two_done += 1;
+    zigu.taskExit(@intCast(ms));
+}
+
 pub fn main() u8 {
     const noop: zigu.TaskEntry = worker;
     zigu.enter(&.{ .log, .time }) catch return 3;
@@ -84,6 +99,22 @@ pub fn main() u8 {
     expect("the sleeper's status", (zigu.join(s) catch 0) == 42);
     zigu.close(s) catch {};
     zigu.close(shared_timer) catch {};
+    // Both were still registered: closing them leaves one hang-up each to collect.
+    const hang = zigu.poll(&ev, 0) catch return 8;
+    expect("closing registered handles reports their hang-ups", hang.len == 2 and hang[0].events == abi.ev_hangup and hang[1].events == abi.ev_hangup and hang[0].user_data + hang[1].user_data == 7 + 99);
+
+    // Two tasks waiting in io_poll at once: both wake after their timeout, in deadline order.
+    two_done = 0;
+    const p1 = zigu.spawn(napper, 20, &stacks[1]) catch return 11;
+    const p2 = zigu.spawn(napper, 10, &stacks[2]) catch return 11;
+    const s2 = zigu.join(p2) catch 0;
+    const s1 = zigu.join(p1) catch 0;
+    expect("the 10 ms napper", s2 == 10);
+    expect("the 20 ms napper", s1 == 20);
+    if (s1 != 20 or s2 != 10) zigu.print("tasks: napper statuses {d} {d}", .{ s2, s1 });
+    expect("nappers woke in deadline order", std.mem.eql(u8, nap_order[0..2], &.{ 10, 20 }));
+    zigu.close(p1) catch {};
+    zigu.close(p2) catch {};
 
     // Refusals.
     const misaligned: []align(16) u8 = stacks[0][0 .. stack_bytes - 16];
