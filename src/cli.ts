@@ -9,6 +9,7 @@ import { init, type Runtime } from "./commands/init.ts";
 import { build } from "./commands/build.ts";
 import { pack } from "./commands/pack.ts";
 import { adapter } from "./commands/adapter.ts";
+import { remoteCommand } from "./commands/remote.ts";
 import { runProject } from "./commands/run.ts";
 import { logs } from "./commands/logs.ts";
 import { listRuns } from "./runs.ts";
@@ -112,6 +113,7 @@ function program(): Command {
       const project = loadProject(p.opts().dir);
       process.exitCode = await adapter(project, { out, err: (s) => process.stderr.write(s), note });
     });
+  p.addCommand(remoteCommand(() => p.opts().dir));
   return p;
 }
 
