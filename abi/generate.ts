@@ -63,7 +63,7 @@ function zigExports(header: string, forward: string, imports: string): string {
   const out: string[] = [`//! ${banner}`, header, imports, ""];
   for (const k of calls) {
     const params = k.args.map((a) => `${a.name}: ${zigType[a.type]}`).join(", ");
-    const raw = [...k.args.map(zigRaw), "0", "0", "0"].slice(0, 3);
+    const raw = [...k.args.map(zigRaw), "0", "0", "0", "0"].slice(0, 4);
     const ret = k.name === "exit" ? "noreturn" : "i64";
     out.push(`export fn uk_${k.name}(${params}) callconv(.c) ${ret} {`);
     out.push(k.name === "exit" ? `    _ = ${forward}(${k.nr}, ${raw.join(", ")});\n    unreachable;` : `    return ${forward}(${k.nr}, ${raw.join(", ")});`);
@@ -144,7 +144,7 @@ export const outputs: Record<string, () => string> = {
   "kernel/host_exports.zig": () =>
     zigExports("//! The C functions of include/ukernel_abi.h in libukernel_abi.so.", "host.call", 'const host = @import("host_lib.zig");'),
   "user/ukernel_abi_guest.zig": () =>
-    zigExports("//! The C functions of include/ukernel_abi.h for C workloads in the guest: each goes through the gate.", "gate", 'const zigu = @import("zigu");\n\nfn gate(nr: u64, a0: u64, a1: u64, a2: u64) i64 {\n    return zigu.raw(@enumFromInt(nr), a0, a1, a2);\n}'),
+    zigExports("//! The C functions of include/ukernel_abi.h for C workloads in the guest: each goes through the gate.", "gate", 'const zigu = @import("zigu");\n\nfn gate(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {\n    return zigu.raw4(@enumFromInt(nr), a0, a1, a2, a3);\n}'),
   "include/ukernel_abi.h": c,
   "src/abi.generated.ts": ts,
   "adapter/python-3.12/ukernel_abi_numbers.py": py,

@@ -113,8 +113,8 @@ int64_t uk_io_poll(void *events, uint64_t max, int64_t timeout_ns);
 int64_t uk_random(void *buf, uint64_t len);
 /* Does nothing and returns 0: the bare cost of entering the kernel. */
 int64_t uk_nop(void);
-/* A task handle; the task starts at `entry` with `arg` in its first argument register and `stack_top` (16-byte aligned, in workload memory) as its stack, when the running task next yields or blocks. Needs UK_CAP_TASK. */
-int64_t uk_task_spawn(uint64_t entry, uint64_t arg, uint64_t stack_top);
+/* A task handle; the task runs `entry(arg)` on the stack [stack, stack + stack_len) (workload memory, at least 4 KiB) once the running task yields or waits. A task ends with task_exit; returning from entry is a fault. Needs UK_CAP_TASK. */
+int64_t uk_task_spawn(uint64_t entry, uint64_t arg, void *stack, uint64_t stack_len);
 /* Lets the other ready tasks run; returns 0 when this one runs again. Needs UK_CAP_TASK. */
 int64_t uk_task_yield(void);
 /* Ends the calling task (not the initial one: it ends the workload with exit). Does not return. Needs UK_CAP_TASK. */

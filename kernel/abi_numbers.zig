@@ -72,7 +72,7 @@ pub const Call = enum(u64) {
     random = 12,
     /// Does nothing and returns 0: the bare cost of entering the kernel.
     nop = 13,
-    /// A task handle; the task starts at `entry` with `arg` in its first argument register and `stack_top` (16-byte aligned, in workload memory) as its stack, when the running task next yields or blocks.
+    /// A task handle; the task runs `entry(arg)` on the stack [stack, stack + stack_len) (workload memory, at least 4 KiB) once the running task yields or waits. A task ends with task_exit; returning from entry is a fault.
     task_spawn = 14,
     /// Lets the other ready tasks run; returns 0 when this one runs again.
     task_yield = 15,

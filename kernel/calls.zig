@@ -24,7 +24,7 @@ pub const Result = struct { value: i64 = 0, action: Action = .none };
 /// Platform: a namespace with
 ///   nowNs() u64; wallNs() ?u64; sleepUntil(deadline_ns: u64) void; consoleWrite([]const u8) void;
 ///   randomWord() ?u64 (null: unavailable); callerBytes(ptr, len, write: bool) ?[]u8;
-///   tasks_supported: bool; startTask(index: u16, entry: u64, arg: u64, stack_top: u64) void;
+///   tasks_supported: bool; startTask(index: u16, entry: u64, arg: u64, stack: u64, len: u64) void;
 ///   callerCode(addr) bool (whether the caller may execute at addr);
 ///   exit(status: u8) noreturn.
 pub fn Calls(comptime Platform: type) type {
@@ -36,8 +36,8 @@ pub fn Calls(comptime Platform: type) type {
         }
 
         /// One call: a non-negative value or a negative error code, and what to do next.
-        pub fn call(nr: u64, a0: u64, a1: u64, a2: u64) Result {
-            return callOrError(@enumFromInt(nr), a0, a1, a2) catch |err| .{ .value = abi.errorCode(err) };
+        pub fn call(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) Result {
+            return callOrError(@enumFromInt(nr), a0, a1, a2, a3) catch |err| .{ .value = abi.errorCode(err) };
         }
 
         /// The task to run next: a ready one, else one task waiting in io_poll, whose poll then
@@ -51,10 +51,10 @@ pub fn Calls(comptime Platform: type) type {
             return .{ .value = v };
         }
 
-        fn callOrError(which: n.Call, a0: u64, a1: u64, a2: u64) abi.Error!Result {
+        fn callOrError(which: n.Call, a0: u64, a1: u64, a2: u64, a3: u64) abi.Error!Result {
             if (which.requiredCap()) |cap| try core.check(cap);
             return switch (which) {
-                .task_spawn => value(try taskSpawn(a0, a1, a2)),
+                .task_spawn => value(try taskSpawn(a0, a1, a2, a3)),
                 // Yielding also gives a task waiting in io_poll its turn to look again.
                 .task_yield => .{ .action = if (core.otherTaskReady() or core.wakeOnePoller() != null) .switch_after else .none },
                 .task_exit => blk: {
@@ -87,16 +87,18 @@ pub fn Calls(comptime Platform: type) type {
             };
         }
 
-        /// Bytes of stack a new task must be able to write below its stack top.
-        const min_task_stack_bytes: u64 = 256;
+        /// Smallest stack a task may be given.
+        const min_task_stack_bytes: u64 = 4096;
+        /// Largest stack checked page by page at spawn (the check is emulated ring-0 work).
+        const max_task_stack_bytes: u64 = 64 << 20;
 
-        fn taskSpawn(entry: u64, arg: u64, stack_top: u64) abi.Error!i64 {
+        fn taskSpawn(entry: u64, arg: u64, stack: u64, stack_len: u64) abi.Error!i64 {
             if (!Platform.tasks_supported) return error.Unsupported;
-            if (stack_top % 16 != 0 or stack_top < min_task_stack_bytes) return error.Invalid;
-            _ = try bytes(stack_top - min_task_stack_bytes, min_task_stack_bytes, true);
+            if (stack_len < min_task_stack_bytes or stack_len > max_task_stack_bytes) return error.Invalid;
+            _ = try bytes(stack, stack_len, true);
             if (!Platform.callerCode(entry)) return error.BadPointer;
             const task = try core.taskSpawn();
-            Platform.startTask(task.index, entry, arg, stack_top);
+            Platform.startTask(task.index, entry, arg, stack, stack_len);
             return handle(task.handle);
         }
 
@@ -206,4 +208,63 @@ pub fn Calls(comptime Platform: type) type {
             return @intCast(len);
         }
     };
+}
+
+// ---- tests: the capability matrix of every gated call -------------------------------------------
+
+const TestPlatform = struct {
+    var now: u64 = 0;
+    var memory: [4096]u8 align(16) = undefined;
+    const memory_base: u64 = 0x10000;
+
+    pub const tasks_supported = false;
+    pub fn nowNs() u64 {
+        return now;
+    }
+    pub fn wallNs() ?u64 {
+        return null;
+    }
+    pub fn sleepUntil(deadline_ns: u64) void {
+        now = @max(now, deadline_ns);
+    }
+    pub fn consoleWrite(_: []const u8) void {}
+    pub fn randomWord() ?u64 {
+        return 0x5eed;
+    }
+    pub fn callerBytes(ptr: u64, len: u64, _: bool) ?[]u8 {
+        if (ptr < memory_base or ptr + len > memory_base + memory.len) return null;
+        return memory[ptr - memory_base ..][0..len];
+    }
+    pub fn callerCode(_: u64) bool {
+        return true;
+    }
+    pub fn startTask(_: u16, _: u64, _: u64, _: u64, _: u64) void {
+        unreachable;
+    }
+    pub fn exit(_: u8) noreturn {
+        unreachable;
+    }
+};
+
+test "every gated call: refused before acquire, after acquire without enter, and after drop; allowed when entered" {
+    const C = Calls(TestPlatform);
+    const b = TestPlatform.memory_base;
+    inline for (@typeInfo(n.Call).@"enum".field_values) |nr| {
+        const which: n.Call = @enumFromInt(nr);
+        if (which.requiredCap()) |cap| {
+            // Arguments that pass every other check where they can: a valid buffer, small sizes.
+            const args = [4]u64{ 1, b, 8, 0 };
+            const permission = abi.errorCode(error.Permission);
+            C.init(cap.bit());
+            try std.testing.expectEqual(permission, C.call(nr, args[0], args[1], args[2], args[3]).value);
+            const h: u64 = @intCast(C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(cap), 0, 0, 0).value);
+            try std.testing.expectEqual(permission, C.call(nr, args[0], args[1], args[2], args[3]).value);
+            std.mem.writeInt(u64, TestPlatform.memory[0..8], h, .little);
+            try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.cap_enter), b, 1, 0, 0).value);
+            try std.testing.expect(C.call(nr, args[0], args[1], args[2], args[3]).value != permission);
+            try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.cap_drop), @intFromEnum(cap), 0, 0, 0).value);
+            try std.testing.expectEqual(permission, C.call(nr, args[0], args[1], args[2], args[3]).value);
+            try std.testing.expectEqual(permission, C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(cap), 0, 0, 0).value);
+        }
+    }
 }

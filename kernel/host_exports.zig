@@ -3,74 +3,74 @@
 const host = @import("host_lib.zig");
 
 export fn uk_exit(status: u32) callconv(.c) noreturn {
-    _ = host.call(0, status, 0, 0);
+    _ = host.call(0, status, 0, 0, 0);
     unreachable;
 }
 
 export fn uk_log(level: u32, msg: ?*const anyopaque, len: u64) callconv(.c) i64 {
-    return host.call(1, level, @intFromPtr(msg), len);
+    return host.call(1, level, @intFromPtr(msg), len, 0);
 }
 
 export fn uk_clock_now(clock: u32) callconv(.c) i64 {
-    return host.call(2, clock, 0, 0);
+    return host.call(2, clock, 0, 0, 0);
 }
 
 export fn uk_cap_acquire(kind: u32) callconv(.c) i64 {
-    return host.call(3, kind, 0, 0);
+    return host.call(3, kind, 0, 0, 0);
 }
 
 export fn uk_cap_enter(handles: ?*const anyopaque, count: u64) callconv(.c) i64 {
-    return host.call(4, @intFromPtr(handles), count, 0);
+    return host.call(4, @intFromPtr(handles), count, 0, 0);
 }
 
 export fn uk_cap_drop(kind: u32) callconv(.c) i64 {
-    return host.call(5, kind, 0, 0);
+    return host.call(5, kind, 0, 0, 0);
 }
 
 export fn uk_handle_close(handle: u64) callconv(.c) i64 {
-    return host.call(6, handle, 0, 0);
+    return host.call(6, handle, 0, 0, 0);
 }
 
 export fn uk_timer_create() callconv(.c) i64 {
-    return host.call(7, 0, 0, 0);
+    return host.call(7, 0, 0, 0, 0);
 }
 
 export fn uk_timer_arm(timer: u64, delay_ns: u64, period_ns: u64) callconv(.c) i64 {
-    return host.call(8, timer, delay_ns, period_ns);
+    return host.call(8, timer, delay_ns, period_ns, 0);
 }
 
 export fn uk_io_register(handle: u64, interest: u32, user_data: u64) callconv(.c) i64 {
-    return host.call(9, handle, interest, user_data);
+    return host.call(9, handle, interest, user_data, 0);
 }
 
 export fn uk_io_unregister(handle: u64) callconv(.c) i64 {
-    return host.call(10, handle, 0, 0);
+    return host.call(10, handle, 0, 0, 0);
 }
 
 export fn uk_io_poll(events: ?*anyopaque, max: u64, timeout_ns: i64) callconv(.c) i64 {
-    return host.call(11, @intFromPtr(events), max, @bitCast(timeout_ns));
+    return host.call(11, @intFromPtr(events), max, @bitCast(timeout_ns), 0);
 }
 
 export fn uk_random(buf: ?*anyopaque, len: u64) callconv(.c) i64 {
-    return host.call(12, @intFromPtr(buf), len, 0);
+    return host.call(12, @intFromPtr(buf), len, 0, 0);
 }
 
 export fn uk_nop() callconv(.c) i64 {
-    return host.call(13, 0, 0, 0);
+    return host.call(13, 0, 0, 0, 0);
 }
 
-export fn uk_task_spawn(entry: u64, arg: u64, stack_top: u64) callconv(.c) i64 {
-    return host.call(14, entry, arg, stack_top);
+export fn uk_task_spawn(entry: u64, arg: u64, stack: ?*anyopaque, stack_len: u64) callconv(.c) i64 {
+    return host.call(14, entry, arg, @intFromPtr(stack), stack_len);
 }
 
 export fn uk_task_yield() callconv(.c) i64 {
-    return host.call(15, 0, 0, 0);
+    return host.call(15, 0, 0, 0, 0);
 }
 
 export fn uk_task_exit(status: u32) callconv(.c) i64 {
-    return host.call(16, status, 0, 0);
+    return host.call(16, status, 0, 0, 0);
 }
 
 export fn uk_task_join(task: u64) callconv(.c) i64 {
-    return host.call(17, task, 0, 0);
+    return host.call(17, task, 0, 0, 0);
 }

@@ -66,13 +66,21 @@ const Host = struct {
     pub fn exit(status: u8) noreturn {
         exitProcess(status);
     }
-    /// Tasks need their own stacks and register sets; the host library has none yet.
-    pub const tasks_supported = false;
-    pub fn callerCode(_: u64) bool {
-        return true;
+    /// Tasks are ucontext coroutines on the stacks the caller gives.
+    pub const tasks_supported = true;
+    pub fn callerCode(addr: u64) bool {
+        return addr >= first_page_bytes;
     }
-    pub fn startTask(_: u16, _: u64, _: u64, _: u64) void {
-        unreachable;
+    pub fn startTask(index: u16, entry: u64, arg: u64, stack: u64, stack_len: u64) void {
+        host_tasks[index] = .{ .entry = entry, .arg = arg };
+        const ctx = &contexts[index];
+        _ = getcontext(ctx);
+        // glibc x86_64 ucontext_t: uc_link at 8, uc_stack { ss_sp 16, ss_flags 24, ss_size 32 }.
+        std.mem.writeInt(u64, ctx[8..16], 0, .little);
+        std.mem.writeInt(u64, ctx[16..24], stack, .little);
+        std.mem.writeInt(u64, ctx[24..32], 0, .little);
+        std.mem.writeInt(u64, ctx[32..40], stack_len, .little);
+        makecontext(ctx, taskTrampoline, 0);
     }
 };
 
@@ -82,6 +90,37 @@ fn exitProcess(status: u8) noreturn {
 
 const Calls = @import("calls.zig").Calls(Host);
 var initialised = false;
+
+// ---- tasks: ucontext coroutines ----------------------------------------------------------------
+
+/// glibc's ucontext_t is 968 bytes on x86_64 (with its FPU save area); room to spare.
+const ucontext_bytes = 1024;
+extern "c" fn getcontext(ucp: *[ucontext_bytes]u8) c_int;
+extern "c" fn makecontext(ucp: *[ucontext_bytes]u8, func: *const fn () callconv(.c) void, argc: c_int, ...) void;
+extern "c" fn swapcontext(oucp: *[ucontext_bytes]u8, ucp: *const [ucontext_bytes]u8) c_int;
+
+var contexts: [abi.max_tasks][ucontext_bytes]u8 align(16) = undefined;
+var host_tasks: [abi.max_tasks]struct { entry: u64 = 0, arg: u64 = 0 } = @splat(.{});
+
+fn taskTrampoline() callconv(.c) void {
+    const task = host_tasks[Calls.core.current];
+    const entry: *const fn (u64) callconv(.c) void = @ptrFromInt(task.entry);
+    entry(task.arg);
+    Host.consoleWrite("libukernel_abi: a task returned from its entry function instead of calling task_exit\n");
+    exitProcess(1);
+}
+
+/// Runs the next task (the scheduler's pick) until control comes back to the calling one.
+fn switchAway() void {
+    const from = Calls.core.current;
+    const next = Calls.schedule() orelse {
+        Host.consoleWrite("libukernel_abi: every task waits for another: deadlock\n");
+        exitProcess(125);
+    };
+    if (next == from) return;
+    Calls.core.current = next;
+    _ = swapcontext(&contexts[from], &contexts[next]);
+}
 
 fn initOnce() void {
     if (initialised) return;
@@ -95,11 +134,23 @@ fn initOnce() void {
     Calls.init(policy);
 }
 
-/// Every exported uk_* function lands here. Single-threaded, like the kernel it stands in for.
-pub fn call(nr: u64, a0: u64, a1: u64, a2: u64) i64 {
+/// Every exported uk_* function lands here. Single-threaded, like the kernel it stands in for:
+/// tasks are coroutines switched only inside calls.
+pub fn call(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {
     initOnce();
-    const r = Calls.call(nr, a0, a1, a2);
-    // Without task_spawn no other task exists, so no call can ask for a switch.
-    std.debug.assert(r.action == .none);
-    return r.value;
+    while (true) {
+        const r = Calls.call(nr, a0, a1, a2, a3);
+        switch (r.action) {
+            .none => return r.value,
+            .switch_after => {
+                switchAway();
+                return r.value;
+            },
+            .restart => switchAway(), // then the same call again, as the kernel does
+            .ended => {
+                switchAway();
+                unreachable; // an ended task is never resumed
+            },
+        }
+    }
 }

@@ -8,4 +8,5 @@ test {
     _ = @import("abi.zig");
     _ = @import("tar.zig");
     _ = @import("time.zig");
+    _ = @import("calls.zig");
 }

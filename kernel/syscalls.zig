@@ -46,15 +46,15 @@ const Guest = struct {
     pub fn exit(status: u8) noreturn {
         workload.resumeKernel((workload.Outcome{ .exited = status }).encode());
     }
-    /// A new task's registers: at `entry` with `arg` in rdi, on its own stack as if just called
-    /// (rsp 8 below a 16-byte boundary, a null return address: returning faults, tasks end with
-    /// task_exit).
     pub const tasks_supported = true;
     pub fn callerCode(addr: u64) bool {
         return paging.userExecutable(addr);
     }
-    pub fn startTask(index: u16, entry: u64, arg: u64, stack_top: u64) void {
-        const top = stack_top - 8;
+    /// A new task's registers: at `entry` with `arg` in rdi, on its own stack as if just called
+    /// (rsp 8 below a 16-byte boundary, a null return address: returning faults, tasks end with
+    /// task_exit).
+    pub fn startTask(index: u16, entry: u64, arg: u64, stack: u64, stack_len: u64) void {
+        const top = std.mem.alignBackward(u64, stack + stack_len, 16) - 8;
         @as(*u64, @ptrFromInt(top)).* = 0;
         frames[index] = std.mem.zeroes(trap.TrapFrame);
         frames[index].rip = entry;
@@ -88,7 +88,7 @@ pub fn init(policy: u64) void {
 
 pub fn dispatch(frame: *trap.TrapFrame) void {
     if (frame.rax == gate_probe_call and probing) workload.resumeKernel((workload.Outcome{ .probe = true }).encode());
-    const r = Calls.call(frame.rax, frame.rdi, frame.rsi, frame.rdx);
+    const r = Calls.call(frame.rax, frame.rdi, frame.rsi, frame.rdx, frame.r10);
     const running = Calls.core.current;
     switch (r.action) {
         .none => {

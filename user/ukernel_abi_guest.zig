@@ -2,79 +2,79 @@
 //! The C functions of include/ukernel_abi.h for C workloads in the guest: each goes through the gate.
 const zigu = @import("zigu");
 
-fn gate(nr: u64, a0: u64, a1: u64, a2: u64) i64 {
-    return zigu.raw(@enumFromInt(nr), a0, a1, a2);
+fn gate(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {
+    return zigu.raw4(@enumFromInt(nr), a0, a1, a2, a3);
 }
 
 export fn uk_exit(status: u32) callconv(.c) noreturn {
-    _ = gate(0, status, 0, 0);
+    _ = gate(0, status, 0, 0, 0);
     unreachable;
 }
 
 export fn uk_log(level: u32, msg: ?*const anyopaque, len: u64) callconv(.c) i64 {
-    return gate(1, level, @intFromPtr(msg), len);
+    return gate(1, level, @intFromPtr(msg), len, 0);
 }
 
 export fn uk_clock_now(clock: u32) callconv(.c) i64 {
-    return gate(2, clock, 0, 0);
+    return gate(2, clock, 0, 0, 0);
 }
 
 export fn uk_cap_acquire(kind: u32) callconv(.c) i64 {
-    return gate(3, kind, 0, 0);
+    return gate(3, kind, 0, 0, 0);
 }
 
 export fn uk_cap_enter(handles: ?*const anyopaque, count: u64) callconv(.c) i64 {
-    return gate(4, @intFromPtr(handles), count, 0);
+    return gate(4, @intFromPtr(handles), count, 0, 0);
 }
 
 export fn uk_cap_drop(kind: u32) callconv(.c) i64 {
-    return gate(5, kind, 0, 0);
+    return gate(5, kind, 0, 0, 0);
 }
 
 export fn uk_handle_close(handle: u64) callconv(.c) i64 {
-    return gate(6, handle, 0, 0);
+    return gate(6, handle, 0, 0, 0);
 }
 
 export fn uk_timer_create() callconv(.c) i64 {
-    return gate(7, 0, 0, 0);
+    return gate(7, 0, 0, 0, 0);
 }
 
 export fn uk_timer_arm(timer: u64, delay_ns: u64, period_ns: u64) callconv(.c) i64 {
-    return gate(8, timer, delay_ns, period_ns);
+    return gate(8, timer, delay_ns, period_ns, 0);
 }
 
 export fn uk_io_register(handle: u64, interest: u32, user_data: u64) callconv(.c) i64 {
-    return gate(9, handle, interest, user_data);
+    return gate(9, handle, interest, user_data, 0);
 }
 
 export fn uk_io_unregister(handle: u64) callconv(.c) i64 {
-    return gate(10, handle, 0, 0);
+    return gate(10, handle, 0, 0, 0);
 }
 
 export fn uk_io_poll(events: ?*anyopaque, max: u64, timeout_ns: i64) callconv(.c) i64 {
-    return gate(11, @intFromPtr(events), max, @bitCast(timeout_ns));
+    return gate(11, @intFromPtr(events), max, @bitCast(timeout_ns), 0);
 }
 
 export fn uk_random(buf: ?*anyopaque, len: u64) callconv(.c) i64 {
-    return gate(12, @intFromPtr(buf), len, 0);
+    return gate(12, @intFromPtr(buf), len, 0, 0);
 }
 
 export fn uk_nop() callconv(.c) i64 {
-    return gate(13, 0, 0, 0);
+    return gate(13, 0, 0, 0, 0);
 }
 
-export fn uk_task_spawn(entry: u64, arg: u64, stack_top: u64) callconv(.c) i64 {
-    return gate(14, entry, arg, stack_top);
+export fn uk_task_spawn(entry: u64, arg: u64, stack: ?*anyopaque, stack_len: u64) callconv(.c) i64 {
+    return gate(14, entry, arg, @intFromPtr(stack), stack_len);
 }
 
 export fn uk_task_yield() callconv(.c) i64 {
-    return gate(15, 0, 0, 0);
+    return gate(15, 0, 0, 0, 0);
 }
 
 export fn uk_task_exit(status: u32) callconv(.c) i64 {
-    return gate(16, status, 0, 0);
+    return gate(16, status, 0, 0, 0);
 }
 
 export fn uk_task_join(task: u64) callconv(.c) i64 {
-    return gate(17, task, 0, 0);
+    return gate(17, task, 0, 0, 0);
 }

@@ -22,8 +22,12 @@ pub fn init(workload_info: *const layout.WorkloadInfo) void {
 
 /// The raw call: a non-negative result or a negative error code.
 pub fn raw(nr: abi.Call, a0: u64, a1: u64, a2: u64) i64 {
+    return raw4(nr, a0, a1, a2, 0);
+}
+
+pub fn raw4(nr: abi.Call, a0: u64, a1: u64, a2: u64, a3: u64) i64 {
     const gate: Gate = @ptrFromInt(info.gate);
-    return gate(@intFromEnum(nr), a0, a1, a2, 0, 0);
+    return gate(@intFromEnum(nr), a0, a1, a2, a3, 0);
 }
 
 pub fn toError(code: i64) Error {
@@ -145,9 +149,10 @@ pub fn sleepNs(ns: u64) Error!void {
 /// A task's entry: runs on its own stack with `arg`, and must end with taskExit (returning faults).
 pub const TaskEntry = *const fn (arg: u64) callconv(.c) noreturn;
 
-/// Spawns a cooperative task on `stack` (memory the workload owns; 16-byte aligned length).
-pub fn spawn(entry: TaskEntry, arg: u64, stack: []align(16) u8) Error!Handle {
-    return call(.task_spawn, @intFromPtr(entry), arg, @intFromPtr(stack.ptr) + stack.len);
+/// Spawns a cooperative task on `stack` (memory the workload owns, at least 4 KiB).
+pub fn spawn(entry: TaskEntry, arg: u64, stack: []u8) Error!Handle {
+    const r = raw4(.task_spawn, @intFromPtr(entry), arg, @intFromPtr(stack.ptr), stack.len);
+    return if (r < 0) toError(r) else @intCast(r);
 }
 
 pub fn yield() Error!void {

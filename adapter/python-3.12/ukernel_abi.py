@@ -90,7 +90,7 @@ SIGNATURES: dict[str, list[type]] = {
     "io_poll": [vp, u64, i64],
     "random": [vp, u64],
     "nop": [],
-    "task_spawn": [u64, u64, u64],
+    "task_spawn": [u64, u64, vp, u64],
     "task_yield": [],
     "task_exit": [u32],
     "task_join": [u64],

@@ -99,7 +99,7 @@ for (const accel of accelerators()) {
     }
 
     test("abi_smoke.c, the C face of the ABI, passes as a ring-3 workload", async () => {
-      const r = await boot(accel, "zigu.workload=abi_smoke zigu.caps=log,time,random");
+      const r = await boot(accel, "zigu.workload=abi_smoke zigu.caps=log,time,random,task");
       assert.match(r.console, /^abi_smoke: failed 0$/m);
       assert.match(r.console, /^abi_smoke: ok$/m);
       assert.deepEqual(r.end, { kind: "exit", status: 0 });

@@ -1,9 +1,21 @@
 /* The ABI from C, through include/ukernel_abi.h only. The same source runs as a ring-3 workload in
  * a microVM (linked with user/ukernel_abi_guest.zig) and as a host program linked with
- * libukernel_abi.so. Expects the policy log,time,random. Prints "abi_smoke: N passed, M failed". */
+ * libukernel_abi.so. Expects the policy log,time,random,task. Prints "abi_smoke: N passed, M failed". */
 #include "ukernel_abi.h"
 
 static int passed, failed;
+
+/* Two cooperative tasks: each records itself, yields, records again and ends with its number. */
+static unsigned char task_stacks[2][16384] __attribute__((aligned(16)));
+static int order[8];
+static int order_len;
+
+static void task_fn(uint64_t arg) {
+    order[order_len++] = (int)arg;
+    uk_task_yield();
+    order[order_len++] = (int)arg + 10;
+    uk_task_exit((uint32_t)arg);
+}
 
 static uint64_t len_of(const char *s) {
     uint64_t n = 0;
@@ -41,13 +53,14 @@ int main(void) {
     int denied_before = uk_clock_now(UK_CLOCK_MONOTONIC) == UK_ERR_PERMISSION;
     int log_denied = uk_log(UK_LOG_INFO, "x", 1) == UK_ERR_PERMISSION;
 
-    uk_handle_t caps[3];
+    uk_handle_t caps[4];
     caps[0] = (uk_handle_t)uk_cap_acquire(UK_CAP_LOG);
     caps[1] = (uk_handle_t)uk_cap_acquire(UK_CAP_TIME);
     caps[2] = (uk_handle_t)uk_cap_acquire(UK_CAP_RANDOM);
+    caps[3] = (uk_handle_t)uk_cap_acquire(UK_CAP_TASK);
     int acquired_not_entered = uk_clock_now(UK_CLOCK_MONOTONIC) == UK_ERR_PERMISSION;
-    int64_t entered = uk_cap_enter(caps, 3);
-    check("cap_enter log, time, random", entered == UK_OK);
+    int64_t entered = uk_cap_enter(caps, 4);
+    check("cap_enter log, time, random, task", entered == UK_OK);
     check("clock refused before any capability", denied_before);
     check("log refused before any capability", log_denied);
     check("clock refused when acquired but not entered", acquired_not_entered);
@@ -74,6 +87,18 @@ int main(void) {
     check("hang-up of the closed registration", uk_io_poll(ev, 4, 0) == 1 && ev[0].events == UK_EV_HANGUP);
     check("stale handle refused", uk_timer_arm((uk_handle_t)timer, 1, 0) == UK_ERR_BAD_HANDLE);
     check("forged handle refused", uk_handle_close(0x12345678) == UK_ERR_BAD_HANDLE);
+
+    /* Tasks: spawned from C, run round robin, joined with their statuses. */
+    int64_t t1 = uk_task_spawn((uint64_t)(uintptr_t)task_fn, 1, task_stacks[0], sizeof task_stacks[0]);
+    int64_t t2 = uk_task_spawn((uint64_t)(uintptr_t)task_fn, 2, task_stacks[1], sizeof task_stacks[1]);
+    check("task_spawn", t1 > 0 && t2 > 0);
+    check("join the first task", uk_task_join((uk_handle_t)t1) == 1);
+    check("join the second task", uk_task_join((uk_handle_t)t2) == 2);
+    check("tasks ran round robin", order_len == 4 && order[0] == 1 && order[1] == 2 && order[2] == 11 && order[3] == 12);
+    check("a tiny stack is refused", uk_task_spawn((uint64_t)(uintptr_t)task_fn, 3, task_stacks[0], 64) == UK_ERR_INVALID);
+    check("the initial task cannot task_exit", uk_task_exit(0) == UK_ERR_INVALID);
+    uk_handle_close((uk_handle_t)t1);
+    uk_handle_close((uk_handle_t)t2);
 
     /* Random, then dropped for good. */
     unsigned char rnd[32] = {0};

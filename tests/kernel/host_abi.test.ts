@@ -29,8 +29,8 @@ const smoke = (caps: string | undefined) => {
   return run([exe], { env, timeoutMs: 30_000 });
 };
 
-test("abi_smoke.c passes against libukernel_abi.so with the policy log,time,random", async () => {
-  const r = await smoke("log,time,random");
+test("abi_smoke.c passes against libukernel_abi.so with the policy log,time,random,task", async () => {
+  const r = await smoke("log,time,random,task");
   assert.match(r.stdout, /^abi_smoke: passed (\d+)$/m);
   assert.match(r.stdout, /^abi_smoke: failed 0$/m);
   assert.match(r.stdout, /^abi_smoke: ok$/m);

@@ -117,10 +117,13 @@ pub fn main() u8 {
     zigu.close(p2) catch {};
 
     // Refusals.
-    const misaligned: []align(16) u8 = stacks[0][0 .. stack_bytes - 16];
-    expect("misaligned stack top", zigu.raw(.task_spawn, @intFromPtr(&worker), 0, @intFromPtr(misaligned.ptr) + 8) == @intFromEnum(abi.Error.invalid));
-    expect("stack in kernel memory", zigu.raw(.task_spawn, @intFromPtr(&worker), 0, 0x200000) == @intFromEnum(abi.Error.bad_pointer));
-    expect("entry in kernel memory", zigu.raw(.task_spawn, 0x100000, 0, @intFromPtr(&stacks[0]) + stack_bytes) == @intFromEnum(abi.Error.bad_pointer));
+    const w = @intFromPtr(&worker);
+    const s0 = @intFromPtr(&stacks[0]);
+    expect("stack smaller than 4 KiB", zigu.raw4(.task_spawn, w, 0, s0, 1024) == @intFromEnum(abi.Error.invalid));
+    expect("stack in kernel memory", zigu.raw4(.task_spawn, w, 0, 0x200000, 8192) == @intFromEnum(abi.Error.bad_pointer));
+    expect("stack running off workload memory", zigu.raw4(.task_spawn, w, 0, s0, 64 << 20) == @intFromEnum(abi.Error.bad_pointer));
+    expect("entry in kernel memory", zigu.raw4(.task_spawn, 0x100000, 0, s0, stack_bytes) == @intFromEnum(abi.Error.bad_pointer));
+    expect("entry in data (not executable)", zigu.raw4(.task_spawn, s0, 0, s0, stack_bytes) == @intFromEnum(abi.Error.bad_pointer));
     expect("the initial task cannot task_exit", zigu.raw(.task_exit, 0, 0, 0) == @intFromEnum(abi.Error.invalid));
     expect("join of a closed handle", zigu.join(h[0]) == error.BadHandle);
     var made: usize = 0;
