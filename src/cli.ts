@@ -30,7 +30,7 @@ function program(): Command {
     .addOption(new Option("--runtime <runtime>", "workload runtime").choices(["zig", "typescript", "python"]).default("zig"))
     .action((dir: string, o: { runtime: Runtime }) => {
       const r = init(dir, o.runtime);
-      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${r.dir} && ukernel run\n`);
+      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${r.dir} && ukernel ${o.runtime === "python" ? "adapter" : "run"}\n`);
     });
 
   p.command("build")

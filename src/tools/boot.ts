@@ -23,7 +23,7 @@ options:
   --vmm VMM         qemu (default) or firecracker (must be on PATH)
   --release         boot the ReleaseSmall kernel instead of Debug
   --gate GATE       kernel entry gate: auto (default, probed), syscall, trap
-  --caps LIST       capability policy: kinds the workload may acquire (default log,time,random)
+  --caps LIST       capability policy: kinds the workload may acquire (default log,time,random,task)
   --timeout S       stop the VM after S seconds (default 60)
   -h, --help        this text`;
 
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
       vmm: { type: "string", default: "qemu" },
       release: { type: "boolean", default: false },
       gate: { type: "string", default: "auto" },
-      caps: { type: "string", default: "log,time,random" },
+      caps: { type: "string", default: "log,time,random,task" },
       timeout: { type: "string", default: "60" },
       help: { type: "boolean", short: "h", default: false },
     },
