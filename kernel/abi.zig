@@ -131,11 +131,33 @@ pub const Core = struct {
     /// Task 0 is the workload's initial task; it is never freed and ends only with exit.
     tasks: [max_tasks]Task = @splat(.{}),
     current: u16 = 0,
+    /// Tasks in each state, so that the common single-task case never scans the task table:
+    /// ring-0 code is emulated under kvm-pvm, and the scans cost ~0.8 ms per io_poll.
+    ready_count: usize = 0,
+    polling_count: usize = 0,
+    joining_count: usize = 0,
 
     /// In place: a Core is ~14 KiB, and Debug builds copy returned values several times over.
     pub fn init(self: *Core, policy: u64) void {
         self.* = .{ .policy = policy };
-        self.tasks[0].state = .ready;
+        self.setState(0, .ready);
+    }
+
+    fn counter(self: *Core, state: TaskState) ?*usize {
+        return switch (state) {
+            .ready => &self.ready_count,
+            .polling => &self.polling_count,
+            .joining => &self.joining_count,
+            .free, .exited => null,
+        };
+    }
+
+    /// Every task state change goes through here, keeping the counts true.
+    fn setState(self: *Core, index: u16, state: TaskState) void {
+        const task = &self.tasks[index];
+        if (self.counter(task.state)) |c| c.* -= 1;
+        if (self.counter(state)) |c| c.* += 1;
+        task.state = state;
     }
 
     /// Every slot is live, free, never used, or retired.
@@ -205,7 +227,7 @@ pub const Core = struct {
         const index: u16 = @intCast(handle & ((1 << slot_bits) - 1));
         if (slot.object.? == .task) {
             const task = &self.tasks[slot.object.?.task];
-            if (task.state == .exited) task.* = .{} else task.orphaned = true;
+            if (task.state == .exited) task.* = .{} else task.orphaned = true; // exited: no count to keep
         }
         self.live_count -= 1;
         if (slot.registered) {
@@ -303,7 +325,8 @@ pub const Core = struct {
             if (t.state == .free) break @intCast(i);
         } else return error.NoSpace;
         const handle = try self.alloc(.{ .task = index });
-        self.tasks[index] = .{ .state = .ready };
+        self.tasks[index] = .{};
+        self.setState(index, .ready);
         return .{ .handle = handle, .index = index };
     }
 
@@ -312,10 +335,12 @@ pub const Core = struct {
         if (self.current == 0) return error.Invalid;
         const task = &self.tasks[self.current];
         assert(task.state == .ready);
-        task.state = .exited;
+        self.setState(self.current, .exited);
         task.exit_status = status;
-        for (&self.tasks) |*t| {
-            if (t.state == .joining and t.join_target == self.current) t.state = .ready;
+        if (self.joining_count > 0) {
+            for (&self.tasks, 0..) |*t, i| {
+                if (t.state == .joining and t.join_target == self.current) self.setState(@intCast(i), .ready);
+            }
         }
         if (task.orphaned) task.* = .{};
     }
@@ -327,13 +352,15 @@ pub const Core = struct {
         if (index == self.current) return error.Invalid; // would wait for ever
         const target = self.tasks[index];
         if (target.state == .exited) return target.exit_status;
-        self.tasks[self.current].state = .joining;
+        self.setState(self.current, .joining);
         self.tasks[self.current].join_target = index;
         return null;
     }
 
     /// The next task to run, round robin after the running one (which may itself be the answer).
     pub fn pickNext(self: *const Core) ?u16 {
+        if (self.ready_count == 0) return null;
+        if (self.ready_count == 1 and self.tasks[self.current].state == .ready) return self.current;
         var i: usize = 1;
         while (i <= max_tasks) : (i += 1) {
             const index: u16 = @intCast((self.current + i) % max_tasks);
@@ -343,8 +370,7 @@ pub const Core = struct {
     }
 
     pub fn otherTaskReady(self: *const Core) bool {
-        const next = self.pickNext() orelse return false;
-        return next != self.current;
+        return self.ready_count > @intFromBool(self.tasks[self.current].state == .ready);
     }
 
     /// The running task starts (or resumes) an io_poll: the deadline of its first attempt holds.
@@ -364,11 +390,12 @@ pub const Core = struct {
     /// The running task waits in io_poll until an event or its deadline; another task runs.
     pub fn blockInPoll(self: *Core) void {
         assert(self.tasks[self.current].in_poll);
-        self.tasks[self.current].state = .polling;
+        self.setState(self.current, .polling);
     }
 
     /// The earliest deadline of tasks waiting in io_poll, other than the running one.
     pub fn pollersDeadline(self: *const Core) ?u64 {
+        if (self.polling_count == 0) return null;
         var best: ?u64 = null;
         for (self.tasks, 0..) |t, i| {
             if (i == self.current or t.state != .polling) continue;
@@ -381,21 +408,23 @@ pub const Core = struct {
     /// With no task ready: the next task waiting in io_poll (round robin) is made ready, to wait
     /// for all of them (its poll sleeps until the earliest deadline of every poller and timer).
     pub fn wakeOnePoller(self: *Core) ?u16 {
+        if (self.polling_count == 0) return null;
         var i: usize = 1;
         while (i <= max_tasks) : (i += 1) {
             const index: u16 = @intCast((self.current + i) % max_tasks);
             if (self.tasks[index].state == .polling) {
-                self.tasks[index].state = .ready;
+                self.setState(index, .ready);
                 return index;
             }
         }
-        return null;
+        unreachable; // polling_count said there was one
     }
 
     /// After time has passed or events may have arrived: every task waiting in io_poll retries.
     pub fn wakePollers(self: *Core) void {
-        for (&self.tasks) |*t| {
-            if (t.state == .polling) t.state = .ready;
+        if (self.polling_count == 0) return;
+        for (&self.tasks, 0..) |*t, i| {
+            if (t.state == .polling) self.setState(@intCast(i), .ready);
         }
     }
 
@@ -730,6 +759,14 @@ test "random call sequences keep the invariants" {
             // to their own type.
             try testing.expectEqual(live.count(), core.live_count);
             try testing.expect(core.slotsAccountedFor());
+            var counts: [3]usize = @splat(0);
+            for (core.tasks) |t| switch (t.state) {
+                .ready => counts[0] += 1,
+                .polling => counts[1] += 1,
+                .joining => counts[2] += 1,
+                else => {},
+            };
+            try testing.expectEqual([3]usize{ core.ready_count, core.polling_count, core.joining_count }, counts);
             var marked: usize = 0;
             for (&core.slots) |*slot| marked += @intFromBool(slot.registered);
             try testing.expectEqual(core.registered_count, marked);
