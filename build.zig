@@ -74,23 +74,7 @@ pub fn build(b: *std.Build) void {
             app.addIncludePath(b.path("include"));
             app.addCSourceFile(.{ .file = b.path(c_source), .flags = &.{ "-std=c11", "-ffreestanding", "-Wall", "-Wextra", "-Werror", "-fPIC" } });
         }
-        const start = b.createModule(.{
-            .root_source_file = b.path("user/start.zig"),
-            .target = user_target,
-            .optimize = workload_optimize,
-            .pic = true,
-            .red_zone = true,
-            .single_threaded = true,
-            .stack_check = false,
-            .stack_protector = false,
-            .strip = true,
-        });
-        start.addImport("zigu", user_lib);
-        start.addImport("app", app);
-        const exe = b.addExecutable(.{ .name = w.name, .root_module = start, .use_llvm = true, .use_lld = true });
-        exe.setLinkerScript(b.path("user/linker.ld"));
-        exe.entry = .{ .symbol_name = "_start" };
-        exe.pie = false;
+        const exe = addWorkload(b, w.name, app, user_lib, user_target, workload_optimize);
         b.getInstallStep().dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "workloads" } } }).step);
         kernel_mod.addAnonymousImport(b.fmt("workload_{s}", .{w.name}), .{ .root_source_file = exe.getEmittedBin() });
     }
@@ -101,23 +85,7 @@ pub fn build(b: *std.Build) void {
         const name = b.option([]const u8, "workload-name", "Its name") orelse "workload";
         const app = b.createModule(.{ .root_source_file = .{ .cwd_relative = src }, .target = user_target, .optimize = workload_optimize });
         app.addImport("zigu", user_lib);
-        const start = b.createModule(.{
-            .root_source_file = b.path("user/start.zig"),
-            .target = user_target,
-            .optimize = workload_optimize,
-            .pic = true,
-            .red_zone = true,
-            .single_threaded = true,
-            .stack_check = false,
-            .stack_protector = false,
-            .strip = true,
-        });
-        start.addImport("zigu", user_lib);
-        start.addImport("app", app);
-        const exe = b.addExecutable(.{ .name = name, .root_module = start, .use_llvm = true, .use_lld = true });
-        exe.setLinkerScript(b.path("user/linker.ld"));
-        exe.entry = .{ .symbol_name = "_start" };
-        exe.pie = false;
+        const exe = addWorkload(b, name, app, user_lib, user_target, workload_optimize);
         const step = b.step("workload", "Build the workload given by -Dworkload-src");
         step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "workload" } } }).step);
     }
@@ -161,4 +129,27 @@ pub fn build(b: *std.Build) void {
     }) });
     const test_step = b.step("test", "Run the kernel's unit tests on the host");
     test_step.dependOn(&b.addRunArtifact(host_tests).step);
+}
+
+/// A ring-3 workload: user/start.zig as its entry, `app` (whose `main` it runs) and the user
+/// library, position-independent code linked at the user image base, stripped.
+fn addWorkload(b: *std.Build, name: []const u8, app: *std.Build.Module, user_lib: *std.Build.Module, target: std.Build.ResolvedTarget, optimize: std.lang.Optimize) *std.Build.Step.Compile {
+    const start = b.createModule(.{
+        .root_source_file = b.path("user/start.zig"),
+        .target = target,
+        .optimize = optimize,
+        .pic = true,
+        .red_zone = true,
+        .single_threaded = true,
+        .stack_check = false,
+        .stack_protector = false,
+        .strip = true,
+    });
+    start.addImport("zigu", user_lib);
+    start.addImport("app", app);
+    const exe = b.addExecutable(.{ .name = name, .root_module = start, .use_llvm = true, .use_lld = true });
+    exe.setLinkerScript(b.path("user/linker.ld"));
+    exe.entry = .{ .symbol_name = "_start" };
+    exe.pie = false;
+    return exe;
 }

@@ -163,25 +163,25 @@ resumeKernel:
 /* The user-mapped gate stubs (vDSO-style): one is copied into the workload's info page.
  * C signature: long zigu_call(long nr, long a0, long a1, long a2, long a3, long a4).
  * The kernel sees nr in rax and arguments in rdi, rsi, rdx, r10, r8 through either gate. */
-    .section .rodata
-    .global gate_syscall_start, gate_syscall_end, gate_trap_start, gate_trap_end
-gate_syscall_start:
+/* From the C calling convention to the kernel's registers. */
+.macro GATE_ARGS
     movq %rdi, %rax
     movq %rsi, %rdi
     movq %rdx, %rsi
     movq %rcx, %rdx
     movq %r8, %r10
     movq %r9, %r8
+.endm
+
+    .section .rodata
+    .global gate_syscall_start, gate_syscall_end, gate_trap_start, gate_trap_end
+gate_syscall_start:
+    GATE_ARGS
     syscall
     ret
 gate_syscall_end:
 gate_trap_start:
-    movq %rdi, %rax
-    movq %rsi, %rdi
-    movq %rdx, %rsi
-    movq %rcx, %rdx
-    movq %r8, %r10
-    movq %r9, %r8
+    GATE_ARGS
     int3
     ret
 gate_trap_end:
