@@ -30,7 +30,7 @@ function program(): Command {
     .addOption(new Option("--runtime <runtime>", "workload runtime").choices(["zig", "typescript", "python"]).default("zig"))
     .action((dir: string, o: { runtime: Runtime }) => {
       const r = init(dir, o.runtime);
-      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${r.dir} && ukernel ${o.runtime === "python" ? "adapter" : "run"}\n`);
+      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${r.dir} && ukernel ${o.runtime === "zig" ? "run" : "adapter"}\n`);
     });
 
   p.command("build")
@@ -108,7 +108,7 @@ function program(): Command {
     });
 
   p.command("adapter")
-    .description("run the workload on the host against libukernel_abi.so, under the same policy (Python: asyncio adapter)")
+    .description("run the workload on the host against libukernel_abi.so, under the same policy (Python: asyncio; TypeScript: Node)")
     .action(async () => {
       const project = loadProject(p.opts().dir);
       process.exitCode = await adapter(project, { out, err: (s) => process.stderr.write(s), note });

@@ -1,7 +1,8 @@
 /**
  * `ukernel adapter`: runs the workload on the host against libukernel_abi.so, under the same
  * policy, for fast iteration without a VM. Python workloads run on the asyncio adapter
- * (adapter/python-3.12/runtime.py) with python3.
+ * (adapter/python-3.12/runtime.py) with python3; TypeScript ones on adapter/typescript/runtime.ts
+ * with Node.
  */
 import { join } from "node:path";
 import type { Project } from "../config.ts";
@@ -12,24 +13,22 @@ import { UserError } from "../errors.ts";
 export async function adapter(project: Project, opts: { out: (s: string) => void; err: (s: string) => void; note: (s: string) => void }): Promise<number> {
   const { runtime } = project.config.workload;
   if (runtime === "zig") throw new UserError("Zig workloads run in the microVM", "use `ukernel run`");
-  if (runtime === "typescript") throw new UserError("the TypeScript host adapter is not built yet", "TypeScript workloads will run in the microVM on the in-guest engine");
   const prefix = join(project.dir, ".ukernel", "host");
   opts.note("building libukernel_abi.so");
   const b = await run([...zigCommand(), "build", "install", "-p", prefix, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 });
   if (b.exitCode !== 0) throw new UserError(`building libukernel_abi.so failed:\n${b.stderr.trim()}`);
-  const adapterDir = join(repoRoot, "adapter", "python-3.12");
+  const adapterDir = join(repoRoot, "adapter", runtime === "python" ? "python-3.12" : "typescript");
   const env: NodeJS.ProcessEnv = { ...process.env, UKERNEL_ABI_LIB: join(prefix, "lib", "libukernel_abi.so"), PYTHONPATH: adapterDir };
   delete env.UKERNEL_CAPS; // the runtime sets it from ukernel.toml
+  const command = runtime === "python"
+    ? ["python3", join(adapterDir, "runtime.py"), "--project", project.dir]
+    : [process.execPath, "--import", "tsx", join(adapterDir, "runtime.ts"), "--project", project.dir];
   let r;
   try {
-    r = await run(["python3", join(adapterDir, "runtime.py"), "--project", project.dir], {
-      env,
-      timeoutMs: project.config.vm.timeout_s * 1000,
-      onStdout: opts.out,
-      onStderr: opts.err,
-    });
+    // cwd: the Zigu checkout, where the TypeScript runtime's imports (tsx, koffi) resolve.
+    r = await run(command, { cwd: repoRoot, env, timeoutMs: project.config.vm.timeout_s * 1000, onStdout: opts.out, onStderr: opts.err });
   } catch {
-    throw new UserError("python3 not found", "install Python 3.11 or later");
+    throw new UserError(`${command[0]} not found`, runtime === "python" ? "install Python 3.11 or later" : "install Node.js 20 or later");
   }
   if (r.timedOut) {
     opts.note(`timed out after ${project.config.vm.timeout_s} s`);

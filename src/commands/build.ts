@@ -53,7 +53,7 @@ export async function build(project: Project, opts: { release: boolean; progress
   if (workload.runtime !== "zig") {
     throw new UserError(
       `runtime "${workload.runtime}" cannot be built for the microVM yet: only "zig" workloads run in the guest today`,
-      workload.runtime === "typescript" ? "the in-guest JavaScript engine is the next milestone" : "Python workloads run on the host: `ukernel adapter`",
+      workload.runtime === "typescript" ? "the in-guest JavaScript engine is the next milestone; `ukernel adapter` runs it on the host" : "Python workloads run on the host: `ukernel adapter`",
     );
   }
   const mode = opts.release ? "release" : "debug";

@@ -27,8 +27,8 @@ pub fn main() u8 {
   typescript: {
     entry: "src/main.ts",
     caps: ["log", "time"],
-    source: `// A Zigu workload in TypeScript. It will run inside the microVM on an embedded JavaScript
-// engine; that engine is not built yet, so \`ukernel build\` says so for now.
+    source: `// A Zigu workload in TypeScript. \`ukernel adapter\` runs it on the host (timers and console on
+// the Zigu ABI); inside the microVM it will run on the embedded JavaScript engine.
 export default async function main(): Promise<number> {
   console.log("hello from a Zigu workload");
   await new Promise((resolve) => setTimeout(resolve, 10));

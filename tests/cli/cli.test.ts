@@ -47,10 +47,13 @@ describe("ukernel init", () => {
     assert.match(again.stderr, /already exists: init never overwrites a project/);
   });
 
-  test("--runtime typescript writes src/main.ts; building it says the in-guest engine is not there yet", async () => {
+  test("--runtime typescript writes src/main.ts; adapter runs it on the host; build says the in-guest engine is not there yet", async () => {
     const dir = newProject();
     assert.equal((await ukernel(["init", ".", "--runtime", "typescript"], dir)).exitCode, 0);
     assert.ok(existsSync(join(dir, "src", "main.ts")));
+    const a = await ukernel(["adapter"], dir);
+    assert.equal(a.exitCode, 0, a.stderr);
+    assert.match(a.stdout, /^hello from a Zigu workload$/m);
     const b = await ukernel(["build"], dir);
     assert.equal(b.exitCode, 2);
     assert.match(b.stderr, /runtime "typescript" cannot be built for the microVM yet/);

@@ -1,0 +1,136 @@
+/**
+ * The Zigu TypeScript runtime on the host: runs a workload's `main()` with timers and the console
+ * on the ABI. Its loop is the one the in-guest engine will have: run the microtasks, then wait in
+ * io_poll for the next timer (an ABI timer), fire what is due, repeat; no other way of waiting.
+ *
+ *   node --import tsx adapter/typescript/runtime.ts --project DIR
+ *
+ * reads DIR/ukernel.toml, puts its policy in force, imports workload.entry and exits with main()'s
+ * result. setTimeout/setInterval need the time capability, console.* the log capability; what
+ * the ABI cannot do yet (sockets, files, processes) is not provided.
+ */
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { parse } from "smol-toml";
+import { Abi, CapabilityError, numbers as n } from "./abi.ts";
+
+interface Timer {
+  id: number;
+  deadline: bigint;
+  seq: number;
+  fn: (...a: unknown[]) => void;
+  args: unknown[];
+  interval: bigint | null;
+}
+
+const realSetImmediate = setImmediate;
+/** Lets every pending microtask (promise reaction) run. */
+const drainMicrotasks = () => new Promise<void>((r) => realSetImmediate(r));
+
+export class Loop {
+  private timers = new Map<number, Timer>();
+  private nextId = 1;
+  private seq = 0;
+  private readonly handle: bigint;
+
+  constructor(private readonly abi: Abi) {
+    this.handle = abi.timerCreate();
+    abi.register(this.handle, n.EV_READABLE, 1n);
+  }
+
+  setTimer(fn: (...a: unknown[]) => void, ms: number | undefined, args: unknown[], repeat: boolean): number {
+    if (typeof fn !== "function") throw new TypeError("the callback must be a function");
+    const delay = BigInt(Math.max(1, Math.round((Number(ms) || 0) * 1e6)));
+    const id = this.nextId++;
+    this.timers.set(id, { id, deadline: this.abi.nowNs() + delay, seq: this.seq++, fn, args, interval: repeat ? delay : null });
+    return id;
+  }
+
+  clear(id: unknown): void {
+    if (typeof id === "number") this.timers.delete(id);
+  }
+
+  private earliest(): Timer | undefined {
+    let best: Timer | undefined;
+    for (const t of this.timers.values()) if (!best || t.deadline < best.deadline || (t.deadline === best.deadline && t.seq < best.seq)) best = t;
+    return best;
+  }
+
+  /** Runs until `main` settles and no timer is left; returns main's result. */
+  async run(main: () => Promise<unknown>): Promise<unknown> {
+    let settled = false;
+    let result: unknown;
+    let failure: unknown;
+    let failed = false;
+    main().then(
+      (v) => ((settled = true), (result = v)),
+      (e) => ((settled = true), (failed = true), (failure = e)),
+    );
+    for (;;) {
+      await drainMicrotasks();
+      const next = this.earliest();
+      if (!next) {
+        if (settled) break;
+        throw new Error("the event loop would wait for ever: main() awaits something no timer or event can settle");
+      }
+      const now = this.abi.nowNs();
+      if (next.deadline > now) {
+        this.abi.timerArm(this.handle, next.deadline - now);
+        this.abi.poll(1, -1n); // the only way this runtime waits
+        continue;
+      }
+      if (next.interval !== null) {
+        next.deadline += next.interval;
+        next.seq = this.seq++;
+      } else this.timers.delete(next.id);
+      next.fn(...next.args);
+    }
+    if (failed) throw failure;
+    return result;
+  }
+}
+
+function installGlobals(abi: Abi, loop: Loop): void {
+  const g = globalThis as Record<string, unknown>;
+  g.setTimeout = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => loop.setTimer(fn, ms, args, false);
+  g.setInterval = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => loop.setTimer(fn, ms, args, true);
+  g.clearTimeout = g.clearInterval = (id: unknown) => loop.clear(id);
+  const write = (level: number) => (...parts: unknown[]) => abi.log(parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p, (_, v) => (typeof v === "bigint" ? `${v}n` : v)))).join(" "), level);
+  g.console = { ...console, log: write(n.LOG_INFO), info: write(n.LOG_INFO), warn: write(n.LOG_WARN), error: write(n.LOG_ERROR), debug: write(n.LOG_DEBUG) };
+}
+
+export async function runProject(projectDir: string): Promise<number> {
+  const dir = resolve(projectDir);
+  const config = parse(readFileSync(join(dir, "ukernel.toml"), "utf8")) as { workload?: { runtime?: string; entry?: string }; capabilities?: { allow?: string[] } };
+  if (config.workload?.runtime !== "typescript") throw new Error(`${join(dir, "ukernel.toml")}: workload.runtime is not "typescript"`);
+  const caps = config.capabilities?.allow ?? [];
+  process.env.UKERNEL_CAPS = caps.join(",");
+  if (!caps.includes("time")) {
+    process.stderr.write('runtime: timers need the time capability: add "time" to capabilities.allow\n');
+    return 2;
+  }
+  const abi = new Abi();
+  abi.enter(n.CAP_TIME, ...(caps.includes("log") ? [n.CAP_LOG] : []));
+  const loop = new Loop(abi);
+  const mod = (await import(pathToFileURL(join(dir, config.workload.entry ?? "src/main.ts")).href)) as { default?: () => Promise<unknown>; main?: () => Promise<unknown> };
+  const main = mod.default ?? mod.main;
+  if (typeof main !== "function") throw new Error(`${config.workload.entry}: exports no main() (default export or named main)`);
+  installGlobals(abi, loop);
+  try {
+    const result = await loop.run(async () => main());
+    return typeof result === "number" ? result : 0;
+  } catch (err) {
+    process.stderr.write(err instanceof CapabilityError ? `runtime: capability refused: ${err.message}\n` : `${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const { values } = parseArgs({ options: { project: { type: "string", default: "." } } });
+  runProject(values.project!).then((code) => process.exit(code), (err: unknown) => {
+    process.stderr.write(`runtime: ${(err as Error).message}\n`);
+    process.exit(2);
+  });
+}

@@ -1,0 +1,82 @@
+// Real Promise and timer programs through the TypeScript runtime (adapter/typescript/runtime.ts)
+// on libukernel_abi.so, as `ukernel adapter` runs them.
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { run } from "../../src/proc.ts";
+import { buildKernel, repoRoot } from "../../src/zig.ts";
+
+let lib = "";
+before(async () => {
+  const b = await buildKernel("Debug");
+  lib = join(b.prefix, "lib", "libukernel_abi.so");
+});
+
+async function workload(source: string, caps = ["log", "time"]) {
+  const dir = mkdtempSync(join(tmpdir(), "zigu-ts-"));
+  mkdirSync(join(dir, "src"));
+  writeFileSync(join(dir, "ukernel.toml"), `[workload]\nname = "t"\nentry = "src/main.ts"\nruntime = "typescript"\n\n[capabilities]\nallow = [${caps.map((c) => `"${c}"`).join(", ")}]\n`);
+  writeFileSync(join(dir, "src", "main.ts"), source);
+  const env: NodeJS.ProcessEnv = { ...process.env, UKERNEL_ABI_LIB: lib };
+  delete env.UKERNEL_CAPS;
+  return run([process.execPath, "--import", "tsx", join(repoRoot, "adapter", "typescript", "runtime.ts"), "--project", dir], { cwd: repoRoot, env, timeoutMs: 60_000 });
+}
+
+const lastLine = (s: string) => s.trim().split("\n").at(-1);
+
+test("setTimeout fires in deadline order, FIFO for equal delays, never early; the loop clock is the ABI's", async () => {
+  const r = await workload(`
+    export default async function main() {
+      const t0 = performance.now();
+      const fired: [string, number][] = [];
+      const mark = (n: string) => fired.push([n, performance.now() - t0]);
+      setTimeout(mark, 30, "c"); setTimeout(mark, 10, "a"); setTimeout(mark, 20, "b1"); setTimeout(mark, 20, "b2");
+      await new Promise((r) => setTimeout(r, 40));
+      console.log(JSON.stringify(fired.map(([n]) => n)), fired.every(([n, at]) => at >= { a: 10, b1: 20, b2: 20, c: 30 }[n]! - 0.5));
+      return 0;
+    }`);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(lastLine(r.stdout), '["a","b1","b2","c"] true');
+});
+
+test("setInterval repeats until cleared; clearTimeout cancels; Promise.all and chained awaits", async () => {
+  const r = await workload(`
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    export default async function main() {
+      let ticks = 0;
+      const id = setInterval(() => { if (++ticks === 3) clearInterval(id); }, 5);
+      const cancelled = setTimeout(() => console.log("must not run"), 5);
+      clearTimeout(cancelled);
+      const all = await Promise.all([sleep(10).then(() => "x"), sleep(5).then(() => "y"), (async () => { await sleep(1); await sleep(1); return "z"; })()]);
+      await sleep(30);
+      console.log(ticks, JSON.stringify(all));
+      return 0;
+    }`);
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.equal(lastLine(r.stdout), '3 ["x","y","z"]');
+});
+
+test("main's number is the exit status; a rejection is status 1 with its stack", async () => {
+  assert.equal((await workload("export default async function main() { return 9; }")).exitCode, 9);
+  const r = await workload('export async function main() { await new Promise((r) => setTimeout(r, 1)); throw new Error("boom"); }');
+  assert.equal(r.exitCode, 1);
+  assert.match(r.stderr, /Error: boom/);
+});
+
+test("without the log capability console.log is refused by the ABI (CapabilityError)", async () => {
+  const r = await workload('export default async function main() { console.log("not allowed"); return 0; }', ["time"]);
+  assert.equal(r.exitCode, 1);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /runtime: capability refused: log: ERR_PERMISSION/);
+});
+
+test("without the time capability the runtime says why; a promise nothing can settle fails instead of hanging", async () => {
+  const noTime = await workload("export default async function main() { return 0; }", ["log"]);
+  assert.equal(noTime.exitCode, 2);
+  assert.match(noTime.stderr, /timers need the time capability/);
+  const stuck = await workload("export default async function main() { await new Promise(() => {}); return 0; }");
+  assert.equal(stuck.exitCode, 1);
+  assert.match(stuck.stderr, /would wait for ever/);
+});
