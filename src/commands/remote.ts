@@ -88,11 +88,13 @@ export function remoteCommand(dirOpt: () => string): Command {
       .action(async (args: string[]) => exitWith(await exec(load(), line(args))));
 
   const q = (args: string[]) => args.map(quoteSh).join(" ");
-  passthrough("build", "zig build in the remote folder", (a) => `./scripts/setup >/dev/null && .venv/bin/python -m ziglang build ${q(a)}`);
-  passthrough("test", "every test, remotely", (a) => `./scripts/setup && npm test ${q(a)}`);
-  passthrough("run", "boot the sample remotely (npm run boot)", (a) => `./scripts/setup >/dev/null && npm run --silent boot -- ${q(a)}`);
-  passthrough("logs", "ukernel logs, remotely", (a) => `node bin/ukernel.js logs ${q(a)}`);
-  passthrough("ukernel", "any ukernel command, remotely", (a) => `node bin/ukernel.js ${q(a)}`);
+  // scripts/setup may have put Node.js (from PyPI) in .venv/bin on a remote without one.
+  const env = 'export PATH="$PWD/.venv/bin:$PATH";';
+  passthrough("build", "zig build in the remote folder", (a) => `${env} ./scripts/setup >/dev/null && .venv/bin/python -m ziglang build ${q(a)}`);
+  passthrough("test", "every test, remotely", (a) => `${env} ./scripts/setup && npm test ${q(a)}`);
+  passthrough("run", "boot the sample remotely (npm run boot)", (a) => `${env} ./scripts/setup >/dev/null && npm run --silent boot -- ${q(a)}`);
+  passthrough("logs", "ukernel logs, remotely", (a) => `${env} node bin/ukernel.js logs ${q(a)}`);
+  passthrough("ukernel", "any ukernel command, remotely", (a) => `${env} node bin/ukernel.js ${q(a)}`);
   passthrough("exec", "any command line, in the remote folder", (a) => {
     if (a.length === 0) throw new UserError("exec: no command given", "ukernel remote exec -- <command> [args…]");
     return q(a);
