@@ -10,13 +10,18 @@ import { run } from "../proc.ts";
 import { guestEnd } from "../console.ts";
 import type { BootResult } from "./qemu.ts";
 
+let version: { value: string | undefined } | undefined;
+
+/** The version of the `firecracker` on PATH (asked once per process), or undefined. */
 export function firecrackerVersion(): string | undefined {
+  if (version) return version.value;
   try {
     const out = execFileSync("firecracker", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    return /Firecracker v(\S+)/.exec(out)?.[1];
+    version = { value: /Firecracker v(\S+)/.exec(out)?.[1] };
   } catch {
-    return undefined;
+    version = { value: undefined };
   }
+  return version.value;
 }
 
 export interface FirecrackerDrive {

@@ -28,9 +28,14 @@ export function resolveAccel(requested: AccelRequest): { accel: Accel; note?: st
 
 export const qemuBinary = "qemu-system-x86_64";
 
+let qemuFound = false;
+
+/** Checks once per process that QEMU runs (every boot used to spawn `qemu --version` first). */
 export function requireQemu(): void {
+  if (qemuFound) return;
   try {
     execFileSync(qemuBinary, ["--version"], { stdio: "ignore" });
+    qemuFound = true;
   } catch {
     throw new UserError(`${qemuBinary} not found`, "run ./scripts/setup (it installs Debian's qemu-system-x86), or: sudo apt-get install -y qemu-system-x86");
   }
