@@ -50,20 +50,12 @@ pub fn eoi() void {
     write(reg_eoi, 0);
 }
 
-pub fn ticksPerMs() u64 {
-    return ticks_per_ms;
-}
-
 /// How late a halted CPU wakes after its one-shot fires, as seen so far: the peak, decaying by
 /// 1/16 per wake. Under nested kvm-pvm the host delivers the timer on its own tick (wake-ups came
 /// up to ~4 ms late); under TCG or plain KVM it stays near zero.
 var wake_overshoot_ns: u64 = 0;
 /// Never spin longer than this, whatever the estimate: past it, lateness is the lesser evil.
 const max_spin_ns: u64 = 5_000_000;
-
-pub fn wakeOvershootNs() u64 {
-    return wake_overshoot_ns;
-}
 
 /// Waits until the monotonic clock reaches `deadline_ns`: halts until the wake-up overshoot
 /// before it, then spins the rest. Interrupts are off on entry and exit; `sti; hlt` cannot lose
