@@ -39,6 +39,8 @@ pub fn build(b: *std.Build) void {
         .{ .name = "abi", .path = "tests/kernel/workloads/abi.zig" },
         .{ .name = "abibench", .path = "tests/kernel/workloads/abibench.zig" },
         .{ .name = "tasks", .path = "tests/kernel/workloads/tasks.zig" },
+        .{ .name = "hostile", .path = "tests/kernel/workloads/hostile.zig" },
+        .{ .name = "bigbss", .path = "tests/kernel/workloads/bigbss.zig" },
         // C through include/ukernel_abi.h; the same source also runs against libukernel_abi.so.
         .{ .name = "abi_smoke", .path = "tests/kernel/workloads/c_main.zig", .c_source = "tests/kernel/abi_smoke.c" },
     };

@@ -252,6 +252,7 @@ pub const Core = struct {
             slot.object = null;
             slot.hangup_pending = true;
             self.zombie_count += 1;
+            self.wakePollers(); // a hang-up to report
             return;
         }
         self.release(index);
@@ -354,6 +355,7 @@ pub const Core = struct {
         assert(task.state == .ready);
         self.setState(self.current, .exited);
         task.exit_status = status;
+        self.wakePollers(); // its handle may be registered: an event to report
         if (self.joining_count > 0) {
             for (&self.tasks, 0..) |*t, i| {
                 if (t.state == .joining and t.join_target == self.current) self.setState(@intCast(i), .ready);
@@ -437,6 +439,19 @@ pub const Core = struct {
         unreachable; // polling_count said there was one
     }
 
+    /// Whether a task waiting in io_poll has something to see at `now_ns`: its own deadline has
+    /// passed, or a registered timer is due. Other events (hang-ups, ended tasks) wake the pollers
+    /// where they happen. Asked on every task_yield, so that tasks that keep yielding to each
+    /// other never starve a poller.
+    pub fn pollersDue(self: *const Core, now_ns: u64) bool {
+        if (self.polling_count == 0) return false;
+        if (self.nextDeadline()) |d| if (d <= now_ns) return true;
+        for (self.tasks) |t| {
+            if (t.state == .polling) if (t.poll_deadline) |d| if (d <= now_ns) return true;
+        }
+        return false;
+    }
+
     /// After time has passed or events may have arrived: every task waiting in io_poll retries.
     pub fn wakePollers(self: *Core) void {
         if (self.polling_count == 0) return;
@@ -501,10 +516,13 @@ pub const Core = struct {
             if (timer.period_ns == 0) {
                 timer.armed = false;
             } else {
-                // Periods missed while nobody polled collapse into this one event.
+                // Periods missed while nobody polled collapse into this one event. Ring 3 picks
+                // the period: past the end of the clock (u64 ns, 584 years) the deadline stays at
+                // its end, as timerArm's delay does, rather than wrapping into the past.
                 const missed = (now_ns - timer.deadline_ns) / timer.period_ns;
-                timer.deadline_ns += (missed + 1) * timer.period_ns;
-                assert(timer.deadline_ns > now_ns);
+                const advance_ns = std.math.mul(u64, missed + 1, timer.period_ns) catch std.math.maxInt(u64);
+                timer.deadline_ns +|= advance_ns;
+                assert(timer.deadline_ns > now_ns or now_ns == std.math.maxInt(u64));
             }
         }
         return count;
@@ -592,6 +610,32 @@ test "io_poll returns timers in deadline order, leaves the rest ready, and honou
     try testing.expectEqual(@as(?u64, 45), core.nextDeadline()); // periodic t2: 20 -> 25..40 missed -> 45
     try testing.expectEqual(@as(usize, 0), core.poll(44, &ev));
     try testing.expectEqual(@as(usize, 1), core.poll(45, &ev));
+}
+
+test "a periodic timer with a huge period fires once and then waits at the end of the clock" {
+    var core: Core = undefined;
+    core.init(all_caps);
+    const max = std.math.maxInt(u64);
+    for ([_]u64{ max, max - 1, 1 << 63, (1 << 63) + 12345 }) |period| {
+        const t = try core.timerCreate();
+        try core.register(t, numbers.ev_readable, 1);
+        try core.timerArm(t, 1000, 1, period);
+        var ev: [2]numbers.Event = undefined;
+        try testing.expectEqual(@as(usize, 1), core.poll(5000, &ev));
+        try testing.expectEqual(@as(usize, 0), core.poll(10_000_000, &ev));
+        try testing.expect(core.nextDeadline().? > 10_000_000);
+        // Many periods missed at once: (missed + 1) * period must not wrap either.
+        try core.timerArm(t, 0, 1, 3);
+        try testing.expectEqual(@as(usize, 1), core.poll(max - 1, &ev));
+        try testing.expectEqual(@as(usize, 0), core.poll(max - 1, &ev));
+        try core.close(t);
+        _ = core.poll(0, &ev); // the hang-up
+    }
+    // A huge delay saturates too.
+    const t = try core.timerCreate();
+    try core.timerArm(t, 5, max, 0);
+    try core.register(t, numbers.ev_readable, 1);
+    try testing.expectEqual(@as(?u64, max), core.nextDeadline());
 }
 
 test "closing a registered handle delivers one hang-up and frees the registration" {
@@ -714,6 +758,44 @@ test "a poll resumed after other tasks ran keeps its first deadline" {
     try testing.expectEqual(@as(?u64, 150), core.pollDeadline(140, 50)); // not 190
     core.pollDone();
     try testing.expectEqual(@as(?u64, 250), core.pollDeadline(200, 50));
+}
+
+test "pollers are due when their deadline passes or a timer is, whoever else is ready" {
+    var core: Core = undefined;
+    core.init(all_caps);
+    _ = try core.taskSpawn();
+    _ = try core.taskSpawn();
+    _ = core.pollDeadline(100, 10); // task 0 polls until 110
+    core.blockInPoll();
+    core.current = 1;
+    try testing.expect(!core.pollersDue(109));
+    try testing.expect(core.pollersDue(110));
+    const t = try core.timerCreate();
+    try core.register(t, numbers.ev_readable, 0);
+    try core.timerArm(t, 100, 5, 0);
+    try testing.expect(core.pollersDue(105));
+    core.wakePollers();
+    try testing.expect(!core.pollersDue(200)); // nobody polls
+}
+
+test "a task ending or a registered handle closing wakes the pollers" {
+    var core: Core = undefined;
+    core.init(all_caps);
+    const a = try core.taskSpawn();
+    _ = core.pollDeadline(0, numbers.timeout_infinite);
+    core.blockInPoll();
+    try core.register(a.handle, numbers.ev_readable, 9);
+    core.current = a.index;
+    try core.taskExit(3);
+    try testing.expectEqual(TaskState.ready, core.tasks[0].state);
+    core.current = 0;
+    _ = core.pollDeadline(0, numbers.timeout_infinite);
+    core.blockInPoll();
+    core.current = a.index; // as if another task ran
+    const t = try core.timerCreate();
+    try core.register(t, numbers.ev_readable, 1);
+    try core.close(t);
+    try testing.expectEqual(TaskState.ready, core.tasks[0].state);
 }
 
 test "policy names parse into a mask" {

@@ -55,8 +55,7 @@ pub fn Calls(comptime Platform: type) type {
             if (which.requiredCap()) |cap| try core.check(cap);
             return switch (which) {
                 .task_spawn => value(try taskSpawn(a0, a1, a2, a3)),
-                // Yielding also gives a task waiting in io_poll its turn to look again.
-                .task_yield => .{ .action = if (core.otherTaskReady() or core.wakeOnePoller() != null) .switch_after else .none },
+                .task_yield => taskYield(),
                 .task_exit => blk: {
                     try core.taskExit(@truncate(a0));
                     break :blk .{ .action = .ended };
@@ -100,6 +99,14 @@ pub fn Calls(comptime Platform: type) type {
             const task = try core.taskSpawn();
             Platform.startTask(task.index, entry, arg, stack, stack_len);
             return handle(task.handle);
+        }
+
+        /// Tasks waiting in io_poll whose deadline passed or whose timer is due run again in
+        /// turn (however many others keep yielding); with nobody else ready, one poller gets the
+        /// turn to look again.
+        fn taskYield() Result {
+            if (core.polling_count > 0 and core.pollersDue(Platform.nowNs())) core.wakePollers();
+            return .{ .action = if (core.otherTaskReady() or core.wakeOnePoller() != null) .switch_after else .none };
         }
 
         fn done(_: void) i64 {

@@ -12,7 +12,7 @@ pub const user_gate_offset: u64 = 0x100;
 pub const user_image_base: u64 = user_base + 0x10_0000;
 pub const user_image_end: u64 = user_base + 0x3000_0000;
 pub const user_stack_top: u64 = user_base + 0x4000_0000;
-pub const user_stack_size_bytes: u64 = 256 * 1024;
+pub const user_stack_size_bytes: u64 = 2 << 20;
 
 /// Physical memory the kernel can reach through its identity map (boot.S maps 4 GiB).
 pub const identity_map_end: u64 = 4 << 30;

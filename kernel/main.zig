@@ -96,6 +96,9 @@ const Workload = struct {
     source: []const u8,
 };
 
+/// Largest policy file in a root image.
+const max_policy_bytes: usize = 256;
+
 /// Largest root image read from disk.
 const max_root_image_bytes: u64 = 64 << 20;
 
@@ -111,6 +114,9 @@ fn chooseWorkload(line: []const u8) Workload {
             fail("root image: no workload.elf", .{});
         const policy = tar.find(image, "policy") catch |err| fail("root image: {s}", .{@errorName(err)}) orelse
             fail("root image: no policy file", .{});
+        // A policy is a few capability names; the kernel prints it, byte by byte over the
+        // emulated serial port, and a 1 MiB one took minutes under kvm-pvm.
+        if (policy.len > max_policy_bytes) fail("root image: policy file of {d} bytes (at most {d})", .{ policy.len, max_policy_bytes });
         if (cmdline.get(line, "zigu.caps") != null) serial.print("zigu: zigu.caps= ignored: the root image carries the policy\n", .{});
         return .{ .elf = elf, .policy = std.mem.trim(u8, policy, " \t\r\n"), .source = "root image" };
     }

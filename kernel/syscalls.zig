@@ -16,8 +16,6 @@ const workload = @import("workload.zig");
 pub const gate_probe_call: u64 = 0x7a69_6775;
 pub var probing: bool = false;
 
-const page_fault_vector: u64 = 14;
-
 var have_rdrand: bool = false;
 
 const Guest = struct {
@@ -38,7 +36,6 @@ const Guest = struct {
     }
     /// Ring-3 memory as a kernel slice, only after the page tables say ring 3 may touch all of it.
     pub fn callerBytes(ptr: u64, len: u64, write: bool) ?[]u8 {
-        workload.mapStackRange(ptr, len);
         if (!paging.userRangeOk(ptr, len, write)) return null;
         const p: [*]u8 = @ptrFromInt(ptr);
         return p[0..len];
@@ -113,10 +110,9 @@ pub fn dispatch(frame: *trap.TrapFrame) void {
     frame.* = frames[next];
 }
 
-/// A fault in ring 3 ends the workload (during the gate probe it only answers the probe), unless
-/// it is the first touch of a stack page.
+/// A fault in ring 3 ends the workload (during the gate probe it only answers the probe): all of
+/// its memory is mapped before it runs, so no fault is ever mended.
 pub fn userFault(frame: *trap.TrapFrame) void {
-    if (frame.vector == page_fault_vector and workload.mapStackOnFault(cpu.readCr2(), frame.error_code)) return;
     if (probing) workload.resumeKernel((workload.Outcome{ .probe = false }).encode());
     serial.print("zigu: workload fault: {s}\n", .{trap.vectorName(frame.vector)});
     trap.printFrame(frame);

@@ -5,6 +5,7 @@ const assert = std.debug.assert;
 const layout = @import("layout.zig");
 const elf = @import("elf.zig");
 const paging = @import("arch/x86_64/paging.zig");
+const cpu = @import("arch/x86_64/cpu.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const bytes = @import("mem/bytes.zig");
 
@@ -79,31 +80,63 @@ pub const Loaded = struct {
     }
 };
 
-/// The stack is mapped on first touch, a page at a time: zeroing a page costs ~0.5 ms of emulated
-/// ring-0 time under kvm-pvm, and most workloads touch a few pages of a stack sized for the worst.
-var stack_allocator: ?*PageAllocator = null;
+/// What a mapped range is filled with: zeros, and optionally the bytes of a file at an address.
+const Fill = struct {
+    /// File bytes that belong at `vaddr` (the rest of the range is zero).
+    bytes: []const u8 = &.{},
+    vaddr: u64 = 0,
 
-/// Maps the missing stack page behind a ring-3 page fault; false when the fault is anything else
-/// (a protection fault, an address outside the stack, such as the overflow below its bottom).
-pub fn mapStackOnFault(fault_addr: u64, error_code: u64) bool {
-    const pa = stack_allocator orelse return false;
-    const page_present: u64 = 1;
-    if (error_code & page_present != 0) return false;
-    const bottom = layout.user_stack_top - layout.user_stack_size_bytes;
-    if (fault_addr < bottom or fault_addr >= layout.user_stack_top) return false;
-    const page = pa.allocZeroed() orelse return false;
-    paging.mapUserPage(pa, std.mem.alignBackward(u64, fault_addr, layout.page_size), page, .{ .write = true }) catch return false;
-    return true;
-}
+    /// Copies the file bytes that land in [virt, virt + len) into the memory at `phys`.
+    fn into(self: Fill, virt: u64, len: u64, phys: u64) void {
+        const lo = @max(virt, self.vaddr);
+        const hi = @min(virt + len, self.vaddr + self.bytes.len);
+        if (lo >= hi) return;
+        const dst: [*]u8 = @ptrFromInt(phys + (lo - virt));
+        bytes.copy(dst[0..@intCast(hi - lo)], self.bytes[@intCast(lo - self.vaddr)..][0..@intCast(hi - lo)]);
+    }
+};
 
-/// Maps every missing stack page in [addr, addr + len): memory a workload passes to a call may lie
-/// on stack pages it has not touched yet, which are its memory all the same.
-pub fn mapStackRange(addr: u64, len: u64) void {
-    const bottom = layout.user_stack_top - layout.user_stack_size_bytes;
-    const end = std.math.add(u64, addr, len) catch return;
-    var page = std.mem.alignBackward(u64, @max(addr, bottom), layout.page_size);
-    while (page < @min(end, layout.user_stack_top)) : (page += layout.page_size) {
-        if (paging.userPhys(page) == null and !mapStackOnFault(page, 0)) return;
+/// Maps [start, end) for ring 3 with `access`, zero-filled then `fill`ed; pages already mapped
+/// (an edge page shared with an earlier segment) keep their memory and gain `access`. The one way
+/// the kernel gives a workload memory (segments, .bss, the stack), shaped by kvm-pvm, where every
+/// ring-0 memory access is emulated: all of it mapped before ring 3 runs (no fault storms: each
+/// fault is a kernel entry of ~0.1-0.2 ms); a 2 MiB page wherever a whole aligned 2 MiB fits;
+/// otherwise one page-table walk per 2 MiB and a contiguous run of pages; and no zeroing of
+/// memory never handed out (page_alloc.zig).
+fn mapRange(pa: *PageAllocator, start: u64, end: u64, access: paging.Access, fill: Fill) Error!void {
+    assert(start % layout.page_size == 0 and end % layout.page_size == 0 and start <= end);
+    const large = paging.large_page_bytes;
+    var virt = start;
+    while (virt < end) {
+        const slot_end = @min(end, std.mem.alignBackward(u64, virt, large) + large);
+        if (virt % large == 0 and slot_end - virt == large and paging.largeSlotEmpty(virt)) {
+            if (pa.allocLargeZeroed()) |phys| {
+                try paging.mapUserLargePage(pa, virt, phys, access);
+                fill.into(virt, large, phys);
+                virt = slot_end;
+                continue;
+            }
+        }
+        const table = (try paging.userPageTable(pa, virt)) orelse return error.AlreadyMapped;
+        const leaves = table[paging.leafIndex(virt)..][0..@intCast((slot_end - virt) / layout.page_size)];
+        var missing: u64 = 0;
+        for (leaves) |leaf| missing += @intFromBool(!paging.leafPresent(leaf));
+        var run: ?u64 = if (missing > 0) pa.allocFreshRun(missing) else null;
+        const bits = paging.userLeafBits(access);
+        for (leaves) |*leaf| {
+            if (paging.leafPresent(leaf.*)) {
+                leaf.* = paging.widenedLeaf(leaf.*, access);
+                cpu.invlpg(virt);
+            } else {
+                const phys = if (run) |r| blk: {
+                    run = r + layout.page_size;
+                    break :blk r;
+                } else pa.allocZeroed() orelse return error.OutOfMemory;
+                leaf.* = phys | bits;
+            }
+            fill.into(virt, layout.page_size, paging.leafPhys(leaf.*));
+            virt += layout.page_size;
+        }
     }
 }
 
@@ -124,7 +157,7 @@ pub fn load(pa: *PageAllocator, file: []const u8) Error!Loaded {
         .stack_size_bytes = layout.user_stack_size_bytes,
     };
 
-    stack_allocator = pa;
+    try mapRange(pa, layout.user_stack_top - layout.user_stack_size_bytes, layout.user_stack_top, .{ .write = true }, .{});
     return .{ .entry = image.entry, .info_phys = info_phys, .pages = pa.allocated_pages - before };
 }
 
@@ -132,21 +165,6 @@ fn loadSegment(pa: *PageAllocator, file: []const u8, seg: elf.Segment) Error!voi
     const access = paging.Access{ .write = seg.writable, .execute = seg.executable };
     const first = std.mem.alignBackward(u64, seg.vaddr, layout.page_size);
     const end = std.mem.alignForward(u64, seg.vaddr + seg.mem_size, layout.page_size);
-    var page = first;
-    while (page < end) : (page += layout.page_size) {
-        const phys = paging.userPhys(page) orelse blk: {
-            const fresh = pa.allocZeroed() orelse return error.OutOfMemory;
-            try paging.mapUserPage(pa, page, fresh, access);
-            break :blk fresh;
-        };
-        paging.widenUserPage(page, access);
-        // The part of the file that lands in this page.
-        const lo = @max(page, seg.vaddr);
-        const hi = @min(page + layout.page_size, seg.vaddr + seg.file_size);
-        if (lo < hi) {
-            const src = file[@intCast(seg.file_offset + (lo - seg.vaddr))..][0..@intCast(hi - lo)];
-            const dst: [*]u8 = @ptrFromInt(phys + (lo - page));
-            bytes.copy(dst[0..src.len], src);
-        }
-    }
+    const contents = file[@intCast(seg.file_offset)..][0..@intCast(seg.file_size)];
+    try mapRange(pa, first, end, access, .{ .bytes = contents, .vaddr = seg.vaddr });
 }

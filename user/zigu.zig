@@ -49,6 +49,11 @@ fn call(nr: abi.Call, a0: u64, a1: u64, a2: u64) Error!u64 {
     return if (r < 0) toError(r) else @intCast(r);
 }
 
+/// Where the kernel's gate stub is mapped (for code that makes calls by hand).
+pub fn gateAddress() u64 {
+    return info.gate;
+}
+
 pub fn gateKind() layout.GateKind {
     return @enumFromInt(info.gate_kind);
 }
@@ -141,6 +146,9 @@ pub fn sleepNs(ns: u64) Error!void {
     const t = try timerCreate();
     defer close(t) catch {};
     try register(t, abi.ev_readable, t);
+    // Unregistered before the close: closing a registered handle queues a hang-up, which would
+    // end the next sleep at once.
+    defer unregister(t) catch {};
     try timerArm(t, ns, 0);
     var ev: [1]Event = undefined;
     while ((try poll(&ev, abi.timeout_infinite)).len == 0) {}

@@ -98,6 +98,21 @@ for (const accel of accelerators()) {
       });
     }
 
+    for (const gate of ["auto", "trap"]) {
+      test(`the hostile workload: DF set across calls, switches and faults; huge timer periods; a poller among yielders; repeated sleeps (gate ${gate})`, async () => {
+        const r = await boot(accel, `zigu.workload=hostile zigu.caps=log,time,task zigu.gate=${gate}`);
+        assert.doesNotMatch(r.console, /hostile: FAIL/, r.console);
+        assert.match(r.console, /^hostile: \d+ passed, 0 failed$/m, r.console);
+        assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
+      });
+    }
+
+    test("a 200 MiB .bss loads without zeroing in ring 0 and reads as zero from ring 3", async () => {
+      const r = await boot(accel, "zigu.workload=bigbss zigu.caps=log");
+      assert.match(r.console, /^bigbss: 200 MiB, 0 non-zero words, 0 wrong after writing$/m, r.console);
+      assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
+    });
+
     test("abi_smoke.c, the C face of the ABI, passes as a ring-3 workload", async () => {
       const r = await boot(accel, "zigu.workload=abi_smoke zigu.caps=log,time,random,task");
       assert.match(r.console, /^abi_smoke: failed 0$/m);
@@ -133,7 +148,7 @@ for (const accel of accelerators()) {
 
     test("an unknown workload name is a clear panic, not a hang", async () => {
       const r = await boot(accel, "zigu.workload=nosuch");
-      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench, tasks, abi_smoke; or initrd, disk\)/);
+      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench, tasks, hostile, bigbss, abi_smoke; or initrd, disk\)/);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic });
     });
 

@@ -79,6 +79,17 @@ pub inline fn invlpg(addr: u64) void {
         : .{ .memory = true });
 }
 
+pub const rflags_df: u64 = 1 << 10;
+pub const rflags_ac: u64 = 1 << 18;
+
+pub inline fn readFlags() u64 {
+    return asm volatile (
+        \\pushfq
+        \\popq %[v]
+        : [v] "=r" (-> u64),
+    );
+}
+
 pub fn haltForever() noreturn {
     while (true) asm volatile ("cli; hlt");
 }

@@ -5,8 +5,20 @@
 #define USER_CS 0x23
 #define USER_SS 0x1b
 #define SYSCALL_VECTOR 256
+#define KERNEL_RFLAGS 0x2               /* reserved bit 1 only: IF, DF, AC, TF, NT all clear */
 
     .text
+
+/* The kernel's own CPU state, established on every entry before any kernel code runs: ring 3
+ * controls its rflags, and a direction flag left set makes every `rep movs`/`rep stos` in the
+ * kernel run backwards (page zeroing wiped the page below, task-switch copies wrecked the kernel
+ * stack). AC would open user memory to the kernel under SMAP. Interrupt gates clear only IF, TF
+ * and NT, so every path loads the whole register; the stack is the kernel's by then (TSS.rsp0 or
+ * the syscall stub's switch), and segment registers are not used in 64-bit mode. */
+.macro ENTER_KERNEL_STATE
+    pushq $KERNEL_RFLAGS
+    popfq
+.endm
 
 .macro SAVE_GPRS
     pushq %rax
@@ -69,6 +81,7 @@ isr_\n:
 .endr
 
 isr_common:
+    ENTER_KERNEL_STATE
     SAVE_GPRS
     movq %rsp, %rdi
     call trapDispatch
@@ -95,6 +108,7 @@ isr_table:
 syscall_entry:
     movq %rsp, syscall_user_rsp(%rip)
     movq trap_stack_top_ptr(%rip), %rsp
+    ENTER_KERNEL_STATE                /* SFMASK already cleared these: kept for one rule */
     pushq $USER_SS
     pushq syscall_user_rsp(%rip)
     pushq %r11

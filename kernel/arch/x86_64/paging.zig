@@ -76,30 +76,104 @@ pub fn mapUserPage(pa: *PageAllocator, virt: u64, phys: u64, access: Access) Err
     leaf.* = phys | present | user | (if (access.write) writable else 0) | (if (access.execute) 0 else no_execute);
 }
 
-/// The leaf entry of a mapped user page, or null.
-fn userLeaf(virt: u64) ?*u64 {
+pub const large_page_bytes: u64 = 2 << 20;
+const large_addr_mask: u64 = 0x000F_FFFF_FFE0_0000;
+
+/// Maps one 2 MiB user page (a page-directory entry with PS set): one entry instead of 512, and
+/// no table to fill. The 2 MiB slot must be empty.
+pub fn mapUserLargePage(pa: *PageAllocator, virt: u64, phys: u64, access: Access) Error!void {
+    assert(isUser(virt) and virt % large_page_bytes == 0 and phys % large_page_bytes == 0);
+    const pdpt = try nextTable(&boot_pml4[index(virt, 3)], pa);
+    const pd = try nextTable(&pdpt[index(virt, 2)], pa);
+    const entry = &pd[index(virt, 1)];
+    if (entry.* & present != 0) return error.AlreadyMapped;
+    entry.* = phys | present | user | huge | (if (access.write) writable else 0) | (if (access.execute) 0 else no_execute);
+}
+
+/// The leaf bits that give ring 3 `access` to a page (present, user, writable or not, NX or not).
+pub fn userLeafBits(access: Access) u64 {
+    return present | user | (if (access.write) writable else 0) | (if (access.execute) 0 else no_execute);
+}
+
+/// The page table whose 512 leaves map the 2 MiB slot holding `virt`, made when missing: many
+/// leaves filled after one walk (each ring-0 memory access is emulated under kvm-pvm, and a walk
+/// per page cost ~0.1 ms). Null when the slot is a large page already.
+pub fn userPageTable(pa: *PageAllocator, virt: u64) Error!?*[512]u64 {
+    assert(isUser(virt));
+    const pdpt = try nextTable(&boot_pml4[index(virt, 3)], pa);
+    const pde = &pdpt[index(virt, 2)];
+    const pd = try nextTable(pde, pa);
+    if (pd[index(virt, 1)] & huge != 0) return null;
+    return try nextTable(&pd[index(virt, 1)], pa);
+}
+
+pub fn leafIndex(virt: u64) usize {
+    return index(virt, 0);
+}
+
+pub fn leafPresent(entry: u64) bool {
+    return entry & present != 0;
+}
+
+pub fn leafPhys(entry: u64) u64 {
+    return entry & addr_mask;
+}
+
+/// A present leaf with `access` added (two ELF segments sharing an edge page).
+pub fn widenedLeaf(entry: u64, access: Access) u64 {
+    var e = entry;
+    if (access.write) e |= writable;
+    if (access.execute) e &= ~no_execute;
+    return e;
+}
+
+/// Whether nothing at all is mapped in the 2 MiB slot at `virt` (no large page, no page table).
+pub fn largeSlotEmpty(virt: u64) bool {
+    assert(isUser(virt) and virt % large_page_bytes == 0);
+    const pml4e = boot_pml4[index(virt, 3)];
+    if (pml4e & present == 0) return true;
+    const pdpte = tableAt(pml4e)[index(virt, 2)];
+    if (pdpte & present == 0) return true;
+    return tableAt(pdpte)[index(virt, 1)] & present == 0;
+}
+
+/// The entry that maps a user address (a 4 KiB leaf, or a 2 MiB page-directory entry), or null.
+const Leaf = struct {
+    entry: *u64,
+    large: bool,
+
+    fn phys(self: Leaf, virt: u64) u64 {
+        return if (self.large) (self.entry.* & large_addr_mask) + (virt % large_page_bytes) else (self.entry.* & addr_mask) + (virt % layout.page_size);
+    }
+};
+
+fn userLeaf(virt: u64) ?Leaf {
     if (!isUser(virt)) return null;
     var table: *[512]u64 = &boot_pml4;
     var level: u6 = 3;
     while (level > 0) : (level -= 1) {
-        const entry = table[index(virt, level)];
-        if (entry & present == 0 or entry & user == 0) return null;
-        table = tableAt(entry);
+        const entry = &table[index(virt, level)];
+        if (entry.* & present == 0 or entry.* & user == 0) return null;
+        if (entry.* & huge != 0) {
+            assert(level == 1); // only the kernel's own map uses 1 GiB pages, and never with user set
+            return .{ .entry = entry, .large = true };
+        }
+        table = tableAt(entry.*);
     }
     const leaf = &table[index(virt, 0)];
     if (leaf.* & present == 0 or leaf.* & user == 0) return null;
-    return leaf;
+    return .{ .entry = leaf, .large = false };
 }
 
-/// Physical address behind a mapped user page.
+/// Physical address behind a mapped user address.
 pub fn userPhys(virt: u64) ?u64 {
     const leaf = userLeaf(virt) orelse return null;
-    return leaf.* & addr_mask;
+    return leaf.phys(virt);
 }
 
 /// Widens a mapped user page's rights (two ELF segments sharing an edge page).
 pub fn widenUserPage(virt: u64, access: Access) void {
-    const leaf = userLeaf(virt).?;
+    const leaf = userLeaf(virt).?.entry;
     if (access.write) leaf.* |= writable;
     if (access.execute) leaf.* &= ~no_execute;
     cpu.invlpg(virt);
@@ -107,8 +181,8 @@ pub fn widenUserPage(virt: u64, access: Access) void {
 
 /// Whether ring 3 may execute at `addr` (a mapped user page without no-execute).
 pub fn userExecutable(addr: u64) bool {
-    const leaf = userLeaf(std.mem.alignBackward(u64, addr, layout.page_size)) orelse return false;
-    return leaf.* & no_execute == 0;
+    const leaf = userLeaf(addr) orelse return false;
+    return leaf.entry.* & no_execute == 0;
 }
 
 /// Whether ring 3 may read (or write) every byte of [addr, addr + len). Overflow, kernel addresses
@@ -118,9 +192,11 @@ pub fn userRangeOk(addr: u64, len: u64, write: bool) bool {
     const last = std.math.add(u64, addr, len - 1) catch return false;
     if (!isUser(addr) or !isUser(last)) return false;
     var page = std.mem.alignBackward(u64, addr, layout.page_size);
-    while (page <= last) : (page += layout.page_size) {
+    while (page <= last) {
         const leaf = userLeaf(page) orelse return false;
-        if (write and leaf.* & writable == 0) return false;
+        if (write and leaf.entry.* & writable == 0) return false;
+        const step = if (leaf.large) large_page_bytes else layout.page_size;
+        page = std.math.add(u64, std.mem.alignBackward(u64, page, step), step) catch return true;
     }
     return true;
 }

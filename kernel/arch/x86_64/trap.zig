@@ -71,6 +71,9 @@ pub fn vectorName(vector: u64) []const u8 {
 
 export fn trapDispatch(frame: *TrapFrame) callconv(.c) void {
     const h = handlers orelse panicFrame("trap before handlers were set", frame);
+    // entry.S loads the kernel's rflags on every path: a direction or alignment-check flag seen
+    // here means an entry path skipped it, and every string copy would run wrong.
+    if (cpu.readFlags() & (cpu.rflags_df | cpu.rflags_ac) != 0) panicFrame("entered with the caller's rflags", frame);
     if (frame.vector == syscall_vector) return h.kernel_call(frame);
     if (frame.vector == 255) return; // spurious: no end-of-interrupt
     if (frame.vector >= 32) return h.interrupt(frame.vector);

@@ -43,7 +43,7 @@ var buf: [64]u8 = undefined;
 
 /// Stack pages the workload has not touched yet are its memory too: a call may write to them.
 fn untouchedStack() void {
-    // Near the bottom of the 256 KiB stack: nothing this workload does reaches that deep.
+    // Near the bottom of the stack: nothing this workload does reaches that deep.
     const deep = zigu.layout.user_stack_top - zigu.layout.user_stack_size_bytes + 6144; // spans two pages
     const r = zigu.raw(.random, deep, 4096, 0);
     if (r == 4096) passed += 1 else fail("random into untouched stack pages: {d}", .{r});

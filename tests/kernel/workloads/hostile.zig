@@ -1,0 +1,239 @@
+//! The hostile workload: what a workload can do to the kernel on purpose, each a finding of the
+//! boundary review or a class of attack, checked from ring 3 in a real VM. Expects the policy
+//! zigu.caps=log,time,task. Prints one line per failure and a summary; exits 0 only when every
+//! check passed (and the kernel survived to print it).
+const std = @import("std");
+const zigu = @import("zigu");
+const abi = zigu.abi;
+
+var passed: u32 = 0;
+var failed: u32 = 0;
+
+fn expect(comptime what: []const u8, ok: bool) void {
+    if (ok) passed += 1 else {
+        failed += 1;
+        zigu.print("hostile: FAIL " ++ what, .{});
+    }
+}
+
+const rflags_df: u64 = 1 << 10;
+
+const DfCall = struct { value: i64, flags: u64 };
+
+/// A call made with the direction flag set, as a workload is free to: `std`, the gate, then the
+/// flags as ring 3 sees them on return, then `cld` (compiled code assumes DF clear).
+fn callWithDf(nr: abi.Call, a0: u64, a1: u64, a2: u64) DfCall {
+    var value: i64 = undefined;
+    var flags: u64 = undefined;
+    var r_nr: u64 = @intFromEnum(nr);
+    var r_a0 = a0;
+    var r_a1 = a1;
+    var r_a2 = a2;
+    var gate: u64 = zigu.gateAddress();
+    asm volatile (
+        \\movq %%rsp, %%rbx
+        \\subq $128, %%rsp
+        \\andq $-16, %%rsp
+        \\std
+        \\callq *%%r11
+        \\pushfq
+        \\popq %%r12
+        \\cld
+        \\movq %%rbx, %%rsp
+        : [value] "={rax}" (value),
+          [flags] "={r12}" (flags),
+          [nr] "+{rdi}" (r_nr),
+          [a0] "+{rsi}" (r_a0),
+          [a1] "+{rdx}" (r_a1),
+          [a2] "+{rcx}" (r_a2),
+          [gate] "+{r11}" (gate),
+        :
+        : .{ .rbx = true, .r8 = true, .r9 = true, .r10 = true, .memory = true });
+    return .{ .value = value, .flags = flags };
+}
+
+fn stackPointer() u64 {
+    return asm volatile ("movq %%rsp, %[v]"
+        : [v] "=r" (-> u64),
+    );
+}
+
+/// Stores `value` at `addr` with the direction flag set: when `addr` is on a stack page never
+/// touched before, the kernel maps the page inside this instruction's fault.
+fn storeWithDf(addr: u64, value: u64) void {
+    asm volatile (
+        \\std
+        \\movq %[v], (%[a])
+        \\cld
+        :
+        : [a] "r" (addr),
+          [v] "r" (value),
+        : .{ .memory = true });
+}
+
+/// io_poll's count, or -1 for an error.
+fn pollN(ev: []zigu.Event, timeout_ns: i64) i64 {
+    const got = zigu.poll(ev, timeout_ns) catch return -1;
+    return @intCast(got.len);
+}
+
+fn flagsNow() u64 {
+    return asm volatile (
+        \\pushfq
+        \\popq %[v]
+        : [v] "=r" (-> u64),
+    );
+}
+
+// ---- finding 1: the direction flag ------------------------------------------------------------
+
+var df_peer_flags: u64 = 0;
+var df_peer_ran = false;
+
+fn dfPeer(_: u64) callconv(.c) noreturn {
+    df_peer_flags = flagsNow();
+    df_peer_ran = true;
+    zigu.yield() catch zigu.taskExit(2);
+    zigu.taskExit(0);
+}
+
+const stack_bytes = 16 * 1024;
+var stacks: [3][stack_bytes]u8 align(16) = undefined;
+
+fn directionFlag() void {
+    const msg = "hostile: logged with DF set";
+    const logged = callWithDf(.log, abi.log_info, @intFromPtr(msg.ptr), msg.len);
+    expect("log with DF set returns 0", logged.value == 0);
+    expect("ring 3 gets its own DF back", logged.flags & rflags_df != 0);
+    expect("clock_now with DF set", callWithDf(.clock_now, abi.clock_monotonic, 0, 0).value > 0);
+
+    // io_poll copies events out with the kernel's memcpy: backwards, they would be garbage.
+    const t = zigu.timerCreate() catch return expect("timer", false);
+    zigu.register(t, abi.ev_readable, 0x1234_5678_9abc) catch return expect("register", false);
+    zigu.timerArm(t, 1, 0) catch return expect("arm", false);
+    var ev: [4]zigu.Event = @splat(.{ .user_data = 0, .events = 0 });
+    const polled = callWithDf(.io_poll, @intFromPtr(&ev), ev.len, @bitCast(@as(i64, 50_000_000)));
+    expect("io_poll with DF set returns the one event", polled.value == 1);
+    expect("the event is copied out intact", ev[0].user_data == 0x1234_5678_9abc and ev[0].events == abi.ev_readable | abi.ev_timer);
+    expect("nothing past it is written", ev[1].user_data == 0 and ev[1].events == 0);
+    zigu.unregister(t) catch {};
+    zigu.close(t) catch {};
+
+    // A task switch with DF set: the switch copies trap frames; the other task has its own flags.
+    const peer = zigu.spawn(dfPeer, 0, &stacks[0]) catch return expect("spawn", false);
+    const yielded = callWithDf(.task_yield, 0, 0, 0);
+    expect("task_yield with DF set", yielded.value == 0 and df_peer_ran);
+    expect("the other task does not run with our DF", df_peer_flags & rflags_df == 0);
+    expect("our DF survives the switch", yielded.flags & rflags_df != 0);
+    expect("the peer ends", (zigu.join(peer) catch 99) == 0);
+    zigu.close(peer) catch {};
+
+    // Fresh stack pages mapped inside a fault taken with DF set: the page below keeps its data.
+    const base = std.mem.alignBackward(u64, stackPointer(), 4096) - 48 * 4096;
+    const lower: *volatile [512]u64 = @ptrFromInt(base - 4096);
+    const upper: *volatile [512]u64 = @ptrFromInt(base);
+    storeWithDf(base - 4096 + 8, 0x5a5a);
+    lower[511] = 0xa5a5;
+    storeWithDf(base + 8, 0x7777);
+    expect("stack page mapped under DF holds the store", upper[1] == 0x7777);
+    expect("the page below keeps its data", lower[1] == 0x5a5a and lower[511] == 0xa5a5);
+    var dirty: usize = 0;
+    for (0..512) |i| if (i != 1 and upper[i] != 0) {
+        dirty += 1;
+    };
+    expect("the fresh stack page is otherwise zero", dirty == 0);
+}
+
+// ---- finding 2: timer periods that overflow ------------------------------------------------------
+
+fn hugePeriods() void {
+    const max = std.math.maxInt(u64);
+    for ([_]u64{ max, max - 1, 1 << 63, (1 << 63) + 1 }) |period| {
+        const t = zigu.timerCreate() catch return expect("timer", false);
+        zigu.register(t, abi.ev_readable, 1) catch return expect("register", false);
+        zigu.timerArm(t, 1, period) catch return expect("arm with a huge period", false);
+        var ev: [2]zigu.Event = undefined;
+        expect("a huge period fires once", pollN(&ev, 100_000_000) == 1);
+        expect("and not again within 5 ms", pollN(&ev, 5_000_000) == 0);
+        zigu.unregister(t) catch {};
+        zigu.close(t) catch {};
+    }
+    // A huge delay never fires; a 1 ns period collapses missed periods into one event a poll.
+    const never = zigu.timerCreate() catch return expect("timer", false);
+    zigu.register(never, abi.ev_readable, 2) catch {};
+    zigu.timerArm(never, max, max) catch return expect("arm with a huge delay", false);
+    var ev: [4]zigu.Event = undefined;
+    expect("a huge delay does not fire", pollN(&ev, 2_000_000) == 0);
+    zigu.timerArm(never, 1, 1) catch return expect("arm 1 ns periodic", false);
+    var polls: i64 = 0;
+    for (0..100) |_| polls += pollN(&ev, 10_000_000);
+    expect("a 1 ns period gives one event per poll", polls == 100);
+    zigu.unregister(never) catch {};
+    zigu.close(never) catch {};
+}
+
+// ---- finding 3: a poller among tasks that keep yielding ------------------------------------------
+
+var stop_yielding = false;
+var gave_up = false;
+var yields: u64 = 0;
+
+fn yielder(_: u64) callconv(.c) noreturn {
+    const give_up = zigu.nowNs() + 3_000_000_000;
+    while (!@atomicLoad(bool, &stop_yielding, .monotonic)) {
+        if (zigu.nowNs() > give_up) { // the poller never came back
+            @atomicStore(bool, &gave_up, true, .monotonic);
+            zigu.taskExit(1);
+        }
+        yields += 1;
+        zigu.yield() catch zigu.taskExit(2);
+    }
+    zigu.taskExit(0);
+}
+
+fn pollerAmongYielders() void {
+    stop_yielding = false;
+    const a = zigu.spawn(yielder, 0, &stacks[1]) catch return expect("spawn", false);
+    const b = zigu.spawn(yielder, 0, &stacks[2]) catch return expect("spawn", false);
+    var ev: [2]zigu.Event = undefined;
+    // Its own timeout, with nothing registered.
+    const start = zigu.nowNs();
+    const timed_out = pollN(&ev, 10_000_000);
+    const waited = zigu.nowNs() - start;
+    expect("the poll's timeout ends it while two tasks yield", timed_out == 0 and waited >= 10_000_000);
+    expect("the poll ended before the yielders gave up on it", !@atomicLoad(bool, &gave_up, .monotonic));
+    // A due timer ends an infinite poll.
+    const t = zigu.timerCreate() catch return expect("timer", false);
+    zigu.register(t, abi.ev_readable, 5) catch {};
+    zigu.timerArm(t, 5_000_000, 0) catch {};
+    const got = pollN(&ev, abi.timeout_infinite);
+    expect("a due timer ends an infinite poll while two tasks yield", got == 1 and ev[0].user_data == 5);
+    @atomicStore(bool, &stop_yielding, true, .monotonic);
+    expect("the yielders saw the poller come back", (zigu.join(a) catch 9) == 0 and (zigu.join(b) catch 9) == 0);
+    expect("the yielders ran meanwhile", yields > 2);
+    zigu.unregister(t) catch {};
+    zigu.close(t) catch {};
+    zigu.close(a) catch {};
+    zigu.close(b) catch {};
+}
+
+// ---- finding 4: zigu.sleepNs, more than once ------------------------------------------------------
+
+fn repeatedSleeps() void {
+    for (0..3) |_| {
+        const start = zigu.nowNs();
+        zigu.sleepNs(20_000_000) catch return expect("sleepNs", false);
+        const slept = zigu.nowNs() - start;
+        expect("every sleepNs(20 ms) sleeps at least 20 ms", slept >= 20_000_000);
+    }
+}
+
+pub fn main() u8 {
+    zigu.enter(&.{ .log, .time, .task }) catch return 3;
+    directionFlag();
+    hugePeriods();
+    pollerAmongYielders();
+    repeatedSleeps();
+    zigu.print("hostile: {d} passed, {d} failed", .{ passed, failed });
+    return if (failed == 0) 0 else 1;
+}
