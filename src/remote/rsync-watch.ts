@@ -1,7 +1,11 @@
 /**
  * The rsync fallback's watch loop, run detached by `ukernel remote sync-start`: sends the local
- * folder to the remote whenever a file changed (checked by size and mtime once a second; a
- * recursive fs.watch is not available on Linux in Node 20). Stopped by `ukernel remote sync-stop`.
+ * folder to the remote whenever a file changed (checked by size and mtime in nanoseconds once a
+ * second; a recursive fs.watch is not available on Linux in Node 20). Stopped by
+ * `ukernel remote sync-stop`.
+ *
+ * Its first pass runs unconditionally: sync-start's own pass ran before this process started, and
+ * an edit made in between (right after sync-start returns) must not wait for a later change.
  */
 import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,19 +20,21 @@ function fingerprint(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
     if (dir === localDir && excluded.includes(name)) continue;
     const p = join(dir, name);
-    const s = statSync(p, { throwIfNoEntry: false });
+    const s = statSync(p, { throwIfNoEntry: false, bigint: true });
     if (!s) continue;
     if (s.isDirectory()) fingerprint(p, out);
-    else out.push(`${p}:${s.size}:${s.mtimeMs}`);
+    else out.push(`${p}:${s.size}:${s.mtimeNs}`);
   }
   return out;
 }
 
-let last = fingerprint(localDir).join("\n");
+let last: string | undefined;
 for (;;) {
-  await new Promise((r) => setTimeout(r, intervalMs));
   const now = fingerprint(localDir).join("\n");
-  if (now === last) continue;
+  if (now === last) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    continue;
+  }
   try {
     await rsyncOnce(remote);
     last = now;
@@ -36,5 +42,6 @@ for (;;) {
     console.log(`${new Date().toISOString()} synced`);
   } catch (err) {
     console.log(`${new Date().toISOString()} sync failed: ${(err as Error).message}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -45,7 +45,9 @@ function sessionName(r: Remote): string {
 export async function rsyncOnce(r: Remote): Promise<void> {
   const ssh = ["ssh", ...sshArgs(r)].map(quoteSh).join(" ");
   const result = await run(
-    ["rsync", "-az", "--delete", ...excluded.flatMap((e) => ["--exclude", `/${e}`]), "-e", ssh, `${r.localDir}/`, `${target(r)}:${r.dir}/`],
+    // --modify-window=-1: compare mtimes to the nanosecond; rsync's quick check otherwise skips a
+    // same-size edit made within the same second as the last pass.
+    ["rsync", "-az", "--delete", "--modify-window=-1", ...excluded.flatMap((e) => ["--exclude", `/${e}`]), "-e", ssh, `${r.localDir}/`, `${target(r)}:${r.dir}/`],
     { timeoutMs: 10 * 60_000 },
   );
   if (result.exitCode === 255 || /connection|Permission denied/i.test(result.stderr)) checkSsh(r, { exitCode: 255, stderr: result.stderr });

@@ -31,7 +31,7 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
     assert.match(r.console, /^zigu \S+: booted by PVH, /m);
     assert.match(r.console, /wall clock: launcher,/);
     assert.match(r.console, /^hello from ring 3 \(gate: (trap|syscall)\)$/m);
-    assert.deepEqual(r.end, { kind: "exit", status: 0 });
+    assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
     assert.equal(r.vmm.exitCode, 0, "the i8042 reset should end firecracker cleanly");
   });
 
@@ -43,7 +43,7 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
     assert.match(r.log, /Kernel loaded using Linux 64-bit boot protocol/);
     assert.match(r.console, /^zigu \S+: booted by Linux 64-bit, \d+ MiB usable, cmdline "console=ttyS0 zigu.workload=exitcode zigu.caps=log,time/m);
     assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -3 -3$/m);
-    assert.deepEqual(r.end, { kind: "exit", status: 7 });
+    assert.deepEqual(r.end, { kind: "exit", status: 7 }, r.console);
     assert.equal(r.vmm.exitCode, 0, "the i8042 reset should end firecracker cleanly");
   });
 
@@ -51,6 +51,6 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
     const k = await kernel("ReleaseSmall");
     const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=fault zigu.caps=log", timeoutMs: bootTimeoutMs });
     assert.match(r.console, /^zigu: workload fault: #PF page fault$/m);
-    assert.deepEqual(r.end, { kind: "exit", status: status.workloadFault(14) });
+    assert.deepEqual(r.end, { kind: "exit", status: status.workloadFault(14) }, r.console);
   });
 });
