@@ -21,9 +21,23 @@ pub const Action = enum {
 
 pub const Result = struct { value: i64 = 0, action: Action = .none };
 
+/// Ring-3 memory that the platform's pointer checker has accepted: [addr, addr + len) is the
+/// caller's, readable (`UserIn`) or writable too (`UserOut`). Only `Calls.userIn`/`userOut` make
+/// one (the proof is a pointer to a constant no other file can name), and only `Calls.copyIn`/
+/// `copyOut` move its bytes, inside its bounds: no call handler ever holds a pointer into ring-3
+/// memory, and the kernel reaches it only through the platform's copy functions (the guest's go
+/// through its own identity map, so SMAP can stay on). Hubris's `USlice` is the model.
+pub const UserIn = struct { addr: u64, len: u64, proof: *const Proof };
+pub const UserOut = struct { addr: u64, len: u64, proof: *const Proof };
+const Proof = struct { checked: bool };
+const checked: Proof = .{ .checked = true };
+
 /// Platform: a namespace with
 ///   nowNs() u64; wallNs() ?u64; sleepUntil(deadline_ns: u64) void; consoleWrite([]const u8) void;
-///   randomWord() ?u64 (null: unavailable); callerBytes(ptr, len, write: bool) ?[]u8;
+///   randomWord() ?u64 (null: unavailable);
+///   userRangeOk(ptr, len, write: bool) bool (the pointer checker: all of it the caller's, and
+///   writable when asked); copyFromUser(addr, dst: []u8) void and copyToUser(addr, src) void
+///   (only ever on ranges userRangeOk accepted);
 ///   tasks_supported: bool; startTask(index: u16, entry: u64, arg: u64, stack: u64, len: u64) void;
 ///   callerCode(addr) bool (whether the caller may execute at addr);
 ///   exit(status: u8) noreturn.
@@ -94,7 +108,7 @@ pub fn Calls(comptime Platform: type) type {
         fn taskSpawn(entry: u64, arg: u64, stack: u64, stack_len: u64) abi.Error!i64 {
             if (!Platform.tasks_supported) return error.Unsupported;
             if (stack_len < min_task_stack_bytes or stack_len > max_task_stack_bytes) return error.Invalid;
-            _ = try bytes(stack, stack_len, true);
+            _ = try userOut(stack, stack_len);
             if (!Platform.callerCode(entry)) return error.BadPointer;
             const task = try core.taskSpawn();
             Platform.startTask(task.index, entry, arg, stack, stack_len);
@@ -118,10 +132,32 @@ pub fn Calls(comptime Platform: type) type {
             return @intCast(h);
         }
 
-        fn bytes(ptr: u64, len: u64, write: bool) abi.Error![]u8 {
-            if (len == 0) return &.{};
-            return Platform.callerBytes(ptr, len, write) orelse error.BadPointer;
+        // ---- ring-3 memory: checked once, then moved only by copy ----------------------------
+
+        pub fn userIn(ptr: u64, len: u64) abi.Error!UserIn {
+            if (len > 0 and !Platform.userRangeOk(ptr, len, false)) return error.BadPointer;
+            return .{ .addr = ptr, .len = len, .proof = &checked };
         }
+
+        pub fn userOut(ptr: u64, len: u64) abi.Error!UserOut {
+            if (len > 0 and !Platform.userRangeOk(ptr, len, true)) return error.BadPointer;
+            return .{ .addr = ptr, .len = len, .proof = &checked };
+        }
+
+        /// Copies `dst.len` bytes from `offset` into `src` (which must hold them) into the kernel.
+        pub fn copyIn(src: UserIn, offset: u64, dst: []u8) void {
+            std.debug.assert(src.proof.checked and offset <= src.len and dst.len <= src.len - offset);
+            if (dst.len > 0) Platform.copyFromUser(src.addr + offset, dst);
+        }
+
+        /// Copies `src` to `offset` in `dst` (which must have room for it).
+        pub fn copyOut(dst: UserOut, offset: u64, src: []const u8) void {
+            std.debug.assert(dst.proof.checked and offset <= dst.len and src.len <= dst.len - offset);
+            if (src.len > 0) Platform.copyToUser(dst.addr + offset, src);
+        }
+
+        /// Console lines go out through a kernel buffer of this size, one piece at a time.
+        const log_chunk_bytes = 256;
 
         fn log(level: u64, ptr: u64, len: u64) abi.Error!i64 {
             const prefix = switch (level) {
@@ -132,10 +168,19 @@ pub fn Calls(comptime Platform: type) type {
                 else => return error.Invalid,
             };
             if (len > n.max_log_bytes) return error.Invalid;
-            const msg = try bytes(ptr, len, false);
+            const msg = try userIn(ptr, len);
             Platform.consoleWrite(prefix);
-            Platform.consoleWrite(msg);
-            if (len == 0 or msg[len - 1] != '\n') Platform.consoleWrite("\n");
+            var buf: [log_chunk_bytes]u8 = undefined;
+            var last: u8 = 0;
+            var copied: u64 = 0;
+            while (copied < len) {
+                const piece = buf[0..@min(buf.len, len - copied)];
+                copyIn(msg, copied, piece);
+                Platform.consoleWrite(piece);
+                last = piece[piece.len - 1];
+                copied += piece.len;
+            }
+            if (last != '\n') Platform.consoleWrite("\n");
             return 0;
         }
 
@@ -149,9 +194,9 @@ pub fn Calls(comptime Platform: type) type {
 
         fn capEnter(ptr: u64, count: u64) abi.Error!i64 {
             if (count > abi.max_handles) return error.Invalid;
-            const raw = try bytes(ptr, count * 8, false);
+            const src = try userIn(ptr, count * 8);
             var handles: [abi.max_handles]u64 = undefined;
-            for (handles[0..count], 0..) |*h, i| h.* = std.mem.readInt(u64, raw[i * 8 ..][0..8], .little);
+            copyIn(src, 0, std.mem.sliceAsBytes(handles[0..count]));
             try core.capEnter(handles[0..count]);
             return 0;
         }
@@ -160,7 +205,7 @@ pub fn Calls(comptime Platform: type) type {
             if (max_requested == 0) return error.Invalid;
             if (timeout_ns < n.timeout_infinite) return error.Invalid;
             const max: u64 = @min(max_requested, n.max_poll_events); // typed: @min would narrow it to u7
-            const out = try bytes(ptr, max * @sizeOf(n.Event), true);
+            const out = try userOut(ptr, max * @sizeOf(n.Event));
             // A poll resumed after other tasks ran keeps the deadline of its first attempt.
             const give_up = core.pollDeadline(Platform.nowNs(), timeout_ns);
             var events: [n.max_poll_events]n.Event = undefined;
@@ -169,7 +214,7 @@ pub fn Calls(comptime Platform: type) type {
                 const count = core.poll(now, events[0..max]);
                 if (count > 0) {
                     core.pollDone();
-                    @memcpy(out[0 .. count * @sizeOf(n.Event)], std.mem.sliceAsBytes(events[0..count]));
+                    copyOut(out, 0, std.mem.sliceAsBytes(events[0..count]));
                     return value(@intCast(count));
                 }
                 if (give_up) |g| if (now >= g) {
@@ -202,15 +247,22 @@ pub fn Calls(comptime Platform: type) type {
 
         fn random(ptr: u64, len: u64) abi.Error!i64 {
             if (len > n.max_random_bytes) return error.Invalid;
-            const out = try bytes(ptr, len, true);
-            var i: usize = 0;
-            while (i < out.len) {
-                const word = for (0..random_retries) |_| {
-                    if (Platform.randomWord()) |w| break w;
-                } else return error.Unsupported;
-                const take = @min(8, out.len - i);
-                @memcpy(out[i..][0..take], std.mem.asBytes(&word)[0..take]);
-                i += take;
+            const out = try userOut(ptr, len);
+            var buf: [256]u8 = undefined;
+            var copied: u64 = 0;
+            while (copied < len) {
+                const piece = buf[0..@min(buf.len, len - copied)];
+                var i: usize = 0;
+                while (i < piece.len) {
+                    const word = for (0..random_retries) |_| {
+                        if (Platform.randomWord()) |w| break w;
+                    } else return error.Unsupported;
+                    const take = @min(8, piece.len - i);
+                    @memcpy(piece[i..][0..take], std.mem.asBytes(&word)[0..take]);
+                    i += take;
+                }
+                copyOut(out, copied, piece);
+                copied += piece.len;
             }
             return @intCast(len);
         }
@@ -238,9 +290,14 @@ const TestPlatform = struct {
     pub fn randomWord() ?u64 {
         return 0x5eed;
     }
-    pub fn callerBytes(ptr: u64, len: u64, _: bool) ?[]u8 {
-        if (ptr < memory_base or ptr + len > memory_base + memory.len) return null;
-        return memory[ptr - memory_base ..][0..len];
+    pub fn userRangeOk(ptr: u64, len: u64, _: bool) bool {
+        return ptr >= memory_base and len <= memory.len and ptr - memory_base <= memory.len - len;
+    }
+    pub fn copyFromUser(addr: u64, dst: []u8) void {
+        @memcpy(dst, memory[addr - memory_base ..][0..dst.len]);
+    }
+    pub fn copyToUser(addr: u64, src: []const u8) void {
+        @memcpy(memory[addr - memory_base ..][0..src.len], src);
     }
     pub fn callerCode(_: u64) bool {
         return true;

@@ -4,6 +4,7 @@
 const std = @import("std");
 
 pub const max_segments = 8;
+pub const page_size: u64 = 4096;
 
 pub const Segment = struct {
     vaddr: u64,
@@ -35,6 +36,8 @@ pub const Error = error{
     SegmentOutsideFile,
     SegmentOutsideWindow,
     SegmentsOverlap,
+    SegmentsSharePage,
+    WritableAndExecutable,
     EntryOutsideCode,
     NoSegments,
 };
@@ -81,9 +84,17 @@ pub fn parse(file: []const u8, window_lo: u64, window_hi: u64) Error!Image {
         if (file_end > file.len) return error.SegmentOutsideFile;
         const mem_end = std.math.add(u64, seg.vaddr, seg.mem_size) catch return error.SegmentOutsideWindow;
         if (seg.vaddr < window_lo or mem_end > window_hi) return error.SegmentOutsideWindow;
-        // Segments may share a page at their edges (the loader merges permissions) but never bytes.
+        // W^X: no page is ever writable and executable, so nothing a workload writes can run.
+        if (seg.writable and seg.executable) return error.WritableAndExecutable;
+        // Each page takes its rights from one segment: two segments sharing an edge page would
+        // give it the union of theirs (code made writable, data made executable).
         for (image.loadSegments()) |other| {
             if (seg.vaddr < other.vaddr + other.mem_size and other.vaddr < mem_end) return error.SegmentsOverlap;
+            const lo = std.mem.alignBackward(u64, seg.vaddr, page_size);
+            const hi = std.mem.alignForward(u64, mem_end, page_size);
+            const other_lo = std.mem.alignBackward(u64, other.vaddr, page_size);
+            const other_hi = std.mem.alignForward(u64, other.vaddr + other.mem_size, page_size);
+            if (lo < other_hi and other_lo < hi) return error.SegmentsSharePage;
         }
         if (image.segment_count == max_segments) return error.TooManySegments;
         image.segments[image.segment_count] = seg;
@@ -144,4 +155,23 @@ test "hostile images are refused" {
     testElf(&buf, 0x10000, 0x10010, 200, 4096);
     buf[0] = 0;
     try std.testing.expectError(error.BadMagic, parse(&buf, 0x10000, 0x20000));
+}
+
+test "W^X: a writable and executable segment is refused" {
+    var buf: [256]u8 = undefined;
+    testElf(&buf, 0x10000, 0x10010, 200, 4096);
+    std.mem.writeInt(u32, buf[68..72], pf_x | pf_w | 4, .little);
+    try std.testing.expectError(error.WritableAndExecutable, parse(&buf, 0x10000, 0x20000));
+}
+
+test "two segments sharing a page are refused, even without sharing bytes" {
+    var buf: [512]u8 = undefined;
+    testElf(&buf, 0x10000, 0x10010, 200, 0x800);
+    std.mem.writeInt(u16, buf[56..58], 2, .little);
+    @memcpy(buf[120..176], buf[64..120]); // a second header: data right after the code, same page
+    std.mem.writeInt(u32, buf[124..128], pf_w | 4, .little);
+    std.mem.writeInt(u64, buf[136..144], 0x10800, .little);
+    try std.testing.expectError(error.SegmentsSharePage, parse(&buf, 0x10000, 0x20000));
+    std.mem.writeInt(u64, buf[136..144], 0x11000, .little); // next page: fine
+    _ = try parse(&buf, 0x10000, 0x20000);
 }

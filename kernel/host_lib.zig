@@ -57,11 +57,20 @@ const Host = struct {
         var word: u64 = undefined;
         return if (getrandom(@ptrCast(&word), 8, 0) == 8) word else null;
     }
-    pub fn callerBytes(ptr: u64, len: u64, _: bool) ?[]u8 {
-        if (ptr < first_page_bytes) return null;
-        _ = std.math.add(u64, ptr, len) catch return null;
-        const p: [*]u8 = @ptrFromInt(ptr);
-        return p[0..len];
+    /// The host cannot see which memory the caller owns: it refuses the first page (null) and
+    /// ranges that wrap; anything else is the caller's promise, as with any C library.
+    pub fn userRangeOk(ptr: u64, len: u64, _: bool) bool {
+        if (ptr < first_page_bytes) return false;
+        _ = std.math.add(u64, ptr, len) catch return false;
+        return true;
+    }
+    pub fn copyFromUser(addr: u64, dst: []u8) void {
+        const p: [*]const u8 = @ptrFromInt(addr);
+        @memcpy(dst, p[0..dst.len]);
+    }
+    pub fn copyToUser(addr: u64, src: []const u8) void {
+        const p: [*]u8 = @ptrFromInt(addr);
+        @memcpy(p[0..src.len], src);
     }
     pub fn exit(status: u8) noreturn {
         exitProcess(status);

@@ -20,7 +20,10 @@ pub const identity_map_end: u64 = 4 << 30;
 pub const phys_alloc_min: u64 = 1 << 20;
 
 pub const workload_info_magic: u64 = 0x5547_495a_4b52_4c44; // "DLRKZIGU"
-pub const workload_info_version: u32 = 1;
+pub const workload_info_version: u32 = 2;
+/// Where the argument bytes live in the info page, and how many fit.
+pub const user_arg_offset: u64 = 0x400;
+pub const max_arg_bytes: u64 = 256;
 
 pub const GateKind = enum(u32) { syscall = 1, trap = 2 };
 
@@ -33,4 +36,8 @@ pub const WorkloadInfo = extern struct {
     gate: u64,
     stack_top: u64,
     stack_size_bytes: u64,
+    /// Version 2: the launcher's argument (`zigu.arg=` on the command line; empty without one),
+    /// `arg_len` bytes at `arg`, in this same read-only page.
+    arg: u64,
+    arg_len: u64,
 };

@@ -174,10 +174,38 @@ fn overflowStack() void {
     first.* = 1;
 }
 
+fn onOff(on: bool) []const u8 {
+    return if (on) "on" else "off";
+}
+
+/// zigu.test=smep|smap|write-text|exec-data: the kernel itself does what a hijacked kernel would,
+/// once the workload is loaded; each must end in a page-fault panic, never in "not stopped".
+fn kernelEscapeTest(what: []const u8, loaded: *const workload.Loaded) void {
+    const ret_offset = 0x800; // a `ret` written into the workload's info page (user, executable)
+    const page: [*]u8 = @ptrFromInt(loaded.info_phys);
+    page[ret_offset] = 0xC3;
+    if (std.mem.eql(u8, what, "smep")) {
+        const user_code: *const fn () callconv(.c) void = @ptrFromInt(layout.user_info_addr + ret_offset);
+        user_code();
+    } else if (std.mem.eql(u8, what, "smap")) {
+        const user_data: *const volatile u8 = @ptrFromInt(layout.user_info_addr);
+        _ = user_data.*;
+    } else if (std.mem.eql(u8, what, "write-text")) {
+        const text: *volatile u8 = @ptrCast(@constCast(&kmain));
+        text.* = 0xC3;
+    } else if (std.mem.eql(u8, what, "exec-data")) {
+        const data: *const fn () callconv(.c) void = @ptrCast(&heap);
+        @as(*volatile u8, @ptrCast(&heap)).* = 0xC3;
+        data();
+    } else return;
+    serial.print("zigu: test {s}: not stopped\n", .{what});
+}
+
 export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     time.markBoot();
     serial.init();
     paging.unmapTrapPages();
+    paging.protectKernel();
     cpu.initGdt();
     cpu.initIdt();
     cpu.maskLegacyPic();
@@ -217,8 +245,15 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
 
     cpu.initSyscall();
     cpu.enableUserSse();
+    const prot = cpu.initProtections();
+    serial.print("zigu: protections: kernel text read-only, data no-execute, smep {s}, smap {s}, umip {s}; avx {s}; rdtsc and rdrand open to ring 3\n", .{
+        onOff(prot.smep), onOff(prot.smap), onOff(prot.umip), onOff(prot.avx),
+    });
     const t_load = time.nowNs();
-    const loaded = workload.load(&pages, chosen.elf) catch |err| fail("workload image: {s}", .{@errorName(err)});
+    const arg = cmdline.get(line, "zigu.arg") orelse "";
+    if (arg.len > layout.max_arg_bytes) fail("zigu.arg of {d} bytes (at most {d})", .{ arg.len, layout.max_arg_bytes });
+    const loaded = workload.load(&pages, chosen.elf, arg) catch |err| fail("workload image: {s}", .{@errorName(err)});
+    if (cmdline.get(line, "zigu.test")) |what| kernelEscapeTest(what, &loaded);
     const t_probe = time.nowNs();
     const gate = chooseGate(&loaded, line);
     const t_run = time.nowNs();

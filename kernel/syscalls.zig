@@ -34,11 +34,15 @@ const Guest = struct {
     pub fn randomWord() ?u64 {
         return if (have_rdrand) cpu.rdrand() else null;
     }
-    /// Ring-3 memory as a kernel slice, only after the page tables say ring 3 may touch all of it.
-    pub fn callerBytes(ptr: u64, len: u64, write: bool) ?[]u8 {
-        if (!paging.userRangeOk(ptr, len, write)) return null;
-        const p: [*]u8 = @ptrFromInt(ptr);
-        return p[0..len];
+    /// The pointer checker: the page tables say ring 3 may touch (or write) all of the range.
+    pub fn userRangeOk(ptr: u64, len: u64, write: bool) bool {
+        return paging.userRangeOk(ptr, len, write);
+    }
+    pub fn copyFromUser(addr: u64, dst: []u8) void {
+        paging.copyFromUser(addr, dst);
+    }
+    pub fn copyToUser(addr: u64, src: []const u8) void {
+        paging.copyToUser(addr, src);
     }
     pub fn exit(status: u8) noreturn {
         workload.resumeKernel((workload.Outcome{ .exited = status }).encode());
@@ -52,7 +56,7 @@ const Guest = struct {
     /// task_exit).
     pub fn startTask(index: u16, entry: u64, arg: u64, stack: u64, stack_len: u64) void {
         const top = std.mem.alignBackward(u64, stack + stack_len, 16) - 8;
-        @as(*u64, @ptrFromInt(top)).* = 0;
+        paging.copyToUser(top, &std.mem.toBytes(@as(u64, 0)));
         frames[index] = std.mem.zeroes(trap.TrapFrame);
         frames[index].rip = entry;
         frames[index].rsp = top;

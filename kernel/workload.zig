@@ -5,7 +5,6 @@ const assert = std.debug.assert;
 const layout = @import("layout.zig");
 const elf = @import("elf.zig");
 const paging = @import("arch/x86_64/paging.zig");
-const cpu = @import("arch/x86_64/cpu.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const bytes = @import("mem/bytes.zig");
 
@@ -96,8 +95,8 @@ const Fill = struct {
     }
 };
 
-/// Maps [start, end) for ring 3 with `access`, zero-filled then `fill`ed; pages already mapped
-/// (an edge page shared with an earlier segment) keep their memory and gain `access`. The one way
+/// Maps [start, end) for ring 3 with `access`, zero-filled then `fill`ed; nothing in it may be
+/// mapped yet (each page takes its rights from one segment: W^X holds page by page). The one way
 /// the kernel gives a workload memory (segments, .bss, the stack), shaped by kvm-pvm, where every
 /// ring-0 memory access is emulated: all of it mapped before ring 3 runs (no fault storms: each
 /// fault is a kernel entry of ~0.1-0.2 ms); a 2 MiB page wherever a whole aligned 2 MiB fits;
@@ -121,26 +120,22 @@ fn mapRange(pa: *PageAllocator, start: u64, end: u64, access: paging.Access, fil
         const leaves = table[paging.leafIndex(virt)..][0..@intCast((slot_end - virt) / layout.page_size)];
         var missing: u64 = 0;
         for (leaves) |leaf| missing += @intFromBool(!paging.leafPresent(leaf));
-        var run: ?u64 = if (missing > 0) pa.allocFreshRun(missing) else null;
+        if (missing != leaves.len) return error.AlreadyMapped; // elf.parse lets no two segments share a page
+        var run: ?u64 = pa.allocFreshRun(missing);
         const bits = paging.userLeafBits(access);
         for (leaves) |*leaf| {
-            if (paging.leafPresent(leaf.*)) {
-                leaf.* = paging.widenedLeaf(leaf.*, access);
-                cpu.invlpg(virt);
-            } else {
-                const phys = if (run) |r| blk: {
-                    run = r + layout.page_size;
-                    break :blk r;
-                } else pa.allocZeroed() orelse return error.OutOfMemory;
-                leaf.* = phys | bits;
-            }
-            fill.into(virt, layout.page_size, paging.leafPhys(leaf.*));
+            const phys = if (run) |r| blk: {
+                run = r + layout.page_size;
+                break :blk r;
+            } else pa.allocZeroed() orelse return error.OutOfMemory;
+            leaf.* = phys | bits;
+            fill.into(virt, layout.page_size, phys);
             virt += layout.page_size;
         }
     }
 }
 
-pub fn load(pa: *PageAllocator, file: []const u8) Error!Loaded {
+pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8) Error!Loaded {
     const image = try elf.parse(file, layout.user_image_base, layout.user_image_end);
     const before = pa.allocated_pages;
     for (image.loadSegments()) |seg| try loadSegment(pa, file, seg);
@@ -155,7 +150,12 @@ pub fn load(pa: *PageAllocator, file: []const u8) Error!Loaded {
         .gate = layout.user_info_addr + layout.user_gate_offset,
         .stack_top = layout.user_stack_top,
         .stack_size_bytes = layout.user_stack_size_bytes,
+        .arg = layout.user_info_addr + layout.user_arg_offset,
+        .arg_len = arg.len,
     };
+    assert(arg.len <= layout.max_arg_bytes);
+    const page: [*]u8 = @ptrFromInt(info_phys);
+    bytes.copy(page[layout.user_arg_offset..][0..arg.len], arg);
 
     try mapRange(pa, layout.user_stack_top - layout.user_stack_size_bytes, layout.user_stack_top, .{ .write = true }, .{});
     return .{ .entry = image.entry, .info_phys = info_phys, .pages = pa.allocated_pages - before };

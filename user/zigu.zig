@@ -54,6 +54,12 @@ pub fn gateAddress() u64 {
     return info.gate;
 }
 
+/// The launcher's argument (`zigu.arg=`), empty when there is none.
+pub fn launchArg() []const u8 {
+    const p: [*]const u8 = @ptrFromInt(info.arg);
+    return p[0..info.arg_len];
+}
+
 pub fn gateKind() layout.GateKind {
     return @enumFromInt(info.gate_kind);
 }

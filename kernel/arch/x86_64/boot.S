@@ -103,9 +103,13 @@ boot_protocol:
 
 /* Identity map of the first 4 GiB, built by the assembler so that boot runs no loop in ring 0
  * (ring-0 code is emulated one instruction at a time under kvm-pvm). User bit clear: all of it is
- * supervisor-only. 2 MiB pages, except the first 2 MiB (the kernel image), mapped with 4 KiB pages
- * so that the guard page under each kernel stack can be unmapped (paging.zig). The kernel adds
- * the user half (PML4 entry 1) at run time. */
+ * supervisor-only. 2 MiB pages, except the first 4 MiB (the kernel image), mapped with 4 KiB pages
+ * so that the guard page under each kernel stack can be unmapped and the image's text made
+ * read-only and its data no-execute page by page (paging.zig). Everything outside the kernel's
+ * first 1-2 MiB is no-execute from the start (NXE is on before paging: both entries set it); that
+ * range is executable until kmain narrows it to the text. The kernel adds the user half (PML4
+ * entry 1) at run time. */
+#define NX 0x8000000000000000
     .section .data.pagetables, "aw"
     .balign 4096
     .global boot_pml4
@@ -120,16 +124,26 @@ boot_pdpt:
     .fill 508, 8, 0
 boot_pd:
     .quad boot_pt0 + 0x3
-    .set page, 1
-    .rept 2047
-    .quad (page << 21) | 0x83       /* present, writable, 2 MiB */
+    .quad boot_pt1 + 0x3
+    .set page, 2
+    .rept 2046
+    .quad (page << 21) | 0x83 | NX  /* present, writable, 2 MiB, no-execute */
     .set page, page + 1
     .endr
-    .global boot_pt0
+    .global boot_pt0, boot_pt1
 boot_pt0:
     .set page, 0
+    .rept 256
+    .quad (page << 12) | 0x3 | NX   /* below 1 MiB: boot structures, no-execute */
+    .set page, page + 1
+    .endr
+    .rept 256
+    .quad (page << 12) | 0x3        /* 1-2 MiB: the kernel image, narrowed by kmain */
+    .set page, page + 1
+    .endr
+boot_pt1:
     .rept 512
-    .quad (page << 12) | 0x3        /* present, writable, 4 KiB */
+    .quad (page << 12) | 0x3 | NX   /* 2-4 MiB: image data or free memory, no-execute */
     .set page, page + 1
     .endr
 

@@ -246,6 +246,89 @@ pub fn enableUserSse() void {
         ::: .{ .rax = true });
 }
 
+pub const CpuidResult = struct { eax: u32, ebx: u32, ecx: u32, edx: u32 };
+
+pub fn cpuid(leaf: u32, sub: u32) CpuidResult {
+    var eax: u32 = undefined;
+    var ebx: u32 = undefined;
+    var ecx: u32 = undefined;
+    var edx: u32 = undefined;
+    asm volatile ("cpuid"
+        : [a] "={eax}" (eax),
+          [b] "={ebx}" (ebx),
+          [c] "={ecx}" (ecx),
+          [d] "={edx}" (edx),
+        : [leaf] "{eax}" (leaf),
+          [sub] "{ecx}" (sub),
+    );
+    return .{ .eax = eax, .ebx = ebx, .ecx = ecx, .edx = edx };
+}
+
+pub inline fn readCr4() u64 {
+    return asm volatile ("mov %%cr4, %[v]"
+        : [v] "=r" (-> u64),
+    );
+}
+
+pub inline fn writeCr4(value: u64) void {
+    asm volatile ("mov %[v], %%cr4"
+        :
+        : [v] "r" (value),
+        : .{ .memory = true });
+}
+
+/// The CPU's protections the kernel turns on, each only where CPUID offers it; printed at boot.
+pub const Protections = struct {
+    /// CR4.SMEP: ring 0 cannot execute user pages (a hijacked kernel jump into workload code faults).
+    smep: bool = false,
+    /// CR4.SMAP: ring 0 cannot touch user pages at all. The kernel never opens it with stac/clac
+    /// (they kill a kvm-pvm guest in ring 0): it reaches workload memory only through its own
+    /// identity map, after the page tables said the workload owns it (paging.copyFromUser).
+    smap: bool = false,
+    /// CR4.UMIP: sgdt, sidt, sldt, smsw and str fault in ring 3 (no kernel addresses leak).
+    umip: bool = false,
+    /// CR4.OSXSAVE with XCR0 = x87|SSE|AVX: AVX for ring 3 on every platform alike (kvm-pvm runs
+    /// ring 3 with the host's XCR0 whatever the guest says, so switching it off is not possible
+    /// there). No state to save: tasks switch only at calls, where SysV leaves no vector register
+    /// live, and the kernel has no SSE/AVX code.
+    avx: bool = false,
+};
+
+const cr4_umip: u64 = 1 << 11;
+const cr4_osxsave: u64 = 1 << 18;
+const cr4_smep: u64 = 1 << 20;
+const cr4_smap: u64 = 1 << 21;
+/// XCR0 bits: x87, SSE, AVX.
+const xcr0_avx: u64 = 0x7;
+
+pub fn initProtections() Protections {
+    var p: Protections = .{};
+    const max_leaf = cpuid(0, 0).eax;
+    const l1 = cpuid(1, 0);
+    if (max_leaf >= 7) {
+        const l7 = cpuid(7, 0);
+        p.smep = l7.ebx & (1 << 7) != 0;
+        p.smap = l7.ebx & (1 << 20) != 0;
+        p.umip = l7.ecx & (1 << 2) != 0;
+    }
+    const xsave = l1.ecx & (1 << 26) != 0;
+    const avx = l1.ecx & (1 << 28) != 0;
+    p.avx = xsave and avx and max_leaf >= 0xd and cpuid(0xd, 0).eax & xcr0_avx == xcr0_avx;
+    var cr4 = readCr4();
+    if (p.smep) cr4 |= cr4_smep;
+    if (p.smap) cr4 |= cr4_smap;
+    if (p.umip) cr4 |= cr4_umip;
+    if (p.avx) cr4 |= cr4_osxsave;
+    writeCr4(cr4);
+    if (p.avx) asm volatile ("xsetbv"
+        :
+        : [c] "{ecx}" (@as(u32, 0)),
+          [a] "{eax}" (@as(u32, @truncate(xcr0_avx))),
+          [d] "{edx}" (@as(u32, 0)),
+    );
+    return p;
+}
+
 pub fn hasRdrand() bool {
     var ecx: u32 = undefined;
     asm volatile ("cpuid"

@@ -6,6 +6,7 @@ const assert = std.debug.assert;
 const layout = @import("../../layout.zig");
 const cpu = @import("cpu.zig");
 const PageAllocator = @import("../../mem/page_alloc.zig").PageAllocator;
+const mem_bytes = @import("../../mem/bytes.zig");
 
 const present: u64 = 1 << 0;
 const writable: u64 = 1 << 1;
@@ -16,6 +17,11 @@ const addr_mask: u64 = 0x000F_FFFF_FFFF_F000;
 
 extern var boot_pml4: [512]u64;
 extern var boot_pt0: [512]u64;
+extern var boot_pt1: [512]u64;
+extern const __text_start: u8;
+extern const __text_end: u8;
+extern const __rodata_start: u8;
+extern const __rodata_end: u8;
 extern const stack_guard_boot: u8;
 extern const stack_guard_trap: u8;
 extern const stack_guard_fault: u8;
@@ -38,6 +44,35 @@ pub fn unmapTrapPages() void {
         boot_pt0[@intCast(guard / layout.page_size)] = 0;
         cpu.invlpg(guard);
     }
+}
+
+/// The kernel image's own rights, page by page in the first 4 MiB (boot.S maps them with 4 KiB
+/// pages, all writable, 1-2 MiB executable): text read-only and executable, rodata read-only,
+/// everything else no-execute. With CR0.WP (set at boot) ring 0 cannot write its own code, and
+/// with NX nothing it writes can run. Only the 1-2 MiB entries and the rodata ones are touched:
+/// each ring-0 store is emulated under kvm-pvm.
+pub fn protectKernel() void {
+    const text_lo = @intFromPtr(&__text_start);
+    const text_hi = @intFromPtr(&__text_end);
+    const ro_lo = @intFromPtr(&__rodata_start);
+    const ro_hi = @intFromPtr(&__rodata_end);
+    assert(text_lo >= 1 << 20 and text_hi <= 2 << 20 and ro_lo >= text_hi and ro_hi <= 4 << 20);
+    for (boot_pt0[256..], 256..) |*e, i| {
+        const addr = i * layout.page_size;
+        if (addr >= text_lo and addr < text_hi) e.* &= ~writable else e.* |= no_execute;
+    }
+    var addr = ro_lo;
+    while (addr < ro_hi) : (addr += layout.page_size) {
+        const table = if (addr < 2 << 20) &boot_pt0 else &boot_pt1;
+        table[(addr >> 12) & 0x1FF] &= ~writable;
+    }
+    cpu.writeCr3(cpu.readCr3()); // every kernel entry changed: flush them all
+}
+
+/// Where an address of the kernel image lies, as protectKernel left it (for the boot tests).
+pub fn kernelRights(addr: u64) struct { write: bool, execute: bool } {
+    const e = if (addr < 2 << 20) boot_pt0[addr >> 12] else boot_pt1[(addr >> 12) & 0x1FF];
+    return .{ .write = e & writable != 0, .execute = e & no_execute == 0 };
 }
 
 pub const Access = struct { write: bool = false, execute: bool = false };
@@ -115,18 +150,6 @@ pub fn leafPresent(entry: u64) bool {
     return entry & present != 0;
 }
 
-pub fn leafPhys(entry: u64) u64 {
-    return entry & addr_mask;
-}
-
-/// A present leaf with `access` added (two ELF segments sharing an edge page).
-pub fn widenedLeaf(entry: u64, access: Access) u64 {
-    var e = entry;
-    if (access.write) e |= writable;
-    if (access.execute) e &= ~no_execute;
-    return e;
-}
-
 /// Whether nothing at all is mapped in the 2 MiB slot at `virt` (no large page, no page table).
 pub fn largeSlotEmpty(virt: u64) bool {
     assert(isUser(virt) and virt % large_page_bytes == 0);
@@ -171,14 +194,6 @@ pub fn userPhys(virt: u64) ?u64 {
     return leaf.phys(virt);
 }
 
-/// Widens a mapped user page's rights (two ELF segments sharing an edge page).
-pub fn widenUserPage(virt: u64, access: Access) void {
-    const leaf = userLeaf(virt).?.entry;
-    if (access.write) leaf.* |= writable;
-    if (access.execute) leaf.* &= ~no_execute;
-    cpu.invlpg(virt);
-}
-
 /// Whether ring 3 may execute at `addr` (a mapped user page without no-execute).
 pub fn userExecutable(addr: u64) bool {
     const leaf = userLeaf(addr) orelse return false;
@@ -199,4 +214,29 @@ pub fn userRangeOk(addr: u64, len: u64, write: bool) bool {
         page = std.math.add(u64, std.mem.alignBackward(u64, page, step), step) catch return true;
     }
     return true;
+}
+
+/// Copies between the kernel and ring-3 memory that userRangeOk accepted, a page at a time
+/// through the kernel's identity map: the kernel never dereferences a user address, so SMAP stays
+/// on without `stac`/`clac` (which kill a kvm-pvm guest in ring 0).
+pub fn copyFromUser(addr: u64, dst: []u8) void {
+    var done: usize = 0;
+    while (done < dst.len) {
+        const at = addr + done;
+        const n: usize = @intCast(@min(dst.len - done, layout.page_size - at % layout.page_size));
+        const src: [*]const u8 = @ptrFromInt(userPhys(at).?);
+        mem_bytes.copy(dst[done..][0..n], src[0..n]);
+        done += n;
+    }
+}
+
+pub fn copyToUser(addr: u64, src: []const u8) void {
+    var done: usize = 0;
+    while (done < src.len) {
+        const at = addr + done;
+        const n: usize = @intCast(@min(src.len - done, layout.page_size - at % layout.page_size));
+        const dst: [*]u8 = @ptrFromInt(userPhys(at).?);
+        mem_bytes.copy(dst[0..n], src[done..][0..n]);
+        done += n;
+    }
 }

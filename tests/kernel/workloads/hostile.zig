@@ -228,12 +228,125 @@ fn repeatedSleeps() void {
     }
 }
 
+// ---- escapes: each must end the workload with a fault (zigu.arg=<name> picks one) ----------------
+
+/// Vectors tried with `int N` from ring 3 (zigu.arg=int<N>): each gate but the trap gate (3) is
+/// DPL 0, so ring 3 must get #GP (or #UD where the host says so), never the handler of N.
+pub const int_vectors = [_]u8{ 0, 1, 2, 4, 5, 6, 8, 13, 14, 18, 32, 33, 47, 128, 255 };
+// (3 is the trap gate itself: a call, tested by every suite that runs on it.)
+
+var ret_buffer: [16]u8 = undefined;
+
+fn escape(name: []const u8) void {
+    zigu.print("hostile: escape {s}", .{name});
+    if (std.mem.eql(u8, name, "exec-stack")) {
+        var code: [16]u8 = @splat(0xC3); // ret
+        const f: *const fn () callconv(.c) void = @ptrCast(&code);
+        f();
+    } else if (std.mem.eql(u8, name, "exec-data")) {
+        ret_buffer = @splat(0xC3);
+        const f: *const fn () callconv(.c) void = @ptrCast(&ret_buffer);
+        f();
+    } else if (std.mem.eql(u8, name, "write-text")) {
+        const text: *volatile u8 = @ptrCast(@constCast(&escape));
+        text.* = 0xC3;
+    } else if (std.mem.eql(u8, name, "write-info")) {
+        const info: *volatile u8 = @ptrFromInt(zigu.layout.user_info_addr + zigu.layout.user_gate_offset);
+        info.* = 0xC3; // the gate stub: read-only to ring 3
+    } else if (std.mem.eql(u8, name, "read-kernel")) {
+        const kernel: *const volatile u8 = @ptrFromInt(0x100000);
+        _ = kernel.*;
+    } else if (std.mem.eql(u8, name, "below-stack")) {
+        const below: *volatile u8 = @ptrFromInt(zigu.layout.user_stack_top - zigu.layout.user_stack_size_bytes - 1);
+        below.* = 1;
+    } else if (std.mem.eql(u8, name, "sgdt")) {
+        var gdtr: [10]u8 = undefined;
+        asm volatile ("sgdt (%[p])"
+            :
+            : [p] "r" (&gdtr),
+            : .{ .memory = true });
+    } else if (std.mem.eql(u8, name, "cli")) {
+        asm volatile ("cli");
+    } else if (std.mem.eql(u8, name, "hlt")) {
+        asm volatile ("hlt");
+    } else if (std.mem.eql(u8, name, "wrmsr")) {
+        asm volatile ("wrmsr"
+            :
+            : [c] "{ecx}" (@as(u32, 0xC000_0082)),
+              [a] "{eax}" (@as(u32, 0)),
+              [d] "{edx}" (@as(u32, 0)),
+        );
+    } else if (std.mem.eql(u8, name, "outb")) {
+        asm volatile ("outb %%al, $0x64" // the i8042 reset line
+            :
+            : [a] "{al}" (@as(u8, 0xFE)),
+        );
+    } else if (std.mem.eql(u8, name, "df-fault")) {
+        asm volatile ("std; ud2");
+    } else if (std.mem.startsWith(u8, name, "int")) {
+        const n = std.fmt.parseInt(u8, name[3..], 10) catch return;
+        inline for (int_vectors) |v| if (n == v) asm volatile ("int %[v]"
+            :
+            : [v] "i" (v),
+            : .{ .memory = true });
+    } else return zigu.print("hostile: unknown escape {s}", .{name});
+    zigu.print("hostile: escape {s} not stopped", .{name});
+}
+
+// ---- vector state across kernel entries -----------------------------------------------------------
+
+/// AVX is on for ring 3 when the kernel set CR4.OSXSAVE and XCR0 has AVX (it prints which).
+fn avxEnabled() bool {
+    const ecx = asm volatile ("cpuid"
+        : [c] "={ecx}" (-> u32),
+        : [a] "{eax}" (@as(u32, 1)),
+          [s] "{ecx}" (@as(u32, 0)),
+        : .{ .rbx = true, .rdx = true });
+    if (ecx & (1 << 27) == 0) return false; // OSXSAVE
+    const xcr0 = asm volatile ("xgetbv"
+        : [a] "={eax}" (-> u32),
+        : [c] "{ecx}" (@as(u32, 0)),
+        : .{ .rdx = true });
+    return xcr0 & 0x6 == 0x6;
+}
+
+/// A ymm register holds its value across a kernel entry (the kernel has no SSE/AVX code and must
+/// not disturb ring 3's vector state), through the gate and a task switch.
+fn vectorState() void {
+    if (!avxEnabled()) return zigu.log("hostile: AVX off: vector state check skipped");
+    var in: [32]u8 align(32) = undefined;
+    for (&in, 0..) |*b, i| b.* = @intCast(i * 7 + 1);
+    var out: [32]u8 align(32) = @splat(0);
+    var nr: u64 = @intFromEnum(abi.Call.task_yield);
+    var gate: u64 = zigu.gateAddress();
+    asm volatile (
+        \\vmovdqu (%[in]), %%ymm8
+        \\movq %%rsp, %%rbx
+        \\subq $128, %%rsp
+        \\andq $-16, %%rsp
+        \\callq *%%r11
+        \\movq %%rbx, %%rsp
+        \\vmovdqu %%ymm8, (%[out])
+        \\vzeroupper
+        : [nr] "+{rdi}" (nr),
+          [gate] "+{r11}" (gate),
+        : [in] "r" (&in),
+          [out] "r" (&out),
+        : .{ .rax = true, .rbx = true, .rcx = true, .rdx = true, .rsi = true, .r8 = true, .r9 = true, .r10 = true, .ymm8 = true, .memory = true });
+    expect("ymm8 survives a kernel entry", std.mem.eql(u8, &in, &out));
+}
+
 pub fn main() u8 {
     zigu.enter(&.{ .log, .time, .task }) catch return 3;
+    if (zigu.launchArg().len > 0) {
+        escape(zigu.launchArg());
+        return 1;
+    }
     directionFlag();
     hugePeriods();
     pollerAmongYielders();
     repeatedSleeps();
+    vectorState();
     zigu.print("hostile: {d} passed, {d} failed", .{ passed, failed });
     return if (failed == 0) 0 else 1;
 }
