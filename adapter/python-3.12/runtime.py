@@ -9,6 +9,12 @@ uncaught exception). Runs on the host library (libukernel_abi.so) for now.
 
 What the ABI does not provide yet fails loudly: sockets (CAP_NET), pipes and files (CAP_IO),
 subprocesses, signals and threads raise NotImplementedError naming what is missing.
+
+The workload's console output (sys.stdout, and sys.stderr at the error level) goes through the
+ABI's `log` call, as in the microVM: without the log capability, print raises CapabilityError.
+The runtime's own diagnostics use the process's real stderr. Host mode confines nothing else:
+the program is an ordinary Python process that can still open files and sockets, read clocks and
+start processes through the standard library. Capabilities gate the ABI's calls, not the host.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import io
 import os
 import selectors
 import sys
@@ -132,6 +139,35 @@ class UkernelEventLoop(asyncio.SelectorEventLoop):
         raise _missing("name resolution", "CAP_NET")
 
 
+class LogStream(io.TextIOBase):
+    """A text stream whose lines go out through the ABI's log call (CAP_LOG), one call a line."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self._level = level
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self._pending += s
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            self._emit(line + "\n")
+        return len(s)
+
+    def flush(self) -> None:
+        if self._pending:
+            line, self._pending = self._pending, ""
+            self._emit(line)
+
+    def _emit(self, text: str) -> None:
+        data = text.encode()
+        for i in range(0, len(data), abi.MAX_LOG_BYTES):
+            ukernel().log(data[i : i + abi.MAX_LOG_BYTES].decode(errors="replace"), self._level)
+
+
 class UkernelEventLoopPolicy(asyncio.DefaultEventLoopPolicy):
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         return UkernelEventLoop()
@@ -163,16 +199,23 @@ def run(project: Path) -> int:
         print("runtime: asyncio needs the time capability (its clock and timers): add \"time\" to capabilities.allow", file=sys.stderr)
         return 2
     module, _ = load_workload(project)
-    ukernel().enter(abi.CAP_TIME)
+    # Everything the policy allows that the runtime itself uses: the loop's clock and timers, and
+    # the console (the workload's print goes through log).
+    ukernel().enter(abi.CAP_TIME, *([abi.CAP_LOG] if "log" in caps else []))
     asyncio.set_event_loop_policy(UkernelEventLoopPolicy())
+    sys.stdout, sys.stderr = LogStream(abi.LOG_INFO), LogStream(abi.LOG_ERROR)
     try:
         result = asyncio.run(module.main())
+        sys.stdout.flush()
+        sys.stderr.flush()
     except CapabilityError as err:
-        print(f"runtime: capability refused: {err}", file=sys.stderr)
+        print(f"runtime: capability refused: {err}", file=sys.__stderr__)
         return 1
     except Exception:  # the workload's own failure: its traceback and status 1
-        traceback.print_exc()
+        traceback.print_exc(file=sys.__stderr__)
         return 1
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     return 0 if result is None else int(result)
 
 

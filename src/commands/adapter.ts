@@ -23,6 +23,11 @@ export async function adapter(project: Project, opts: { out: (s: string) => void
   const command = runtime === "python"
     ? ["python3", join(adapterDir, "runtime.py"), "--project", project.dir]
     : [process.execPath, "--import", "tsx", join(adapterDir, "runtime.ts"), "--project", project.dir];
+  opts.note(
+    `host mode: ${runtime === "python" ? "Python" : "TypeScript"} runs as an ordinary process on libukernel_abi.so. ` +
+      "The policy gates its ABI calls and its console (print/console.log go through log), " +
+      "not its files, sockets, clocks or subprocesses: `ukernel run` isolates it in the microVM",
+  );
   let r;
   try {
     // cwd: the Zigu checkout, where the TypeScript runtime's imports (tsx, koffi) resolve.

@@ -135,6 +135,7 @@ describe("ukernel adapter", () => {
     const r = await ukernel(["adapter"], dir);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /^hello from a Zigu workload$/m);
+    assert.match(r.stderr, /host mode: Python runs as an ordinary process .*not its files, sockets, clocks or subprocesses/);
     edit(dir, "main.py", "return 0", "return 5");
     assert.equal((await ukernel(["adapter"], dir)).exitCode, 5);
     const inVm = await ukernel(["run"], dir);

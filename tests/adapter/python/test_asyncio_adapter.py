@@ -133,31 +133,48 @@ def test_main_result_is_the_exit_status_and_an_exception_is_1(run_workload):
 def test_capability_denial_surfaces_as_a_permission_error(run_workload):
     r = run_workload(
         """
+        import sys
         from runtime import ukernel
         from ukernel_abi import CapabilityError
 
         async def main():
-            try:
-                ukernel().log("not allowed yet")
-            except CapabilityError as e:
-                print("refused:", isinstance(e, PermissionError), e)
+            print("printed through log")
             try:
                 ukernel().cap_acquire(6)  # random: outside this policy
             except PermissionError as e:
                 print("policy:", e)
-            ukernel().enter(1)  # log
             ukernel().log("logged through the ABI")
-            ukernel().cap_drop(1)
-            ukernel().log("after drop")
+            ukernel().cap_drop(1)  # log, for good
+            try:
+                print("after drop")
+            except CapabilityError as e:
+                sys.__stdout__.write(f"refused: {isinstance(e, PermissionError)} {e}\\n")
+                sys.__stdout__.flush()
+            ukernel().log("after drop, by hand")
         """,
         caps=("log", "time"),
     )
-    assert r.code == 1, r.stdout
-    assert "refused: True log: ERR_PERMISSION" in r.stdout
+    assert r.code == 1, r.stdout + r.stderr
+    assert "printed through log" in r.stdout
     assert "policy: cap_acquire: ERR_PERMISSION" in r.stdout
     assert "logged through the ABI" in r.stdout
-    assert "after drop" not in r.stdout
+    assert "after drop" not in r.stdout.replace("refused", "")
+    assert "refused: True log: ERR_PERMISSION" in r.stdout
     assert "runtime: capability refused: log: ERR_PERMISSION" in r.stderr
+
+
+def test_print_without_the_log_capability_is_refused_not_silent(run_workload):
+    r = run_workload('async def main():\n    print("hello")\n', caps=("time",))
+    assert r.code == 1
+    assert "hello" not in r.stdout
+    assert "runtime: capability refused: log: ERR_PERMISSION" in r.stderr
+
+
+def test_stderr_goes_through_log_at_the_error_level(run_workload):
+    r = run_workload('import sys\nasync def main():\n    print("oops", file=sys.stderr)\n    print("partial", end="")\n')
+    assert r.code == 0, r.stderr
+    assert "error: oops\n" in r.stdout
+    assert r.stdout.endswith("partial\n")
 
 
 def test_without_the_time_capability_the_runtime_says_why(run_workload):
