@@ -2,9 +2,9 @@
  * In-guest ABI figures (part of `npm run bench`): the round trip of an ABI call (clock_now)
  * against the bare kernel entry (nop), in ring-3 TSC cycles, and io_poll's wake-up lateness for
  * a 1 ms timer (median and p99 of 200). Measured by the abibench workload
- * (tests/kernel/workloads/abibench.zig) on the ReleaseSmall kernel, on every platform at hand.
+ * (tests/kernel/workloads/abibench.zig) on the release (ReleaseSafe) kernel, on every platform at hand.
  */
-import { buildKernel } from "../src/zig.ts";
+import { buildKernel, releaseOptimize } from "../src/zig.ts";
 import { bootQemu, kvmUsable } from "../src/vmm/qemu.ts";
 import { bootFirecracker, firecrackerVersion } from "../src/vmm/firecracker.ts";
 import type { BootResult } from "../src/vmm/qemu.ts";
@@ -13,14 +13,14 @@ const runs = 3;
 const line = /abibench: gate=(\w+) nop_cycles=(\d+) clock_now_cycles=(\d+) timer_late_us_median=(\d+) timer_late_us_p99=(\d+)/;
 
 async function main(): Promise<void> {
-  const k = await buildKernel("ReleaseSmall");
+  const k = await buildKernel(releaseOptimize);
   const cmdline = "console=ttyS0 zigu.workload=abibench zigu.caps=log,time";
   const platforms: [string, () => Promise<BootResult>][] = [["qemu-tcg", () => bootQemu({ kernel: k.kernel, cmdline, accel: "tcg", timeoutMs: 60_000 })]];
   if (kvmUsable()) platforms.push(["qemu-kvm", () => bootQemu({ kernel: k.kernel, cmdline, accel: "kvm", timeoutMs: 60_000 })]);
   const fc = firecrackerVersion();
   if (fc && kvmUsable()) platforms.push([`firecracker-${fc}`, () => bootFirecracker({ kernel: k.kernel, cmdline, timeoutMs: 60_000 })]);
 
-  console.log(`\nABI in the guest (ReleaseSmall, abibench workload, median of ${runs} boots)`);
+  console.log(`\nABI in the guest (${releaseOptimize}, abibench workload, median of ${runs} boots)`);
   console.log(`  ${"platform".padEnd(20)} gate      nop cyc  clock_now cyc  ratio  timer late us (median / p99)`);
   for (const [name, boot] of platforms) {
     const rows: number[][] = [];

@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: boot time of the sample workload (VMM process start to exit), Debug and
- * ReleaseSmall kernels, as a ratio against a minimal PVH stub (bench/stub/stub.S: prints one byte
+ * `npm run bench`: boot time of the sample workload (VMM process start to exit), Debug, release
+ * (ReleaseSafe) and ReleaseSmall kernels (the last two differ by the checks kept), as a ratio against a minimal PVH stub (bench/stub/stub.S: prints one byte
  * and resets the VM) booted alternately in the same run; plus the kernel's own boot time and the
  * image sizes. Runs under TCG, under KVM when /dev/kvm works, and on Firecracker when it is on PATH.
  * Machines are noisy: compare the ratios, not the absolute times.
@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { statSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildKernel, repoRoot, type KernelBuild } from "../src/zig.ts";
+import { buildKernel, releaseOptimize, repoRoot, type KernelBuild } from "../src/zig.ts";
 import { bootQemu, kvmUsable, type Accel, type BootResult } from "../src/vmm/qemu.ts";
 import { bootFirecracker, firecrackerVersion } from "../src/vmm/firecracker.ts";
 import { loadedEnd } from "../src/elf.ts";
@@ -46,21 +46,26 @@ const fmt = (ms: number) => ms.toFixed(1).padStart(7);
 
 async function main(): Promise<void> {
   const debug = await buildKernel("Debug");
-  const release = await buildKernel("ReleaseSmall");
+  const release = await buildKernel(releaseOptimize);
+  // The release kernel keeps its checks (ReleaseSafe); ReleaseSmall beside it shows their cost.
+  const small = await buildKernel("ReleaseSmall");
+  const hello = "console=ttyS0 zigu.workload=hello zigu.caps=log";
   const subjects: { name: string; kernel: string; cmdline: string; stub: boolean }[] = [
     { name: "pvh-stub", kernel: release.stub, cmdline: "console=ttyS0", stub: true },
-    { name: "zigu-debug", kernel: debug.kernel, cmdline: "console=ttyS0 zigu.workload=hello zigu.caps=log", stub: false },
-    { name: "zigu-release", kernel: release.kernel, cmdline: "console=ttyS0 zigu.workload=hello zigu.caps=log", stub: false },
+    { name: "zigu-debug", kernel: debug.kernel, cmdline: hello, stub: false },
+    { name: "zigu-release", kernel: release.kernel, cmdline: hello, stub: false },
+    { name: "zigu-release-small", kernel: small.kernel, cmdline: hello, stub: false },
   ];
   const sizes = (b: KernelBuild) => ({ file_bytes: statSync(b.kernel).size, loaded_bytes: loadedEnd(b.kernel) - 0x100000 });
   const report: Record<string, unknown> = {
     date: new Date().toISOString(),
     rounds,
-    sizes: { debug: sizes(debug), release: sizes(release), stub: { file_bytes: statSync(release.stub).size } },
+    sizes: { debug: sizes(debug), release: sizes(release), release_small: sizes(small), stub: { file_bytes: statSync(release.stub).size } },
     platforms: {} as Record<string, unknown>,
   };
-  console.log(`image sizes: Debug ${debug.kernel.replace(repoRoot + "/", "")} ${statSync(debug.kernel).size} B (loaded ${sizes(debug).loaded_bytes} B), ` +
-    `ReleaseSmall ${statSync(release.kernel).size} B (loaded ${sizes(release).loaded_bytes} B), stub ${statSync(release.stub).size} B`);
+  console.log(`image sizes: Debug ${statSync(debug.kernel).size} B (loaded ${sizes(debug).loaded_bytes} B), ` +
+    `${releaseOptimize} ${statSync(release.kernel).size} B (loaded ${sizes(release).loaded_bytes} B), ` +
+    `ReleaseSmall ${statSync(small.kernel).size} B (loaded ${sizes(small).loaded_bytes} B), stub ${statSync(release.stub).size} B`);
 
   for (const p of platforms) {
     const wall = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
@@ -78,14 +83,14 @@ async function main(): Promise<void> {
     }
     const base = stats(wall.get("pvh-stub")!).median;
     console.log(`\n${p.name}: wall ms from VMM start to exit over ${rounds} alternating rounds`);
-    console.log(`  ${"subject".padEnd(13)}    min  median     max   ratio  in-guest boot (median)`);
+    console.log(`  ${"subject".padEnd(19)}    min  median     max   ratio  in-guest boot (median)`);
     const rows: Record<string, unknown> = {};
     for (const s of subjects) {
       const st = stats(wall.get(s.name)!);
       const g = guestUs.get(s.name)!;
       const guest = g.length ? stats(g).median / 1000 : undefined;
       rows[s.name] = { ...st, ratio_vs_stub: st.median / base, guest_boot_ms_median: guest };
-      console.log(`  ${s.name.padEnd(13)}${fmt(st.min)} ${fmt(st.median)} ${fmt(st.max)}  ${(st.median / base).toFixed(2).padStart(5)}x  ${guest === undefined ? "-" : `${guest.toFixed(1)} ms`}`);
+      console.log(`  ${s.name.padEnd(19)}${fmt(st.min)} ${fmt(st.median)} ${fmt(st.max)}  ${(st.median / base).toFixed(2).padStart(5)}x  ${guest === undefined ? "-" : `${guest.toFixed(1)} ms`}`);
     }
     (report.platforms as Record<string, unknown>)[p.name] = rows;
   }

@@ -3,9 +3,12 @@ const std = @import("std");
 const cpu = @import("arch/x86_64/cpu.zig");
 
 const com1: u16 = 0x3f8;
-/// Bounded wait for the transmitter; both VMMs drain it at once, so a full spin means no UART,
-/// and dropping the byte beats hanging.
-const tx_spin_limit: u32 = 100_000;
+/// Bounded wait for the transmitter, in TSC cycles (~4 s at 2.5 GHz; the clock may not be
+/// calibrated yet). The VMM drains the FIFO only as fast as the host reads the console: on a
+/// loaded machine that took long enough for a bound of 100,000 polls to drop bytes from a panic
+/// message. Where no UART exists the status port reads 0xFF (transmitter empty), so the wait
+/// never starts; only a console the host has stopped reading for seconds loses output.
+const tx_wait_cycles: u64 = 10_000_000_000;
 /// The 16550's transmit FIFO: once the line status says it is empty, this many bytes go in without
 /// another look. Every port access is a VM exit, so polling per byte would double the cost of output.
 const tx_fifo_bytes: u32 = 16;
@@ -22,9 +25,11 @@ pub fn init() void {
 
 fn putByte(byte: u8) void {
     if (fifo_room == 0) {
-        var spins: u32 = 0;
-        while (cpu.inb(com1 + 5) & 0x20 == 0) : (spins += 1) {
-            if (spins >= tx_spin_limit) return;
+        if (cpu.inb(com1 + 5) & 0x20 == 0) {
+            const start = cpu.rdtsc();
+            while (cpu.inb(com1 + 5) & 0x20 == 0) {
+                if (cpu.rdtsc() -% start > tx_wait_cycles) return;
+            }
         }
         fifo_room = tx_fifo_bytes;
     }

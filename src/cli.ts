@@ -35,7 +35,7 @@ function program(): Command {
 
   p.command("build")
     .description("build the kernel and the workload into .ukernel/build/ (incremental)")
-    .option("--release", "ReleaseSmall instead of Debug", false)
+    .option("--release", "ReleaseSafe (optimized, checks kept) instead of Debug", false)
     .option("--json", "machine-readable result on stdout", false)
     .action(async (o: { release: boolean; json: boolean }) => {
       const project = loadProject(p.opts().dir);
@@ -46,7 +46,7 @@ function program(): Command {
 
   p.command("pack")
     .description("make the bootable image in dist/<name>/: kernel, root image, Firecracker config")
-    .option("--release", "from the ReleaseSmall build", false)
+    .option("--release", "from the ReleaseSafe build", false)
     .option("--json", "machine-readable result on stdout", false)
     .action(async (o: { release: boolean; json: boolean }) => {
       const project = loadProject(p.opts().dir);
@@ -63,7 +63,7 @@ function program(): Command {
       if (!Number.isFinite(n) || n <= 0) throw new UserError(`--timeout ${v}: expected a positive number of seconds`);
       return n;
     })
-    .option("--release", "run the ReleaseSmall build", false)
+    .option("--release", "run the ReleaseSafe build", false)
     .option("--json", "no console on stdout; the run's result as JSON at the end", false)
     .action(async (o: { vmm?: "qemu" | "firecracker"; timeout?: number; release: boolean; json: boolean }) => {
       const project = loadProject(p.opts().dir);

@@ -44,7 +44,16 @@ export function zigCommand(): string[] {
   );
 }
 
-export type Optimize = "Debug" | "ReleaseSmall";
+export type Optimize = "Debug" | "ReleaseSafe" | "ReleaseSmall";
+
+/**
+ * The release kernel: optimized with every bounds, overflow and assertion check kept (ReleaseSmall
+ * turns each `assert` into an optimizer assumption and an overflow into silent wrapping). The
+ * boot bench measures what the checks cost against ReleaseSmall.
+ */
+export const releaseOptimize: Optimize = "ReleaseSafe";
+
+const prefixes: Record<Optimize, string> = { Debug: "debug", ReleaseSafe: "release", ReleaseSmall: "release-small" };
 
 export interface KernelBuild {
   optimize: Optimize;
@@ -56,7 +65,7 @@ export interface KernelBuild {
 
 /** Builds kernel, built-in workloads and the bench stub into zig-out/<mode>; incremental. */
 export async function buildKernel(optimize: Optimize, onProgress?: (line: string) => void): Promise<KernelBuild> {
-  const prefix = join(repoRoot, "zig-out", optimize === "Debug" ? "debug" : "release");
+  const prefix = join(repoRoot, "zig-out", prefixes[optimize]);
   const result = await run(
     [...zigCommand(), "build", "install", "stub", `-Doptimize=${optimize}`, "-p", prefix, "--summary", "none"],
     { cwd: repoRoot, timeoutMs: 20 * 60_000, onStderr: onProgress },

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSy
 import { join, relative } from "node:path";
 import type { Project } from "../config.ts";
 import { run } from "../proc.ts";
-import { repoRoot, zigCommand } from "../zig.ts";
+import { releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
 import { UserError } from "../errors.ts";
 
 export interface BuildOutput {
@@ -70,7 +70,7 @@ export async function build(project: Project, opts: { release: boolean; progress
   }
   mkdirSync(dir, { recursive: true });
   opts.progress(`building kernel and workload "${workload.name}" (${mode}); the first build compiles Zig's build runner and takes a few minutes`);
-  const optimize = opts.release ? "ReleaseSmall" : "Debug";
+  const optimize = opts.release ? releaseOptimize : "Debug";
   const r = await run(
     [...zigCommand(), "build", "install", "workload", `-Doptimize=${optimize}`, `-Dworkload-src=${join(project.dir, workload.entry)}`, `-Dworkload-name=${workload.name}`, "-p", dir, "--summary", "none"],
     { cwd: repoRoot, timeoutMs: 30 * 60_000 },

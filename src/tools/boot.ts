@@ -4,7 +4,7 @@
  * CLI will grow from this.
  */
 import { parseArgs } from "node:util";
-import { buildKernel, type Optimize } from "../zig.ts";
+import { buildKernel, releaseOptimize, type Optimize } from "../zig.ts";
 import { bootQemu, resolveAccel, requireQemu, type AccelRequest } from "../vmm/qemu.ts";
 import { bootFirecracker, firecrackerVersion } from "../vmm/firecracker.ts";
 import { quoteCommand } from "../proc.ts";
@@ -21,7 +21,7 @@ options:
                     tasks, abi_smoke
   --accel MODE      auto (default: KVM when /dev/kvm works, else TCG), kvm, tcg
   --vmm VMM         qemu (default) or firecracker (must be on PATH)
-  --release         boot the ReleaseSmall kernel instead of Debug
+  --release         boot the release kernel (ReleaseSafe: optimized, checks kept) instead of Debug
   --gate GATE       kernel entry gate: auto (default, probed), syscall, trap
   --caps LIST       capability policy: kinds the workload may acquire (default log,time,random,task)
   --timeout S       stop the VM after S seconds (default 60)
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
   const timeoutS = Number(values.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UserError(`--timeout ${values.timeout}: expected a positive number of seconds`);
 
-  const optimize: Optimize = values.release ? "ReleaseSmall" : "Debug";
+  const optimize: Optimize = values.release ? releaseOptimize : "Debug";
   if (values.vmm === "qemu") requireQemu();
   process.stderr.write(`[zigu] building kernel (${optimize})...\n`);
   const build = await buildKernel(optimize);

@@ -10,6 +10,7 @@ import { bootFirecracker, firecrackerConfig, firecrackerVersion } from "../../sr
 import { withoutNotes } from "../../src/elf.ts";
 import { kvmUsable } from "../../src/vmm/qemu.ts";
 import { status } from "../../src/console.ts";
+import { releaseOptimize } from "../../src/zig.ts";
 
 const version = firecrackerVersion();
 const skip = !version ? "no firecracker binary on PATH" : !kvmUsable() ? "firecracker needs a usable /dev/kvm" : false;
@@ -48,7 +49,7 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
   });
 
   test("reports a workload fault and its status", async () => {
-    const k = await kernel("ReleaseSmall");
+    const k = await kernel(releaseOptimize);
     const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=fault zigu.caps=log", timeoutMs: bootTimeoutMs });
     assert.match(r.console, /^zigu: workload fault: #PF page fault$/m);
     assert.deepEqual(r.end, { kind: "exit", status: status.workloadFault(14) }, r.console);

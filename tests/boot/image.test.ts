@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { accelerators, boot, kernel } from "./harness.ts";
 import { loadedEnd, programHeaders, PT_LOAD, PT_NOTE } from "../../src/elf.ts";
-import type { Optimize } from "../../src/zig.ts";
+import { releaseOptimize, type Optimize } from "../../src/zig.ts";
 
-for (const optimize of ["Debug", "ReleaseSmall"] as Optimize[]) {
+for (const optimize of ["Debug", releaseOptimize] as Optimize[]) {
   test(`${optimize}: the ELF has a 4-byte aligned PVH note and a 64-bit entry at or above 1 MiB`, async () => {
     const k = await kernel(optimize);
     const { entry, headers } = programHeaders(k.kernel);

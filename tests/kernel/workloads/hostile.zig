@@ -237,6 +237,8 @@ pub const int_vectors = [_]u8{ 0, 1, 2, 4, 5, 6, 8, 13, 14, 18, 32, 33, 47, 128,
 
 var ret_buffer: [16]u8 = undefined;
 
+const chatty_lines = 2000;
+
 fn escape(name: []const u8) void {
     zigu.print("hostile: escape {s}", .{name});
     if (std.mem.eql(u8, name, "exec-stack")) {
@@ -338,6 +340,11 @@ fn vectorState() void {
 
 pub fn main() u8 {
     zigu.enter(&.{ .log, .time, .task }) catch return 3;
+    if (std.mem.eql(u8, zigu.launchArg(), "chatty")) {
+        // Numbered lines, more than a pipe holds: the host reads the console slowly on purpose.
+        for (0..chatty_lines) |i| zigu.print("hostile: chatty line {d:0>5} of {d}, padded to be long enough to fill pipes", .{ i, chatty_lines });
+        return 0;
+    }
     if (zigu.launchArg().len > 0) {
         escape(zigu.launchArg());
         return 1;
