@@ -11,28 +11,67 @@ export interface Constant {
   doc: string;
 }
 
+/** A limit: a number, or the name of a constant in `limits` or `taskLimits`. */
+export type Bound = number | string;
+
+export interface Arg {
+  name: string;
+  /**
+   * u32: the low half of its register (SysV lets a C caller leave garbage in the high half);
+   * u64, i64, handle: the whole register; code: an address the workload executes;
+   * in: memory the kernel reads, out: memory the kernel writes, each `bytes` long;
+   * in_vec, out_vec: an array of `count` (pointer, length) descriptors in workload memory, each
+   * descriptor's range checked like `in`/`out` (at most `max` descriptors).
+   */
+  type: "u64" | "i64" | "u32" | "handle" | "code" | "in" | "out" | "in_vec" | "out_vec";
+  /** in/out: the argument that holds the length, times `elemBytes` (default 1). */
+  bytes?: { arg: string; elemBytes?: number };
+  /** in_vec/out_vec: the argument that holds the descriptor count. */
+  count?: string;
+  /** Range checks, all before any pointer is looked at: below `min` or above `max` is ERR_INVALID. */
+  min?: Bound;
+  max?: Bound;
+  /** Taken down to this value instead of refused (io_poll's max). */
+  clamp?: Bound;
+  /** The value must be one of this group's constants (e.g. "logLevels"), else ERR_INVALID. */
+  oneOf?: "logLevels" | "clocks";
+  /** in/out: the element type for typed FFI declarations (koffi); the C header says void. */
+  elem?: "char" | "uint8_t" | "uint64_t" | "uk_event";
+}
+
 export interface Call {
   name: string;
   nr: number;
   /** Capability kind that must be active, or null for calls every workload may make. */
   cap: string | null;
-  /** ptr: memory the kernel reads; out: memory the kernel writes. */
-  args: { name: string; type: "u64" | "i64" | "ptr" | "out" | "handle" | "u32" }[];
+  args: Arg[];
   doc: string;
+  /**
+   * Where the call is carried out: "kernel" (behind the gate, decoded by the generated
+   * kernel/call_args.zig) or "library" (by a ring-3 library in the guest and by the host library,
+   * over kernel calls: the network's sockets will be such calls). Default "kernel".
+   */
+  home?: "kernel" | "library";
 }
 
 export const abiVersion = 1;
 
-export const errors: Constant[] = [
+/** An error code; `className` names its exception in the adapters, `pyBase` a Python builtin it also is. */
+export interface ErrorCode extends Constant {
+  className?: string;
+  pyBase?: string;
+}
+
+export const errors: ErrorCode[] = [
   { name: "OK", value: 0, doc: "Success." },
-  { name: "ERR_PERMISSION", value: -1, doc: "The call's capability is not active, or the policy refuses the capability." },
-  { name: "ERR_BAD_HANDLE", value: -2, doc: "Not a live handle: closed (stale generation), forged, or of the wrong type." },
-  { name: "ERR_BAD_POINTER", value: -3, doc: "A pointer or length from the workload does not lie in its own mapped memory." },
-  { name: "ERR_INVALID", value: -4, doc: "An argument is out of range." },
-  { name: "ERR_NO_SPACE", value: -5, doc: "A bounded table is full (handles, registrations)." },
-  { name: "ERR_NO_SYS", value: -6, doc: "No such call." },
-  { name: "ERR_UNSUPPORTED", value: -7, doc: "The call exists but this machine cannot do it (e.g. no wall clock)." },
-  { name: "ERR_EXISTS", value: -8, doc: "Already so (a handle registered twice with io_poll)." },
+  { name: "ERR_PERMISSION", value: -1, doc: "The call's capability is not active, or the policy refuses the capability.", className: "CapabilityError", pyBase: "PermissionError" },
+  { name: "ERR_BAD_HANDLE", value: -2, doc: "Not a live handle: closed (stale generation), forged, or of the wrong type.", className: "BadHandleError" },
+  { name: "ERR_BAD_POINTER", value: -3, doc: "A pointer or length from the workload does not lie in its own mapped memory.", className: "BadPointerError" },
+  { name: "ERR_INVALID", value: -4, doc: "An argument is out of range.", className: "InvalidArgumentError" },
+  { name: "ERR_NO_SPACE", value: -5, doc: "A bounded table is full (handles, registrations).", className: "NoSpaceError" },
+  { name: "ERR_NO_SYS", value: -6, doc: "No such call.", className: "NoSuchCallError" },
+  { name: "ERR_UNSUPPORTED", value: -7, doc: "The call exists but this machine cannot do it (e.g. no wall clock).", className: "UnsupportedError" },
+  { name: "ERR_EXISTS", value: -8, doc: "Already so (a handle registered twice with io_poll).", className: "ExistsError" },
 ];
 
 /** Capability kinds; a kind's bit in a mask is 1 << kind. */
@@ -71,24 +110,26 @@ export const limits: Constant[] = [
   { name: "MAX_RANDOM_BYTES", value: 4096, doc: "Bytes in one random call." },
   { name: "MAX_TASKS", value: 32, doc: "Tasks per workload, the initial one included." },
   { name: "TIMEOUT_INFINITE", value: -1, doc: "io_poll timeout: wait until an event." },
+  { name: "MIN_TASK_STACK_BYTES", value: 4096, doc: "Smallest stack task_spawn accepts." },
+  { name: "MAX_TASK_STACK_BYTES", value: 64 << 20, doc: "Largest stack task_spawn accepts (the kernel checks it page by page)." },
 ];
 
 export const calls: Call[] = [
-  { name: "exit", nr: 0, cap: null, args: [{ name: "status", type: "u32" }], doc: "Ends the workload with status 0..255. Does not return." },
-  { name: "log", nr: 1, cap: "CAP_LOG", args: [{ name: "level", type: "u32" }, { name: "msg", type: "ptr" }, { name: "len", type: "u64" }], doc: "Writes one line to the console." },
-  { name: "clock_now", nr: 2, cap: "CAP_TIME", args: [{ name: "clock", type: "u32" }], doc: "Reads a clock, in nanoseconds (a non-negative result)." },
+  { name: "exit", nr: 0, cap: null, args: [{ name: "status", type: "u32" }], doc: "Ends the workload with status 0..255 (the low byte). Does not return." },
+  { name: "log", nr: 1, cap: "CAP_LOG", args: [{ name: "level", type: "u32", oneOf: "logLevels" }, { name: "msg", type: "in", bytes: { arg: "len" }, elem: "char" }, { name: "len", type: "u64", max: "MAX_LOG_BYTES" }], doc: "Writes one line to the console." },
+  { name: "clock_now", nr: 2, cap: "CAP_TIME", args: [{ name: "clock", type: "u32", oneOf: "clocks" }], doc: "Reads a clock, in nanoseconds (a non-negative result)." },
   { name: "cap_acquire", nr: 3, cap: null, args: [{ name: "kind", type: "u32" }], doc: "A capability handle for `kind`, if the policy allows it and it was never dropped." },
-  { name: "cap_enter", nr: 4, cap: null, args: [{ name: "handles", type: "ptr" }, { name: "count", type: "u64" }], doc: "Activates the capabilities behind `count` handles (all or none)." },
+  { name: "cap_enter", nr: 4, cap: null, args: [{ name: "handles", type: "in", bytes: { arg: "count", elemBytes: 8 }, elem: "uint64_t" }, { name: "count", type: "u64", max: "MAX_HANDLES" }], doc: "Activates the capabilities behind `count` handles (all or none)." },
   { name: "cap_drop", nr: 5, cap: null, args: [{ name: "kind", type: "u32" }], doc: "Deactivates `kind` for good: it can never be acquired or entered again." },
   { name: "handle_close", nr: 6, cap: null, args: [{ name: "handle", type: "handle" }], doc: "Closes a handle; its value is refused from then on." },
   { name: "timer_create", nr: 7, cap: "CAP_TIME", args: [], doc: "A disarmed timer handle." },
   { name: "timer_arm", nr: 8, cap: "CAP_TIME", args: [{ name: "timer", type: "handle" }, { name: "delay_ns", type: "u64" }, { name: "period_ns", type: "u64" }], doc: "Fires after `delay_ns`, then every `period_ns` if non-zero. delay 0 and period 0 disarms." },
   { name: "io_register", nr: 9, cap: null, args: [{ name: "handle", type: "handle" }, { name: "interest", type: "u32" }, { name: "user_data", type: "u64" }], doc: "Adds a handle to the poll set." },
   { name: "io_unregister", nr: 10, cap: null, args: [{ name: "handle", type: "handle" }], doc: "Removes a handle from the poll set." },
-  { name: "io_poll", nr: 11, cap: null, args: [{ name: "events", type: "out" }, { name: "max", type: "u64" }, { name: "timeout_ns", type: "i64" }], doc: "Waits for readiness of registered handles; returns the number of events written." },
-  { name: "random", nr: 12, cap: "CAP_RANDOM", args: [{ name: "buf", type: "out" }, { name: "len", type: "u64" }], doc: "Fills `buf` with random bytes." },
+  { name: "io_poll", nr: 11, cap: null, args: [{ name: "events", type: "out", bytes: { arg: "max", elemBytes: 16 }, elem: "uk_event" }, { name: "max", type: "u64", min: 1, clamp: "MAX_POLL_EVENTS" }, { name: "timeout_ns", type: "i64", min: "TIMEOUT_INFINITE" }], doc: "Waits for readiness of registered handles; returns the number of events written." },
+  { name: "random", nr: 12, cap: "CAP_RANDOM", args: [{ name: "buf", type: "out", bytes: { arg: "len" }, elem: "uint8_t" }, { name: "len", type: "u64", max: "MAX_RANDOM_BYTES" }], doc: "Fills `buf` with random bytes." },
   { name: "nop", nr: 13, cap: null, args: [], doc: "Does nothing and returns 0: the bare cost of entering the kernel." },
-  { name: "task_spawn", nr: 14, cap: "CAP_TASK", args: [{ name: "entry", type: "u64" }, { name: "arg", type: "u64" }, { name: "stack", type: "out" }, { name: "stack_len", type: "u64" }], doc: "A task handle; the task runs `entry(arg)` on the stack [stack, stack + stack_len) (workload memory, at least 4 KiB) once the running task yields or waits. A task ends with task_exit; returning from entry is a fault." },
+  { name: "task_spawn", nr: 14, cap: "CAP_TASK", args: [{ name: "entry", type: "code" }, { name: "arg", type: "u64" }, { name: "stack", type: "out", bytes: { arg: "stack_len" }, elem: "uint8_t" }, { name: "stack_len", type: "u64", min: "MIN_TASK_STACK_BYTES", max: "MAX_TASK_STACK_BYTES" }], doc: "A task handle; the task runs `entry(arg)` on the stack [stack, stack + stack_len) (workload memory, at least 4 KiB) once the running task yields or waits. A task ends with task_exit; returning from entry is a fault." },
   { name: "task_yield", nr: 15, cap: "CAP_TASK", args: [], doc: "Lets the other ready tasks run; returns 0 when this one runs again." },
   { name: "task_exit", nr: 16, cap: "CAP_TASK", args: [{ name: "status", type: "u32" }], doc: "Ends the calling task (not the initial one: it ends the workload with exit). Does not return." },
   { name: "task_join", nr: 17, cap: "CAP_TASK", args: [{ name: "task", type: "handle" }], doc: "Waits until the task has ended; returns its status (0..255). A task handle registered with io_poll becomes readable when its task ends." },

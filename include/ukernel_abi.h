@@ -56,6 +56,8 @@ typedef uint64_t uk_handle_t;
 #define UK_MAX_RANDOM_BYTES (4096) /* Bytes in one random call. */
 #define UK_MAX_TASKS (32) /* Tasks per workload, the initial one included. */
 #define UK_TIMEOUT_INFINITE (-1) /* io_poll timeout: wait until an event. */
+#define UK_MIN_TASK_STACK_BYTES (4096) /* Smallest stack task_spawn accepts. */
+#define UK_MAX_TASK_STACK_BYTES (67108864) /* Largest stack task_spawn accepts (the kernel checks it page by page). */
 
 /* call numbers */
 #define UK_CALL_EXIT 0
@@ -84,8 +86,14 @@ struct uk_event {
     uint32_t reserved;
 };
 
+/* One (pointer, length) descriptor, for calls that take an array of them. */
+struct uk_iovec {
+    uint64_t ptr;
+    uint64_t len;
+};
+
 /* Every call returns a non-negative result or a negative UK_ERR_* code. */
-/* Ends the workload with status 0..255. Does not return. */
+/* Ends the workload with status 0..255 (the low byte). Does not return. */
 _Noreturn void uk_exit(uint32_t status);
 /* Writes one line to the console. Needs UK_CAP_LOG. */
 int64_t uk_log(uint32_t level, const void *msg, uint64_t len);

@@ -43,8 +43,11 @@ pub const Cap = enum(u32) {
     }
 };
 
+/// Every kind's name, as policies and messages spell them.
+pub const cap_names = "log, time, task, io, net, random";
+
 pub const Call = enum(u64) {
-    /// Ends the workload with status 0..255. Does not return.
+    /// Ends the workload with status 0..255 (the low byte). Does not return.
     exit = 0,
     /// Writes one line to the console.
     log = 1,
@@ -131,10 +134,18 @@ pub const max_poll_events: u64 = 64;
 pub const max_random_bytes: u64 = 4096;
 pub const max_tasks: u64 = 32;
 pub const timeout_infinite: i64 = -1;
+pub const min_task_stack_bytes: u64 = 4096;
+pub const max_task_stack_bytes: u64 = 67108864;
 
 /// One io_poll result, as the workload reads it.
 pub const Event = extern struct {
     user_data: u64,
     events: u32,
     reserved: u32 = 0,
+};
+
+/// One (pointer, length) descriptor of an in_vec/out_vec argument, as the workload writes it.
+pub const IoVec = extern struct {
+    ptr: u64,
+    len: u64,
 };

@@ -1,9 +1,11 @@
 //! What each ABI call does, once, for both homes of the ABI: the kernel (syscalls.zig, behind the
 //! entry gate) and the host library (host_lib.zig, libukernel_abi.so). Arguments arrive as raw
-//! 64-bit values; the platform says what memory the caller owns, what time it is, how to wait,
-//! where the console is and where random bits come from. The capability core is abi.zig.
+//! 64-bit values and are decoded into typed structs by call_args.zig, generated from abi/spec.ts;
+//! the platform says what memory the caller owns, what time it is, how to wait, where the console
+//! is and where random bits come from. The capability core is abi.zig.
 const std = @import("std");
 const abi = @import("abi.zig");
+const call_args = @import("call_args.zig");
 const n = abi.numbers;
 
 /// What the platform does after a call, beyond handing back its value.
@@ -51,7 +53,7 @@ pub fn Calls(comptime Platform: type) type {
 
         /// One call: a non-negative value or a negative error code, and what to do next.
         pub fn call(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) Result {
-            return callOrError(@enumFromInt(nr), a0, a1, a2, a3) catch |err| .{ .value = abi.errorCode(err) };
+            return callOrError(@enumFromInt(nr), .{ a0, a1, a2, a3 }) catch |err| .{ .value = abi.errorCode(err) };
         }
 
         /// The task to run next: a ready one, else one task waiting in io_poll, whose poll then
@@ -65,53 +67,52 @@ pub fn Calls(comptime Platform: type) type {
             return .{ .value = v };
         }
 
-        fn callOrError(which: n.Call, a0: u64, a1: u64, a2: u64, a3: u64) abi.Error!Result {
+        /// The generated decoder (kernel/call_args.zig, from abi/spec.ts) turns each call's
+        /// registers into its typed arguments, with this struct's checked memory types.
+        const D = call_args.Decoder(@This());
+        pub const In = UserIn;
+        pub const Out = UserOut;
+
+        /// The capability first, then the arguments (ranges, then memory), then the call itself.
+        fn callOrError(which: n.Call, r: call_args.Raw) abi.Error!Result {
             if (which.requiredCap()) |cap| try core.check(cap);
             return switch (which) {
-                .task_spawn => value(try taskSpawn(a0, a1, a2, a3)),
+                .exit => Platform.exit(@truncate((try D.exit(r)).status)),
+                .log => value(try log(try D.log(r))),
+                .clock_now => value(try clockNow((try D.clock_now(r)).clock)),
+                .cap_acquire => value(handle(try core.capAcquire((try D.cap_acquire(r)).kind))),
+                .cap_enter => value(try capEnter(try D.cap_enter(r))),
+                .cap_drop => value(done(try core.capDrop((try D.cap_drop(r)).kind))),
+                .handle_close => value(done(try core.close((try D.handle_close(r)).handle))),
+                .timer_create => value(handle(try core.timerCreate())),
+                .timer_arm => blk: {
+                    const a = try D.timer_arm(r);
+                    break :blk value(done(try core.timerArm(a.timer, Platform.nowNs(), a.delay_ns, a.period_ns)));
+                },
+                .io_register => blk: {
+                    const a = try D.io_register(r);
+                    break :blk value(done(try core.register(a.handle, a.interest, a.user_data)));
+                },
+                .io_unregister => value(done(try core.unregister((try D.io_unregister(r)).handle))),
+                .io_poll => ioPoll(try D.io_poll(r)),
+                .random => value(try random(try D.random(r))),
+                .nop => value(0),
+                .task_spawn => value(try taskSpawn(try D.task_spawn(r))),
                 .task_yield => taskYield(),
                 .task_exit => blk: {
-                    try core.taskExit(@truncate(a0));
+                    try core.taskExit(@truncate((try D.task_exit(r)).status));
                     break :blk .{ .action = .ended };
                 },
-                .task_join => if (try core.taskJoin(a0)) |status| value(status) else .{ .action = .restart },
-                .io_poll => ioPoll(a0, a1, @bitCast(a2)),
-                else => value(try simple(which, a0, a1, a2)),
-            };
-        }
-
-        fn simple(which: n.Call, a0: u64, a1: u64, a2: u64) abi.Error!i64 {
-            return switch (which) {
-                .exit => Platform.exit(@truncate(a0)),
-                .log => log(a0, a1, a2),
-                .clock_now => clockNow(a0),
-                .cap_acquire => handle(try core.capAcquire(a0)),
-                .cap_enter => capEnter(a0, a1),
-                .cap_drop => done(try core.capDrop(a0)),
-                .handle_close => done(try core.close(a0)),
-                .timer_create => handle(try core.timerCreate()),
-                .timer_arm => done(try core.timerArm(a0, Platform.nowNs(), a1, a2)),
-                .io_register => done(try core.register(a0, a1, a2)),
-                .io_unregister => done(try core.unregister(a0)),
-                .random => random(a0, a1),
-                .nop => 0,
-                .io_poll, .task_spawn, .task_yield, .task_exit, .task_join => unreachable,
+                .task_join => if (try core.taskJoin((try D.task_join(r)).task)) |status| value(status) else .{ .action = .restart },
                 _ => error.NoSys,
             };
         }
 
-        /// Smallest stack a task may be given.
-        const min_task_stack_bytes: u64 = 4096;
-        /// Largest stack checked page by page at spawn (the check is emulated ring-0 work).
-        const max_task_stack_bytes: u64 = 64 << 20;
-
-        fn taskSpawn(entry: u64, arg: u64, stack: u64, stack_len: u64) abi.Error!i64 {
+        fn taskSpawn(a: D.TaskSpawn) abi.Error!i64 {
             if (!Platform.tasks_supported) return error.Unsupported;
-            if (stack_len < min_task_stack_bytes or stack_len > max_task_stack_bytes) return error.Invalid;
-            _ = try userOut(stack, stack_len);
-            if (!Platform.callerCode(entry)) return error.BadPointer;
+            if (!Platform.callerCode(a.entry)) return error.BadPointer;
             const task = try core.taskSpawn();
-            Platform.startTask(task.index, entry, arg, stack, stack_len);
+            Platform.startTask(task.index, a.entry, a.arg, a.stack.addr, a.stack.len);
             return handle(task.handle);
         }
 
@@ -134,12 +135,12 @@ pub fn Calls(comptime Platform: type) type {
 
         // ---- ring-3 memory: checked once, then moved only by copy ----------------------------
 
-        pub fn userIn(ptr: u64, len: u64) abi.Error!UserIn {
+        pub fn userIn(ptr: u64, len: u64) call_args.DecodeError!UserIn {
             if (len > 0 and !Platform.userRangeOk(ptr, len, false)) return error.BadPointer;
             return .{ .addr = ptr, .len = len, .proof = &checked };
         }
 
-        pub fn userOut(ptr: u64, len: u64) abi.Error!UserOut {
+        pub fn userOut(ptr: u64, len: u64) call_args.DecodeError!UserOut {
             if (len > 0 and !Platform.userRangeOk(ptr, len, true)) return error.BadPointer;
             return .{ .addr = ptr, .len = len, .proof = &checked };
         }
@@ -156,26 +157,59 @@ pub fn Calls(comptime Platform: type) type {
             if (src.len > 0) Platform.copyToUser(dst.addr + offset, src);
         }
 
+        /// An array of at most `max` (pointer, length) descriptors in workload memory, each
+        /// range checked: what batched calls (the network's frames) take.
+        pub fn InVec(comptime max: u64) type {
+            return struct { items: [max]UserIn, len: usize };
+        }
+        pub fn OutVec(comptime max: u64) type {
+            return struct { items: [max]UserOut, len: usize };
+        }
+
+        pub fn userInVec(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!InVec(max) {
+            var v: InVec(max) = .{ .items = undefined, .len = 0 };
+            try readVec(max, ptr, count, false, &v.items);
+            v.len = @intCast(count);
+            return v;
+        }
+
+        pub fn userOutVec(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!OutVec(max) {
+            var v: OutVec(max) = .{ .items = undefined, .len = 0 };
+            try readVec(max, ptr, count, true, &v.items);
+            v.len = @intCast(count);
+            return v;
+        }
+
+        /// The descriptors are copied into the kernel once, then each range is checked: ring 3
+        /// cannot change a descriptor after its check.
+        fn readVec(comptime max: u64, ptr: u64, count: u64, comptime write: bool, items: anytype) call_args.DecodeError!void {
+            if (count > max) return error.Invalid;
+            const table = try userIn(ptr, count * @sizeOf(n.IoVec));
+            for (0..@intCast(count)) |i| {
+                var d: n.IoVec = undefined;
+                copyIn(table, i * @sizeOf(n.IoVec), std.mem.asBytes(&d));
+                items[i] = if (write) try userOut(d.ptr, d.len) else try userIn(d.ptr, d.len);
+            }
+        }
+
         /// Console lines go out through a kernel buffer of this size, one piece at a time.
         const log_chunk_bytes = 256;
 
-        fn log(level: u64, ptr: u64, len: u64) abi.Error!i64 {
-            const prefix = switch (level) {
+        fn log(a: D.Log) abi.Error!i64 {
+            const prefix = switch (a.level) {
                 n.log_error => "error: ",
                 n.log_warn => "warn: ",
                 n.log_info => "",
                 n.log_debug => "debug: ",
-                else => return error.Invalid,
+                else => unreachable, // the decoder admits the four levels only
             };
-            if (len > n.max_log_bytes) return error.Invalid;
-            const msg = try userIn(ptr, len);
             Platform.consoleWrite(prefix);
             var buf: [log_chunk_bytes]u8 = undefined;
             var last: u8 = 0;
             var copied: u64 = 0;
-            while (copied < len) {
-                const piece = buf[0..@min(buf.len, len - copied)];
-                copyIn(msg, copied, piece);
+            while (copied < a.msg.len) {
+                const piece = buf[0..@min(buf.len, a.msg.len - copied)];
+                copyIn(a.msg, copied, piece);
                 Platform.consoleWrite(piece);
                 last = piece[piece.len - 1];
                 copied += piece.len;
@@ -184,30 +218,26 @@ pub fn Calls(comptime Platform: type) type {
             return 0;
         }
 
-        fn clockNow(clock: u64) abi.Error!i64 {
+        fn clockNow(clock: u32) abi.Error!i64 {
             return switch (clock) {
                 n.clock_monotonic => @intCast(Platform.nowNs() & std.math.maxInt(i64)),
                 n.clock_wall => if (Platform.wallNs()) |ns| @intCast(ns & std.math.maxInt(i64)) else error.Unsupported,
-                else => error.Invalid,
+                else => unreachable, // the decoder admits the two clocks only
             };
         }
 
-        fn capEnter(ptr: u64, count: u64) abi.Error!i64 {
-            if (count > abi.max_handles) return error.Invalid;
-            const src = try userIn(ptr, count * 8);
+        fn capEnter(a: D.CapEnter) abi.Error!i64 {
             var handles: [abi.max_handles]u64 = undefined;
-            copyIn(src, 0, std.mem.sliceAsBytes(handles[0..count]));
-            try core.capEnter(handles[0..count]);
+            copyIn(a.handles, 0, std.mem.sliceAsBytes(handles[0..a.count]));
+            try core.capEnter(handles[0..a.count]);
             return 0;
         }
 
-        fn ioPoll(ptr: u64, max_requested: u64, timeout_ns: i64) abi.Error!Result {
-            if (max_requested == 0) return error.Invalid;
-            if (timeout_ns < n.timeout_infinite) return error.Invalid;
-            const max: u64 = @min(max_requested, n.max_poll_events); // typed: @min would narrow it to u7
-            const out = try userOut(ptr, max * @sizeOf(n.Event));
+        fn ioPoll(a: D.IoPoll) abi.Error!Result {
+            const max = a.max; // clamped to max_poll_events by the decoder
+            const out = a.events;
             // A poll resumed after other tasks ran keeps the deadline of its first attempt.
-            const give_up = core.pollDeadline(Platform.nowNs(), timeout_ns);
+            const give_up = core.pollDeadline(Platform.nowNs(), a.timeout_ns);
             var events: [n.max_poll_events]n.Event = undefined;
             while (true) {
                 const now = Platform.nowNs();
@@ -245,9 +275,9 @@ pub fn Calls(comptime Platform: type) type {
         /// Tries per random word before the generator counts as failed (Intel's guidance is 10).
         const random_retries: u32 = 10;
 
-        fn random(ptr: u64, len: u64) abi.Error!i64 {
-            if (len > n.max_random_bytes) return error.Invalid;
-            const out = try userOut(ptr, len);
+        fn random(a: D.Random) abi.Error!i64 {
+            const out = a.buf;
+            const len = a.len;
             var buf: [256]u8 = undefined;
             var copied: u64 = 0;
             while (copied < len) {
@@ -331,4 +361,61 @@ test "every gated call: refused before acquire, after acquire without enter, and
             try std.testing.expectEqual(permission, C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(cap), 0, 0, 0).value);
         }
     }
+}
+
+test "typed decoding: a u32 argument is the low half of its register, lengths are refused before pointers" {
+    const C = Calls(TestPlatform);
+    const b = TestPlatform.memory_base;
+    C.init(n.Cap.log.bit() | n.Cap.time.bit());
+    const h: u64 = @intCast(C.call(@intFromEnum(n.Call.cap_acquire), @as(u64, @intFromEnum(n.Cap.log)) | (0xdead << 32), 0, 0, 0).value);
+    const t: u64 = @intCast(C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(n.Cap.time), 0, 0, 0).value);
+    std.mem.writeInt(u64, TestPlatform.memory[0..8], h, .little);
+    std.mem.writeInt(u64, TestPlatform.memory[8..16], t, .little);
+    try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.cap_enter), b, 2, 0, 0).value);
+    // SysV leaves the high half of a uint32_t argument undefined: garbage there changes nothing.
+    try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.log), @as(u64, n.log_info) | (1 << 40), b, 4, 0).value);
+    try std.testing.expect(C.call(@intFromEnum(n.Call.clock_now), @as(u64, n.clock_monotonic) | (7 << 32), 0, 0, 0).value >= 0);
+    const invalid = abi.errorCode(error.Invalid);
+    const bad_pointer = abi.errorCode(error.BadPointer);
+    try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.log), 9, b, 4, 0).value);
+    // A length over its limit is ERR_INVALID even with a null pointer: ranges before memory.
+    try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.log), n.log_info, 0, n.max_log_bytes + 1, 0).value);
+    try std.testing.expectEqual(bad_pointer, C.call(@intFromEnum(n.Call.log), n.log_info, 0, 4, 0).value);
+    try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.cap_enter), 0, n.max_handles + 1, 0, 0).value);
+    try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.io_poll), b, 0, 0, 0).value);
+    try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.io_poll), b, 1, @bitCast(@as(i64, -2)), 0).value);
+    // A huge max is clamped to 64 events (1 KiB), which fits the buffer: no pointer error.
+    try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.io_poll), b, std.math.maxInt(u64), @bitCast(@as(i64, -1)), 0).value); // nothing registered: would wait for ever
+    try std.testing.expectEqual(bad_pointer, C.call(@intFromEnum(n.Call.io_poll), b + 4000, std.math.maxInt(u64), 0, 0).value);
+    try std.testing.expectEqual(abi.errorCode(error.NoSys), C.call(999, 0, 0, 0, 0).value);
+}
+
+test "descriptor arrays: the table and every range in it are checked, and counts are bounded" {
+    const C = Calls(TestPlatform);
+    const b = TestPlatform.memory_base;
+    const table = TestPlatform.memory[0..64];
+    const put = struct {
+        fn f(t: []u8, i: usize, ptr: u64, len: u64) void {
+            std.mem.writeInt(u64, t[i * 16 ..][0..8], ptr, .little);
+            std.mem.writeInt(u64, t[i * 16 + 8 ..][0..8], len, .little);
+        }
+    }.f;
+    put(table, 0, b + 1024, 100);
+    put(table, 1, b + 2048, 0);
+    put(table, 2, b + 3000, 1000);
+    const v = try C.userInVec(4, b, 3);
+    try std.testing.expectEqual(@as(usize, 3), v.len);
+    try std.testing.expectEqual(b + 3000, v.items[2].addr);
+    try std.testing.expectEqual(@as(u64, 1000), v.items[2].len);
+    try std.testing.expectError(error.Invalid, C.userInVec(4, b, 5)); // more than the call's max
+    try std.testing.expectError(error.BadPointer, C.userInVec(4, 0, 1)); // the table itself
+    try std.testing.expectError(error.BadPointer, C.userInVec(4, b + 4096 - 8, 1)); // table runs off
+    put(table, 1, b + 4000, 200); // one range runs off the memory
+    try std.testing.expectError(error.BadPointer, C.userOutVec(4, b, 3));
+    put(table, 1, std.math.maxInt(u64) - 8, 16); // one range wraps
+    try std.testing.expectError(error.BadPointer, C.userOutVec(4, b, 3));
+    put(table, 1, 0x100000, 8); // one range is not the caller's
+    try std.testing.expectError(error.BadPointer, C.userInVec(4, b, 2));
+    const empty = try C.userInVec(4, 0, 0); // no descriptors: no table to look at
+    try std.testing.expectEqual(@as(usize, 0), empty.len);
 }

@@ -137,7 +137,7 @@ fn initOnce() void {
     start_ns = clockNs(clock_monotonic);
     const names = if (getenv("UKERNEL_CAPS")) |v| std.mem.span(v) else "";
     const policy = abi.policyFromNames(names) catch {
-        Host.consoleWrite("libukernel_abi: UKERNEL_CAPS: unknown capability (known: log, time, task, io, net, random)\n");
+        Host.consoleWrite("libukernel_abi: UKERNEL_CAPS: unknown capability (known: " ++ abi.numbers.cap_names ++ ")\n");
         exitProcess(2);
     };
     Calls.init(policy);

@@ -48,6 +48,7 @@ pub const panic = std.debug.FullPanic(kernelPanic);
 fn kernelPanic(msg: []const u8, first_trace_addr: ?usize) noreturn {
     serial.print("zigu: panic: {s} (at 0x{x})\n", .{ msg, first_trace_addr orelse @returnAddress() });
     serial.print("zigu: exit {d}\n", .{trap.kernel_panic_status});
+    serial.flush();
     cpu.resetVm();
 }
 
@@ -240,7 +241,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     // The capability policy is data: the kinds the workload may acquire, from the image's
     // configuration (carried on the command line for now). Absent means none.
     const chosen = chooseWorkload(line);
-    const policy = abi.policyFromNames(chosen.policy) catch fail("policy \"{s}\" ({s}): unknown capability (known: log, time, task, io, net, random)", .{ chosen.policy, chosen.source });
+    const policy = abi.policyFromNames(chosen.policy) catch fail("policy \"{s}\" ({s}): unknown capability (known: " ++ abi.numbers.cap_names ++ ")", .{ chosen.policy, chosen.source });
     syscalls.init(policy);
 
     cpu.initSyscall();
@@ -268,5 +269,6 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
         .probe => fail("probe outcome outside the probe", .{}),
     };
     serial.print("zigu: exit {d}\n", .{status});
+    serial.flush();
     cpu.resetVm();
 }

@@ -37,6 +37,17 @@ fn putByte(byte: u8) void {
     fifo_room -= 1;
 }
 
+/// Waits until the UART has handed every byte to the VMM (transmitter empty, LSR bit 6), within
+/// the same bound as a write. Called before the VM stops: QEMU exits on the reset with whatever
+/// the FIFO still holds unsent, and on a loaded host that cut the last line (`zigu: ex`).
+pub fn flush() void {
+    const start = cpu.rdtsc();
+    while (cpu.inb(com1 + 5) & 0x40 == 0) {
+        if (cpu.rdtsc() -% start > tx_wait_cycles) return;
+    }
+    fifo_room = tx_fifo_bytes;
+}
+
 pub fn write(bytes: []const u8) void {
     for (bytes) |b| putByte(b);
 }

@@ -44,6 +44,8 @@ export const MAX_POLL_EVENTS = 64;
 export const MAX_RANDOM_BYTES = 4096;
 export const MAX_TASKS = 32;
 export const TIMEOUT_INFINITE = -1;
+export const MIN_TASK_STACK_BYTES = 4096;
+export const MAX_TASK_STACK_BYTES = 67108864;
 
 export const calls = {
   exit: { nr: 0, cap: null },
@@ -76,4 +78,78 @@ export const errorNames: Record<number, string> = {
   [-6]: "ERR_NO_SYS",
   [-7]: "ERR_UNSUPPORTED",
   [-8]: "ERR_EXISTS",
+};
+
+/** A negative result of an ABI call: the subclass names the error code. */
+export class UkernelError extends Error {
+  readonly code: number;
+  readonly call: string;
+  constructor(call: string, code: number) {
+    super(`${call}: ${errorNames[code] ?? code}`);
+    this.name = new.target.name;
+    this.call = call;
+    this.code = code;
+  }
+}
+/** ERR_PERMISSION: The call's capability is not active, or the policy refuses the capability. */
+export class CapabilityError extends UkernelError {}
+/** ERR_BAD_HANDLE: Not a live handle: closed (stale generation), forged, or of the wrong type. */
+export class BadHandleError extends UkernelError {}
+/** ERR_BAD_POINTER: A pointer or length from the workload does not lie in its own mapped memory. */
+export class BadPointerError extends UkernelError {}
+/** ERR_INVALID: An argument is out of range. */
+export class InvalidArgumentError extends UkernelError {}
+/** ERR_NO_SPACE: A bounded table is full (handles, registrations). */
+export class NoSpaceError extends UkernelError {}
+/** ERR_NO_SYS: No such call. */
+export class NoSuchCallError extends UkernelError {}
+/** ERR_UNSUPPORTED: The call exists but this machine cannot do it (e.g. no wall clock). */
+export class UnsupportedError extends UkernelError {}
+/** ERR_EXISTS: Already so (a handle registered twice with io_poll). */
+export class ExistsError extends UkernelError {}
+
+/** The exception for a negative result `code` of `call`. */
+export function errorFor(call: string, code: number): UkernelError {
+  switch (code) {
+    case -1:
+      return new CapabilityError(call, code);
+    case -2:
+      return new BadHandleError(call, code);
+    case -3:
+      return new BadPointerError(call, code);
+    case -4:
+      return new InvalidArgumentError(call, code);
+    case -5:
+      return new NoSpaceError(call, code);
+    case -6:
+      return new NoSuchCallError(call, code);
+    case -7:
+      return new UnsupportedError(call, code);
+    case -8:
+      return new ExistsError(call, code);
+    default:
+      return new UkernelError(call, code);
+  }
+}
+
+/** Each call's C prototype for FFI (koffi): typed pointers, `_Out_` where the call writes. */
+export const ffiPrototypes: Record<string, string> = {
+  exit: "void uk_exit(uint32_t status)",
+  log: "int64_t uk_log(uint32_t level, const char *msg, uint64_t len)",
+  clock_now: "int64_t uk_clock_now(uint32_t clock)",
+  cap_acquire: "int64_t uk_cap_acquire(uint32_t kind)",
+  cap_enter: "int64_t uk_cap_enter(const uint64_t *handles, uint64_t count)",
+  cap_drop: "int64_t uk_cap_drop(uint32_t kind)",
+  handle_close: "int64_t uk_handle_close(uint64_t handle)",
+  timer_create: "int64_t uk_timer_create()",
+  timer_arm: "int64_t uk_timer_arm(uint64_t timer, uint64_t delay_ns, uint64_t period_ns)",
+  io_register: "int64_t uk_io_register(uint64_t handle, uint32_t interest, uint64_t user_data)",
+  io_unregister: "int64_t uk_io_unregister(uint64_t handle)",
+  io_poll: "int64_t uk_io_poll(_Out_ uk_event *events, uint64_t max, int64_t timeout_ns)",
+  random: "int64_t uk_random(_Out_ uint8_t *buf, uint64_t len)",
+  nop: "int64_t uk_nop()",
+  task_spawn: "int64_t uk_task_spawn(uint64_t entry, uint64_t arg, _Out_ uint8_t *stack, uint64_t stack_len)",
+  task_yield: "int64_t uk_task_yield()",
+  task_exit: "void uk_task_exit(uint32_t status)",
+  task_join: "int64_t uk_task_join(uint64_t task)",
 };

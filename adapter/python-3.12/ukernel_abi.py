@@ -18,54 +18,17 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
 
-class UkernelError(Exception):
-    """A negative result of an ABI call."""
-
-    code = 0
-
-    def __init__(self, call: str) -> None:
-        super().__init__(f"{call}: {abi.ERROR_NAMES.get(self.code, self.code)}")
-        self.call = call
-
-
-class CapabilityError(UkernelError, PermissionError):
-    """ERR_PERMISSION: the call's capability is not active, or the policy refuses it."""
-
-    code = abi.ERR_PERMISSION
-
-
-class BadHandleError(UkernelError):
-    code = abi.ERR_BAD_HANDLE
-
-
-class BadPointerError(UkernelError):
-    code = abi.ERR_BAD_POINTER
-
-
-class InvalidArgumentError(UkernelError):
-    code = abi.ERR_INVALID
-
-
-class NoSpaceError(UkernelError):
-    code = abi.ERR_NO_SPACE
-
-
-class NoSuchCallError(UkernelError):
-    code = abi.ERR_NO_SYS
-
-
-class UnsupportedError(UkernelError):
-    code = abi.ERR_UNSUPPORTED
-
-
-class ExistsError(UkernelError):
-    code = abi.ERR_EXISTS
-
-
-_ERRORS: dict[int, type[UkernelError]] = {
-    cls.code: cls
-    for cls in (CapabilityError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError)
-}
+# The error classes, one per code, come from abi/spec.ts like the numbers.
+UkernelError = abi.UkernelError
+CapabilityError = abi.CapabilityError
+BadHandleError = abi.BadHandleError
+BadPointerError = abi.BadPointerError
+InvalidArgumentError = abi.InvalidArgumentError
+NoSpaceError = abi.NoSpaceError
+NoSuchCallError = abi.NoSuchCallError
+UnsupportedError = abi.UnsupportedError
+ExistsError = abi.ExistsError
+_ERRORS: dict[int, type[UkernelError]] = abi.ERRORS
 
 
 class Event(ctypes.Structure):
@@ -73,28 +36,10 @@ class Event(ctypes.Structure):
 
 
 u64, i64, u32, vp = ctypes.c_uint64, ctypes.c_int64, ctypes.c_uint32, ctypes.c_void_p
+_CTYPES = {"u64": u64, "i64": i64, "u32": u32, "ptr": vp}
 
-# Argument types of every uk_* function; tests check this table against abi.CALLS.
-SIGNATURES: dict[str, list[type]] = {
-    "exit": [u32],
-    "log": [u32, vp, u64],
-    "clock_now": [u32],
-    "cap_acquire": [u32],
-    "cap_enter": [vp, u64],
-    "cap_drop": [u32],
-    "handle_close": [u64],
-    "timer_create": [],
-    "timer_arm": [u64, u64, u64],
-    "io_register": [u64, u32, u64],
-    "io_unregister": [u64],
-    "io_poll": [vp, u64, i64],
-    "random": [vp, u64],
-    "nop": [],
-    "task_spawn": [u64, u64, vp, u64],
-    "task_yield": [],
-    "task_exit": [u32],
-    "task_join": [u64],
-}
+# Argument types of every uk_* function, from the generated signatures (abi/spec.ts).
+SIGNATURES: dict[str, list[type]] = {name: [_CTYPES[kind] for kind in kinds] for name, kinds in abi.SIGNATURES.items()}
 
 
 def library_path() -> Path:

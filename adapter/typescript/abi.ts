@@ -11,24 +11,9 @@ import { repoRoot } from "../../src/zig.ts";
 
 export { n as numbers };
 
-export class UkernelError extends Error {
-  readonly code: number;
-  constructor(call: string, code: number) {
-    super(`${call}: ${n.errorNames[code] ?? code}`);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
-export class CapabilityError extends UkernelError {}
-export class BadHandleError extends UkernelError {}
-export class InvalidArgumentError extends UkernelError {}
-
-function errorFor(call: string, code: number): UkernelError {
-  if (code === n.ERR_PERMISSION) return new CapabilityError(call, code);
-  if (code === n.ERR_BAD_HANDLE) return new BadHandleError(call, code);
-  if (code === n.ERR_INVALID) return new InvalidArgumentError(call, code);
-  return new UkernelError(call, code);
-}
+// The error classes, one per code, are generated from abi/spec.ts with the numbers.
+export { UkernelError, CapabilityError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError } from "../../src/abi.generated.ts";
+const { errorFor } = n;
 
 export function libraryPath(): string {
   const p = process.env.UKERNEL_ABI_LIB ?? join(repoRoot, "zig-out", "lib", "libukernel_abi.so");
@@ -46,19 +31,8 @@ export class Abi {
     const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
     const lib = koffi.load(path);
     koffi.struct("uk_event", { user_data: "uint64_t", events: "uint32_t", reserved: "uint32_t" });
-    const decl = [
-      "int64_t uk_log(uint32_t level, const char *msg, uint64_t len)",
-      "int64_t uk_clock_now(uint32_t clock)",
-      "int64_t uk_cap_acquire(uint32_t kind)",
-      "int64_t uk_cap_enter(const uint64_t *handles, uint64_t count)",
-      "int64_t uk_cap_drop(uint32_t kind)",
-      "int64_t uk_handle_close(uint64_t handle)",
-      "int64_t uk_timer_create()",
-      "int64_t uk_timer_arm(uint64_t timer, uint64_t delay_ns, uint64_t period_ns)",
-      "int64_t uk_io_register(uint64_t handle, uint32_t interest, uint64_t user_data)",
-      "int64_t uk_io_poll(_Out_ uk_event *events, uint64_t max, int64_t timeout_ns)",
-      "int64_t uk_random(_Out_ uint8_t *buf, uint64_t len)",
-    ];
+    // The generated C prototypes, less the two that never return (exit ends the process).
+    const decl = Object.entries(n.ffiPrototypes).filter(([name]) => name !== "exit" && name !== "task_exit").map(([, proto]) => proto);
     this.fns = {};
     for (const d of decl) {
       const name = /uk_(\w+)\(/.exec(d)![1]!;

@@ -105,5 +105,6 @@ pub fn panicFrame(why: []const u8, frame: *const TrapFrame) noreturn {
     serial.print("zigu: panic: {s}: {s} at rip=0x{x}\n", .{ why, vectorName(frame.vector), frame.rip });
     printFrame(frame);
     serial.print("zigu: exit {d}\n", .{kernel_panic_status});
+    serial.flush();
     cpu.resetVm();
 }
