@@ -131,6 +131,19 @@ pub fn build(b: *std.Build) void {
     }) });
     const test_step = b.step("test", "Run the kernel's unit tests on the host");
     test_step.dependOn(&b.addRunArtifact(host_tests).step);
+
+    // Fuzz targets for the parsers of untrusted bytes (tests/fuzz/fuzz.zig), a bounded number of
+    // rounds from their committed corpus, in a safety-checked build.
+    const fuzz_options = b.addOptions();
+    fuzz_options.addOption(usize, "rounds", b.option(usize, "fuzz-rounds", "Mutated inputs per fuzz target (default 200000)") orelse 200_000);
+    fuzz_options.addOption(u64, "seed", b.option(u64, "fuzz-seed", "Fuzz seed (default fixed, so a failure reproduces)") orelse 0x5A16_F022);
+    const fuzz_mod = b.createModule(.{ .root_source_file = b.path("tests/fuzz/fuzz.zig"), .target = b.graph.host, .optimize = .safe });
+    fuzz_mod.addOptions("fuzz_options", fuzz_options);
+    for ([_][]const u8{ "tar", "elf", "cmdline", "bootinfo" }) |name| {
+        fuzz_mod.addImport(name, b.createModule(.{ .root_source_file = b.path(b.fmt("kernel/{s}.zig", .{name})) }));
+    }
+    const fuzz_tests = b.addTest(.{ .root_module = fuzz_mod });
+    test_step.dependOn(&b.addRunArtifact(fuzz_tests).step);
 }
 
 /// A ring-3 workload: user/start.zig as its entry, `app` (whose `main` it runs) and the user

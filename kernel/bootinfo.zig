@@ -37,12 +37,14 @@ pub const BootInfo = struct {
     pub fn usableBytes(self: *const BootInfo) u64 {
         var total: u64 = 0;
         for (self.memoryMap()) |r| {
-            if (r.kind == .usable) total += r.len;
+            if (r.kind == .usable) total +|= r.len; // a VMM's map may claim anything
         }
         return total;
     }
 
-    fn addRegion(self: *BootInfo, base: u64, len: u64, e820_type: u32) Error!void {
+    fn addRegion(self: *BootInfo, base: u64, len_claimed: u64, e820_type: u32) Error!void {
+        // Clipped to the address space, so that base + len never overflows for the code after.
+        const len = @min(len_claimed, std.math.maxInt(u64) - base);
         if (len == 0) return;
         if (self.region_count == max_regions) return error.TooManyRegions;
         self.regions[self.region_count] = .{ .base = base, .len = len, .kind = switch (e820_type) {
@@ -55,7 +57,8 @@ pub const BootInfo = struct {
         self.region_count += 1;
     }
 
-    fn addModule(self: *BootInfo, base: u64, len: u64) Error!void {
+    fn addModule(self: *BootInfo, base: u64, len_claimed: u64) Error!void {
+        const len = @min(len_claimed, std.math.maxInt(u64) - base);
         if (len == 0) return;
         if (self.module_count == max_modules) return error.TooManyModules;
         self.modules[self.module_count] = .{ .base = base, .len = len };
