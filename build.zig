@@ -30,7 +30,7 @@ pub fn build(b: *std.Build) void {
     const layout_mod = b.createModule(.{ .root_source_file = b.path("kernel/layout.zig") });
     const user_lib = b.createModule(.{ .root_source_file = b.path("user/zigu.zig"), .target = user_target, .optimize = workload_optimize });
     user_lib.addImport("layout", layout_mod);
-    user_lib.addImport("abi_numbers", b.createModule(.{ .root_source_file = b.path("kernel/abi_numbers.zig") }));
+    user_lib.addImport("abi_numbers", b.createModule(.{ .root_source_file = b.path("kernel/core/abi_numbers.zig") }));
     const workloads = [_]struct { name: []const u8, path: []const u8, c_source: ?[]const u8 = null }{
         .{ .name = "hello", .path = "examples/hello/main.zig" },
         .{ .name = "fault", .path = "tests/kernel/workloads/fault.zig" },
@@ -110,17 +110,15 @@ pub fn build(b: *std.Build) void {
     const stub_step = b.step("stub", "Build the minimal PVH stub used as the boot benchmark's baseline");
     stub_step.dependOn(&b.addInstallArtifact(stub, .{}).step);
 
-    // libukernel_abi.so: the same ABI on the host (kernel/host_lib.zig), for local runs.
-    const host_lib = b.addLibrary(.{
-        .name = "ukernel_abi",
-        .linkage = .dynamic,
-        .root_module = b.createModule(.{
-            .root_source_file = b.path("kernel/host_lib.zig"),
-            .target = b.graph.host,
-            .optimize = optimize,
-            .link_libc = true,
-        }),
+    // libukernel_abi.so: the same ABI on the host (host/lib.zig over the kernel's pure core), for local runs.
+    const host_mod = b.createModule(.{
+        .root_source_file = b.path("host/lib.zig"),
+        .target = b.graph.host,
+        .optimize = optimize,
+        .link_libc = true,
     });
+    host_mod.addImport("core", b.createModule(.{ .root_source_file = b.path("kernel/core/core.zig") }));
+    const host_lib = b.addLibrary(.{ .name = "ukernel_abi", .linkage = .dynamic, .root_module = host_mod });
     b.installArtifact(host_lib);
 
     // Host unit tests of the kernel's pure core (boot info, command line, ELF, allocators).
@@ -140,7 +138,8 @@ pub fn build(b: *std.Build) void {
     const fuzz_mod = b.createModule(.{ .root_source_file = b.path("tests/fuzz/fuzz.zig"), .target = b.graph.host, .optimize = .safe });
     fuzz_mod.addOptions("fuzz_options", fuzz_options);
     for ([_][]const u8{ "tar", "elf", "cmdline", "bootinfo" }) |name| {
-        fuzz_mod.addImport(name, b.createModule(.{ .root_source_file = b.path(b.fmt("kernel/{s}.zig", .{name})) }));
+        const dir = if (std.mem.eql(u8, name, "tar") or std.mem.eql(u8, name, "elf")) "workload" else "boot";
+        fuzz_mod.addImport(name, b.createModule(.{ .root_source_file = b.path(b.fmt("kernel/{s}/{s}.zig", .{ dir, name })) }));
     }
     const fuzz_tests = b.addTest(.{ .root_module = fuzz_mod });
     test_step.dependOn(&b.addRunArtifact(fuzz_tests).step);

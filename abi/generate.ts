@@ -75,7 +75,7 @@ const zigBound = (b: Bound) => (typeof b === "number" ? String(b) : `n.${lower(b
 const oneOfGroups = { logLevels, clocks } as const;
 
 /**
- * kernel/call_args.zig: every kernel call's arguments decoded from the registers into a typed
+ * kernel/core/call_args.zig: every kernel call's arguments decoded from the registers into a typed
  * struct. Range checks come first, in argument order, then the memory checks, so that a call
  * refuses a bad length as ERR_INVALID before it looks at a pointer.
  */
@@ -85,7 +85,7 @@ function zigCallArgs(): string {
     "//! Each kernel call's arguments, decoded from its registers into a typed struct: integers at",
     "//! their width (a u32 argument is the low half of its register: SysV lets a C caller leave the",
     "//! high half undefined), lengths checked against their limits, and workload memory only as the",
-    "//! checked types that `V` (kernel/calls.zig) makes: `V.In`/`V.Out` from `V.userIn`/`V.userOut`,",
+    "//! checked types that `V` (kernel/core/calls.zig) makes: `V.In`/`V.Out` from `V.userIn`/`V.userOut`,",
     "//! and descriptor arrays from `V.userInVec`/`V.userOutVec`. A call handler gets no raw address.",
     'const std = @import("std");',
     'const n = @import("abi_numbers.zig");',
@@ -257,10 +257,10 @@ function py(): string {
 }
 
 export const outputs: Record<string, () => string> = {
-  "kernel/abi_numbers.zig": zig,
-  "kernel/call_args.zig": zigCallArgs,
-  "kernel/host_exports.zig": () =>
-    zigExports("//! The C functions of include/ukernel_abi.h in libukernel_abi.so.", "host.call", 'const host = @import("host_lib.zig");'),
+  "kernel/core/abi_numbers.zig": zig,
+  "kernel/core/call_args.zig": zigCallArgs,
+  "host/exports.zig": () =>
+    zigExports("//! The C functions of include/ukernel_abi.h in libukernel_abi.so.", "host.call", 'const host = @import("lib.zig");'),
   "user/ukernel_abi_guest.zig": () =>
     zigExports("//! The C functions of include/ukernel_abi.h for C workloads in the guest: each goes through the gate.", "gate", 'const zigu = @import("zigu");\n\nfn gate(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {\n    return zigu.raw4(@enumFromInt(nr), a0, a1, a2, a3);\n}'),
   "include/ukernel_abi.h": c,

@@ -48,7 +48,7 @@ export interface Call {
   doc: string;
   /**
    * Where the call is carried out: "kernel" (behind the gate, decoded by the generated
-   * kernel/call_args.zig) or "library" (by a ring-3 library in the guest and by the host library,
+   * kernel/core/call_args.zig) or "library" (by a ring-3 library in the guest and by the host library,
    * over kernel calls: the network's sockets will be such calls). Default "kernel".
    */
   home?: "kernel" | "library";

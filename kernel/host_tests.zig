@@ -1,12 +1,12 @@
-//! `zig build test`: the kernel's pure core, run on the host.
+//! `zig build test`: the kernel's pure parts, run on the host.
 test {
-    _ = @import("bootinfo.zig");
-    _ = @import("cmdline.zig");
-    _ = @import("elf.zig");
+    _ = @import("boot/bootinfo.zig");
+    _ = @import("boot/cmdline.zig");
+    _ = @import("workload/elf.zig");
+    _ = @import("workload/tar.zig");
     _ = @import("mem/page_alloc.zig");
     _ = @import("mem/heap.zig");
-    _ = @import("abi.zig");
-    _ = @import("tar.zig");
+    _ = @import("core/objects.zig");
+    _ = @import("core/calls.zig");
     _ = @import("time.zig");
-    _ = @import("calls.zig");
 }

@@ -1,20 +1,20 @@
 //! Entry after boot (boot.S): init order, workload choice, gate choice, launch, exit status.
 const std = @import("std");
 const layout = @import("layout.zig");
-const serial = @import("serial.zig");
+const serial = @import("devices/serial.zig");
 const cpu = @import("arch/x86_64/cpu.zig");
 const trap = @import("arch/x86_64/trap.zig");
-const bootinfo = @import("bootinfo.zig");
-const cmdline = @import("cmdline.zig");
+const bootinfo = @import("boot/bootinfo.zig");
+const cmdline = @import("boot/cmdline.zig");
 const time = @import("time.zig");
-const workload = @import("workload.zig");
+const workload = @import("workload/loader.zig");
 const paging = @import("arch/x86_64/paging.zig");
-const lapic = @import("arch/x86_64/lapic.zig");
-const abi = @import("abi.zig");
-const tar = @import("tar.zig");
-const virtio_mmio = @import("virtio/mmio.zig");
-const virtio_blk = @import("virtio/blk.zig");
-const syscalls = @import("syscalls.zig");
+const lapic = @import("devices/lapic.zig");
+const objects = @import("core/objects.zig");
+const tar = @import("workload/tar.zig");
+const virtio_mmio = @import("devices/virtio/mmio.zig");
+const virtio_blk = @import("devices/virtio/blk.zig");
+const gate = @import("gate.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const page_alloc = @import("mem/page_alloc.zig");
 const Heap = @import("mem/heap.zig").Heap;
@@ -160,9 +160,9 @@ fn chooseGate(loaded: *const workload.Loaded, line: []const u8) struct { kind: l
     if (std.mem.eql(u8, mode, "syscall")) return .{ .kind = .syscall, .how = "forced" };
     if (!std.mem.eql(u8, mode, "auto")) fail("zigu.gate={s}: expected auto, syscall or trap", .{mode});
     loaded.setGate(.syscall);
-    syscalls.probing = true;
-    const outcome = loaded.probe(syscalls.gate_probe_call);
-    syscalls.probing = false;
+    gate.probing = true;
+    const outcome = loaded.probe(gate.gate_probe_call);
+    gate.probing = false;
     const works = outcome == .probe and outcome.probe;
     return .{ .kind = if (works) .syscall else .trap, .how = "probed" };
 }
@@ -210,7 +210,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     cpu.initGdt();
     cpu.initIdt();
     cpu.maskLegacyPic();
-    trap.handlers = .{ .kernel_call = syscalls.dispatch, .user_fault = syscalls.userFault, .interrupt = syscalls.interrupt };
+    trap.handlers = .{ .kernel_call = gate.dispatch, .user_fault = gate.userFault, .interrupt = gate.interrupt };
 
     readBootInfo(protocol, info_paddr);
     const line = boot.cmdline();
@@ -225,8 +225,8 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     initMemory();
     var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
     const virtio = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
-    serial.print("zigu: image 0x{x}-0x{x}, tsc {d} MHz, wall clock: {s}, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
-        @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1_000_000, time.wall_source, pages.freePages(), heap_pages * 4, virtio.len,
+    serial.print("zigu: image 0x{x}-0x{x}, tsc {d} MHz ({d} windows), wall clock: {s}, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
+        @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1_000_000, time.calibration_windows, time.wall_source, pages.freePages(), heap_pages * 4, virtio.len,
     });
 
     if (cmdline.get(line, "zigu.test")) |what| {
@@ -241,8 +241,8 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     // The capability policy is data: the kinds the workload may acquire, from the image's
     // configuration (carried on the command line for now). Absent means none.
     const chosen = chooseWorkload(line);
-    const policy = abi.policyFromNames(chosen.policy) catch fail("policy \"{s}\" ({s}): unknown capability (known: " ++ abi.numbers.cap_names ++ ")", .{ chosen.policy, chosen.source });
-    syscalls.init(policy);
+    const policy = objects.policyFromNames(chosen.policy) catch fail("policy \"{s}\" ({s}): unknown capability (known: " ++ objects.numbers.cap_names ++ ")", .{ chosen.policy, chosen.source });
+    gate.init(policy);
 
     cpu.initSyscall();
     cpu.enableUserSse();
@@ -256,11 +256,11 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const loaded = workload.load(&pages, chosen.elf, arg) catch |err| fail("workload image: {s}", .{@errorName(err)});
     if (cmdline.get(line, "zigu.test")) |what| kernelEscapeTest(what, &loaded);
     const t_probe = time.nowNs();
-    const gate = chooseGate(&loaded, line);
+    const chosen_gate = chooseGate(&loaded, line);
     const t_run = time.nowNs();
-    loaded.setGate(gate.kind);
+    loaded.setGate(chosen_gate.kind);
     serial.print("zigu: gate {s} ({s}), workload {d} pages ({s}, policy \"{s}\"); boot {d} us (load {d} us, probe {d} us)\n", .{
-        @tagName(gate.kind), gate.how, loaded.pages, chosen.source, chosen.policy, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
+        @tagName(chosen_gate.kind), chosen_gate.how, loaded.pages, chosen.source, chosen.policy, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
     });
 
     const status: u8 = switch (loaded.run()) {

@@ -151,6 +151,19 @@ for (const accel of accelerators()) {
       }
     });
 
+    test("the TSC calibration agrees with itself across boots (a descheduled vCPU once gave 30 MHz for 2.4 GHz)", async () => {
+      const mhz: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const r = await boot(accel, "zigu.workload=hello");
+        const m = /tsc (\d+) MHz \((\d+) windows\)/.exec(r.console);
+        assert.ok(m?.[1], r.console);
+        mhz.push(Number(m[1]));
+      }
+      const lo = Math.min(...mhz);
+      const hi = Math.max(...mhz);
+      assert.ok(hi <= lo * 1.01, `TSC frequencies ${mhz.join(", ")} MHz differ by more than 1%`);
+    });
+
     test("the policy decides: without log in zigu.caps the sample cannot log and says so by its status", async () => {
       const r = await boot(accel, "zigu.workload=hello zigu.caps=time");
       assert.doesNotMatch(r.console, /hello from ring 3/);

@@ -2,7 +2,7 @@
 //! interrupts, the trap gate (vector 3 from ring 3) and the syscall instruction (vector 256).
 const std = @import("std");
 const cpu = @import("cpu.zig");
-const serial = @import("../../serial.zig");
+const serial = @import("../../devices/serial.zig");
 const paging = @import("paging.zig");
 
 pub const syscall_vector: u64 = 256;

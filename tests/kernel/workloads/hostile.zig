@@ -210,7 +210,9 @@ fn pollerAmongYielders() void {
     expect("a due timer ends an infinite poll while two tasks yield", got == 1 and ev[0].user_data == 5);
     @atomicStore(bool, &stop_yielding, true, .monotonic);
     expect("the yielders saw the poller come back", (zigu.join(a) catch 9) == 0 and (zigu.join(b) catch 9) == 0);
-    expect("the yielders ran meanwhile", yields > 2);
+    // Each poll blocked at least once, and a yielder ran then (how many times depends on how
+    // long the host let the VM run: not a number to test).
+    expect("the yielders ran meanwhile", yields >= 1);
     zigu.unregister(t) catch {};
     zigu.close(t) catch {};
     zigu.close(a) catch {};

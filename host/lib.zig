@@ -1,14 +1,15 @@
 //! libukernel_abi.so: the same ABI on Linux, for running workloads on the host without a VM
-//! (the runtime adapters' local runs). Same core (abi.zig), same call semantics (calls.zig), same
+//! (the runtime adapters' local runs). Same core (kernel/core/objects.zig), same call semantics (kernel/core/calls.zig), same
 //! capability checks and error codes; the platform is libc: clock_gettime, nanosleep, getrandom,
 //! stdout. The policy comes from the environment: UKERNEL_CAPS=log,time,... (absent: none).
 //! On the host a pointer cannot be checked against page tables: only null, the first page and
 //! wrapping ranges are refused; anything else is the caller's own memory.
 const std = @import("std");
-const abi = @import("abi.zig");
+const core = @import("core");
+const objects = core.objects;
 
 comptime {
-    _ = @import("host_exports.zig");
+    _ = @import("exports.zig");
 }
 
 const Timespec = extern struct { sec: i64, nsec: i64 };
@@ -97,7 +98,7 @@ fn exitProcess(status: u8) noreturn {
     exit(status);
 }
 
-const Calls = @import("calls.zig").Calls(Host);
+const Calls = core.calls.Calls(Host);
 var initialised = false;
 
 // ---- tasks: ucontext coroutines ----------------------------------------------------------------
@@ -108,8 +109,8 @@ extern "c" fn getcontext(ucp: *[ucontext_bytes]u8) c_int;
 extern "c" fn makecontext(ucp: *[ucontext_bytes]u8, func: *const fn () callconv(.c) void, argc: c_int, ...) void;
 extern "c" fn swapcontext(oucp: *[ucontext_bytes]u8, ucp: *const [ucontext_bytes]u8) c_int;
 
-var contexts: [abi.max_tasks][ucontext_bytes]u8 align(16) = undefined;
-var host_tasks: [abi.max_tasks]struct { entry: u64 = 0, arg: u64 = 0 } = @splat(.{});
+var contexts: [objects.max_tasks][ucontext_bytes]u8 align(16) = undefined;
+var host_tasks: [objects.max_tasks]struct { entry: u64 = 0, arg: u64 = 0 } = @splat(.{});
 
 fn taskTrampoline() callconv(.c) void {
     const task = host_tasks[Calls.core.current];
@@ -136,8 +137,8 @@ fn initOnce() void {
     initialised = true;
     start_ns = clockNs(clock_monotonic);
     const names = if (getenv("UKERNEL_CAPS")) |v| std.mem.span(v) else "";
-    const policy = abi.policyFromNames(names) catch {
-        Host.consoleWrite("libukernel_abi: UKERNEL_CAPS: unknown capability (known: " ++ abi.numbers.cap_names ++ ")\n");
+    const policy = objects.policyFromNames(names) catch {
+        Host.consoleWrite("libukernel_abi: UKERNEL_CAPS: unknown capability (known: " ++ objects.numbers.cap_names ++ ")\n");
         exitProcess(2);
     };
     Calls.init(policy);

@@ -3,14 +3,14 @@
 //! each call does is calls.zig; this file supplies the guest platform it runs on, and is the
 //! boundary where every pointer from ring 3 is checked against the page tables.
 const std = @import("std");
-const abi = @import("abi.zig");
+const objects = @import("core/objects.zig");
 const trap = @import("arch/x86_64/trap.zig");
 const paging = @import("arch/x86_64/paging.zig");
 const cpu = @import("arch/x86_64/cpu.zig");
-const lapic = @import("arch/x86_64/lapic.zig");
-const serial = @import("serial.zig");
+const lapic = @import("devices/lapic.zig");
+const serial = @import("devices/serial.zig");
 const time = @import("time.zig");
-const workload = @import("workload.zig");
+const workload = @import("workload/loader.zig");
 
 /// Kernel-internal: the boot-time probe of the syscall gate; outside the probe it is no call.
 pub const gate_probe_call: u64 = 0x7a69_6775;
@@ -67,13 +67,13 @@ const Guest = struct {
     }
 };
 
-const calls = @import("calls.zig");
+const calls = @import("core/calls.zig");
 const Calls = calls.Calls(Guest);
 
 /// Each task's registers while it does not run. Tasks switch only inside a call, at the gate's
 /// function-call boundary, where the SysV ABI leaves no SSE register live: saving the trap frame
 /// is the whole switch.
-var frames: [abi.max_tasks]trap.TrapFrame = undefined;
+var frames: [objects.max_tasks]trap.TrapFrame = undefined;
 /// Bytes of the instruction that entered the kernel, which a restarted call backs rip over: taken
 /// from the frame, not from the gate chosen at boot, since ring 3 may use either instruction.
 fn entryInstructionBytes(frame: *const trap.TrapFrame) u64 {

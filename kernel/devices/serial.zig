@@ -1,6 +1,6 @@
 //! COM1 (0x3f8): the console on QEMU microvm and Firecracker. Output only.
 const std = @import("std");
-const cpu = @import("arch/x86_64/cpu.zig");
+const cpu = @import("../arch/x86_64/cpu.zig");
 
 const com1: u16 = 0x3f8;
 /// Bounded wait for the transmitter, in TSC cycles (~4 s at 2.5 GHz; the clock may not be

@@ -2,11 +2,11 @@
 //! the stack; then enterUser until the workload exits or faults.
 const std = @import("std");
 const assert = std.debug.assert;
-const layout = @import("layout.zig");
+const layout = @import("../layout.zig");
 const elf = @import("elf.zig");
-const paging = @import("arch/x86_64/paging.zig");
-const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
-const bytes = @import("mem/bytes.zig");
+const paging = @import("../arch/x86_64/paging.zig");
+const PageAllocator = @import("../mem/page_alloc.zig").PageAllocator;
+const bytes = @import("../mem/bytes.zig");
 
 pub const Error = elf.Error || paging.Error;
 

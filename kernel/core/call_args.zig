@@ -2,7 +2,7 @@
 //! Each kernel call's arguments, decoded from its registers into a typed struct: integers at
 //! their width (a u32 argument is the low half of its register: SysV lets a C caller leave the
 //! high half undefined), lengths checked against their limits, and workload memory only as the
-//! checked types that `V` (kernel/calls.zig) makes: `V.In`/`V.Out` from `V.userIn`/`V.userOut`,
+//! checked types that `V` (kernel/core/calls.zig) makes: `V.In`/`V.Out` from `V.userIn`/`V.userOut`,
 //! and descriptor arrays from `V.userInVec`/`V.userOutVec`. A call handler gets no raw address.
 const std = @import("std");
 const n = @import("abi_numbers.zig");

@@ -2,8 +2,8 @@
 //! a time, completion polled (no interrupt): the kernel has nothing else to do meanwhile.
 const std = @import("std");
 const mmio = @import("mmio.zig");
-const time = @import("../time.zig");
-const PageAllocator = @import("../mem/page_alloc.zig").PageAllocator;
+const time = @import("../../time.zig");
+const PageAllocator = @import("../../mem/page_alloc.zig").PageAllocator;
 
 pub const sector_bytes: u64 = 512;
 /// Bytes per request: one contiguous data descriptor.

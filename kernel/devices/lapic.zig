@@ -1,7 +1,7 @@
 //! The local APIC timer (xAPIC MMIO at 0xFEE00000, inside the identity map): one-shot wake-ups for
 //! io_poll. Behaves the same on QEMU KVM, QEMU TCG and Firecracker; calibrated against the TSC.
 const std = @import("std");
-const time = @import("../../time.zig");
+const time = @import("../time.zig");
 
 const base: u64 = 0xFEE0_0000;
 const reg_eoi = 0xB0;

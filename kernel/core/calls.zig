@@ -1,12 +1,12 @@
-//! What each ABI call does, once, for both homes of the ABI: the kernel (syscalls.zig, behind the
-//! entry gate) and the host library (host_lib.zig, libukernel_abi.so). Arguments arrive as raw
+//! What each ABI call does, once, for both homes of the ABI: the kernel (gate.zig, behind the
+//! entry gate) and the host library (host/lib.zig, libukernel_abi.so). Arguments arrive as raw
 //! 64-bit values and are decoded into typed structs by call_args.zig, generated from abi/spec.ts;
 //! the platform says what memory the caller owns, what time it is, how to wait, where the console
-//! is and where random bits come from. The capability core is abi.zig.
+//! is and where random bits come from. The object core is objects.zig.
 const std = @import("std");
-const abi = @import("abi.zig");
+const objects = @import("objects.zig");
 const call_args = @import("call_args.zig");
-const n = abi.numbers;
+const n = objects.numbers;
 
 /// What the platform does after a call, beyond handing back its value.
 pub const Action = enum {
@@ -45,7 +45,7 @@ const checked: Proof = .{ .checked = true };
 ///   exit(status: u8) noreturn.
 pub fn Calls(comptime Platform: type) type {
     return struct {
-        pub var core: abi.Core = undefined;
+        pub var core: objects.Core = undefined;
 
         pub fn init(policy: u64) void {
             core.init(policy);
@@ -53,7 +53,7 @@ pub fn Calls(comptime Platform: type) type {
 
         /// One call: a non-negative value or a negative error code, and what to do next.
         pub fn call(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) Result {
-            return callOrError(@enumFromInt(nr), .{ a0, a1, a2, a3 }) catch |err| .{ .value = abi.errorCode(err) };
+            return callOrError(@enumFromInt(nr), .{ a0, a1, a2, a3 }) catch |err| .{ .value = objects.errorCode(err) };
         }
 
         /// The task to run next: a ready one, else one task waiting in io_poll, whose poll then
@@ -67,14 +67,14 @@ pub fn Calls(comptime Platform: type) type {
             return .{ .value = v };
         }
 
-        /// The generated decoder (kernel/call_args.zig, from abi/spec.ts) turns each call's
+        /// The generated decoder (call_args.zig, from abi/spec.ts) turns each call's
         /// registers into its typed arguments, with this struct's checked memory types.
         const D = call_args.Decoder(@This());
         pub const In = UserIn;
         pub const Out = UserOut;
 
         /// The capability first, then the arguments (ranges, then memory), then the call itself.
-        fn callOrError(which: n.Call, r: call_args.Raw) abi.Error!Result {
+        fn callOrError(which: n.Call, r: call_args.Raw) objects.Error!Result {
             if (which.requiredCap()) |cap| try core.check(cap);
             return switch (which) {
                 .exit => Platform.exit(@truncate((try D.exit(r)).status)),
@@ -108,7 +108,7 @@ pub fn Calls(comptime Platform: type) type {
             };
         }
 
-        fn taskSpawn(a: D.TaskSpawn) abi.Error!i64 {
+        fn taskSpawn(a: D.TaskSpawn) objects.Error!i64 {
             if (!Platform.tasks_supported) return error.Unsupported;
             if (!Platform.callerCode(a.entry)) return error.BadPointer;
             const task = try core.taskSpawn();
@@ -195,7 +195,7 @@ pub fn Calls(comptime Platform: type) type {
         /// Console lines go out through a kernel buffer of this size, one piece at a time.
         const log_chunk_bytes = 256;
 
-        fn log(a: D.Log) abi.Error!i64 {
+        fn log(a: D.Log) objects.Error!i64 {
             const prefix = switch (a.level) {
                 n.log_error => "error: ",
                 n.log_warn => "warn: ",
@@ -218,7 +218,7 @@ pub fn Calls(comptime Platform: type) type {
             return 0;
         }
 
-        fn clockNow(clock: u32) abi.Error!i64 {
+        fn clockNow(clock: u32) objects.Error!i64 {
             return switch (clock) {
                 n.clock_monotonic => @intCast(Platform.nowNs() & std.math.maxInt(i64)),
                 n.clock_wall => if (Platform.wallNs()) |ns| @intCast(ns & std.math.maxInt(i64)) else error.Unsupported,
@@ -226,14 +226,14 @@ pub fn Calls(comptime Platform: type) type {
             };
         }
 
-        fn capEnter(a: D.CapEnter) abi.Error!i64 {
-            var handles: [abi.max_handles]u64 = undefined;
+        fn capEnter(a: D.CapEnter) objects.Error!i64 {
+            var handles: [objects.max_handles]u64 = undefined;
             copyIn(a.handles, 0, std.mem.sliceAsBytes(handles[0..a.count]));
             try core.capEnter(handles[0..a.count]);
             return 0;
         }
 
-        fn ioPoll(a: D.IoPoll) abi.Error!Result {
+        fn ioPoll(a: D.IoPoll) objects.Error!Result {
             const max = a.max; // clamped to max_poll_events by the decoder
             const out = a.events;
             // A poll resumed after other tasks ran keeps the deadline of its first attempt.
@@ -275,7 +275,7 @@ pub fn Calls(comptime Platform: type) type {
         /// Tries per random word before the generator counts as failed (Intel's guidance is 10).
         const random_retries: u32 = 10;
 
-        fn random(a: D.Random) abi.Error!i64 {
+        fn random(a: D.Random) objects.Error!i64 {
             const out = a.buf;
             const len = a.len;
             var buf: [256]u8 = undefined;
@@ -348,7 +348,7 @@ test "every gated call: refused before acquire, after acquire without enter, and
         if (which.requiredCap()) |cap| {
             // Arguments that pass every other check where they can: a valid buffer, small sizes.
             const args = [4]u64{ 1, b, 8, 0 };
-            const permission = abi.errorCode(error.Permission);
+            const permission = objects.errorCode(error.Permission);
             C.init(cap.bit());
             try std.testing.expectEqual(permission, C.call(nr, args[0], args[1], args[2], args[3]).value);
             const h: u64 = @intCast(C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(cap), 0, 0, 0).value);
@@ -375,8 +375,8 @@ test "typed decoding: a u32 argument is the low half of its register, lengths ar
     // SysV leaves the high half of a uint32_t argument undefined: garbage there changes nothing.
     try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.log), @as(u64, n.log_info) | (1 << 40), b, 4, 0).value);
     try std.testing.expect(C.call(@intFromEnum(n.Call.clock_now), @as(u64, n.clock_monotonic) | (7 << 32), 0, 0, 0).value >= 0);
-    const invalid = abi.errorCode(error.Invalid);
-    const bad_pointer = abi.errorCode(error.BadPointer);
+    const invalid = objects.errorCode(error.Invalid);
+    const bad_pointer = objects.errorCode(error.BadPointer);
     try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.log), 9, b, 4, 0).value);
     // A length over its limit is ERR_INVALID even with a null pointer: ranges before memory.
     try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.log), n.log_info, 0, n.max_log_bytes + 1, 0).value);
@@ -387,7 +387,7 @@ test "typed decoding: a u32 argument is the low half of its register, lengths ar
     // A huge max is clamped to 64 events (1 KiB), which fits the buffer: no pointer error.
     try std.testing.expectEqual(invalid, C.call(@intFromEnum(n.Call.io_poll), b, std.math.maxInt(u64), @bitCast(@as(i64, -1)), 0).value); // nothing registered: would wait for ever
     try std.testing.expectEqual(bad_pointer, C.call(@intFromEnum(n.Call.io_poll), b + 4000, std.math.maxInt(u64), 0, 0).value);
-    try std.testing.expectEqual(abi.errorCode(error.NoSys), C.call(999, 0, 0, 0, 0).value);
+    try std.testing.expectEqual(objects.errorCode(error.NoSys), C.call(999, 0, 0, 0, 0).value);
 }
 
 test "descriptor arrays: the table and every range in it are checked, and counts are bounded" {

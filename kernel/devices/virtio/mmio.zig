@@ -2,7 +2,7 @@
 //! `virtio_mmio.device=` on the command line. QEMU microvm is started with
 //! `-global virtio-mmio.force-legacy=false` so both VMMs present version 2.
 const std = @import("std");
-const PageAllocator = @import("../mem/page_alloc.zig").PageAllocator;
+const PageAllocator = @import("../../mem/page_alloc.zig").PageAllocator;
 
 pub const magic: u32 = 0x7472_6976; // "virt"
 pub const device_block: u32 = 2;
