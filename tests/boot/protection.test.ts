@@ -47,8 +47,10 @@ for (const accel of accelerators()) {
       ...(want.umip ? [["sgdt", [GP]] as [string, number[]]] : []),
       // DPL-0 vectors: #GP under TCG. kvm-pvm (the host's doing) raises #UD for most, and for
       // `int $4` delivers #OF to the kernel's own exception handler: also a clean workload fault.
-      // Never an interrupt handler (32-47) or anything that lets the workload run on.
-      ...[0, 1, 2, 4, 5, 6, 8, 13, 14, 18, 32, 33, 47, 128, 255].map((n): [string, number[]] => [`int${n}`, n < 32 ? [GP, UD, status.workloadFault(n)] : [GP, UD]]),
+      // Never an interrupt handler (32-47) or anything that lets the workload run on. Every
+      // vector under TCG (a boot is ~0.1 s there), a sample of them under KVM (~0.4 s).
+      ...(accel === "tcg" ? Array.from({ length: 256 }, (_, n) => n).filter((n) => n !== 3) : [0, 1, 2, 4, 5, 6, 8, 13, 14, 18, 32, 33, 47, 128, 255])
+        .map((n): [string, number[]] => [`int${n}`, n < 32 ? [GP, UD, status.workloadFault(n)] : [GP, UD]]),
     ];
     for (const [escape, statuses] of ring3) {
       test(`ring 3 cannot ${escape}: the workload ends with a fault report`, async () => {
@@ -60,6 +62,13 @@ for (const accel of accelerators()) {
         assert.ok(r.end.kind === "exit" && statuses.includes(r.end.status), `status ${JSON.stringify(r.end)}, expected one of ${statuses}\n${r.console}`);
       });
     }
+
+    test("rdtsc and rdrand work in ring 3 without time or random, as the boot line says", async () => {
+      const r = await boot(accel, "zigu.workload=hostile zigu.caps=log zigu.arg=advisory");
+      assert.match(r.console, /rdtsc and rdrand open to ring 3/, r.console);
+      assert.match(r.console, /^hostile: advisory \d+ passed, 0 failed$/m, r.console);
+      assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
+    });
 
     const ring0: [string, RegExp, boolean][] = [
       ["smep", /error=0x11 .* cr2=0x8000000800$/m, want.smep], // fetch from a user page
