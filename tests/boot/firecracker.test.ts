@@ -48,6 +48,36 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
     assert.equal(r.vmm.exitCode, 0, "the i8042 reset should end firecracker cleanly");
   });
 
+  const fc = async (cmdline: string, optimize: "Debug" | typeof releaseOptimize = "Debug") => {
+    const k = await kernel(optimize);
+    return bootFirecracker({ kernel: k.kernel, cmdline: `console=ttyS0 ${cmdline}`, timeoutMs: bootTimeoutMs });
+  };
+
+  test("the protections the kernel claims hold on Firecracker too (same kvm-pvm as QEMU KVM here)", async () => {
+    const hello = await fc("zigu.workload=hello zigu.caps=log");
+    assert.match(hello.console, /^zigu: protections: kernel text read-only, data no-execute, smep on, smap on, umip on; avx on; rdtsc and rdrand open to ring 3$/m, hello.console);
+    for (const [escape, vector] of [["exec-stack", 14], ["write-text", 14], ["read-kernel", 14], ["sgdt", 13], ["outb", 13]] as const) {
+      const r = await fc(`zigu.workload=hostile zigu.caps=log,time,task zigu.arg=${escape}`);
+      assert.doesNotMatch(r.console, /not stopped|zigu: panic/, r.console);
+      assert.deepEqual(r.end, { kind: "exit", status: status.workloadFault(vector) }, `${escape}\n${r.console}`);
+    }
+    for (const escape of ["smep", "smap"]) {
+      const r = await fc(`zigu.workload=hello zigu.caps=log zigu.test=${escape}`);
+      assert.match(r.console, /^zigu: panic: kernel exception: #PF page fault/m, r.console);
+      assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic }, r.console);
+    }
+  });
+
+  for (const optimize of ["Debug", releaseOptimize] as const) {
+    test(`the hostile, tasks and abi suites pass on Firecracker (${optimize})`, async () => {
+      for (const [workload, caps, line] of [["hostile", "log,time,task", /^hostile: \d+ passed, 0 failed$/m], ["tasks", "log,time,task", /^tasks: \d+ passed, 0 failed$/m], ["abi", "log,time,random", /^abi: \d+ passed, 0 failed$/m]] as const) {
+        const r = await fc(`zigu.workload=${workload} zigu.caps=${caps}`, optimize);
+        assert.match(r.console, line, r.console);
+        assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
+      }
+    });
+  }
+
   test("reports a workload fault and its status", async () => {
     const k = await kernel(releaseOptimize);
     const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=fault zigu.caps=log", timeoutMs: bootTimeoutMs });
