@@ -81,6 +81,35 @@ pub fn build(b: *std.Build) void {
         kernel_mod.addAnonymousImport(b.fmt("workload_{s}", .{w.name}), .{ .root_source_file = exe.getEmittedBin() });
     }
 
+    // The JavaScript runtime (runtime/js/, runtime/libc/): QuickJS-NG on picolibc in ring 3, from
+    // the archives scripts/runtime-deps builds into .deps/lib. Built only when asked
+    // (-Djs-deps=<that .deps folder>), into <prefix>/workloads/js, and never embedded in the
+    // kernel: it boots as an initrd or from a root image.
+    if (b.option([]const u8, "js-deps", "Folder holding the runtime's sources and archives (scripts/runtime-deps: .deps)")) |deps| {
+        const script = b.option([]const u8, "js-script", "The script built into the js workload") orelse "runtime/js/hello.js";
+        const app = b.createModule(.{ .root_source_file = b.path("runtime/js/main.zig"), .target = user_target, .optimize = workload_optimize });
+        app.addImport("zigu", user_lib);
+        app.addAnonymousImport("script", .{ .root_source_file = b.path(script) });
+        const guest_c_abi = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = user_target, .optimize = workload_optimize });
+        guest_c_abi.addImport("zigu", user_lib);
+        app.addImport("ukernel_abi_guest", guest_c_abi);
+        const hl = b.fmt("{s}/src/hyperlight-libc-0.18.0", .{deps});
+        const pl = b.fmt("{s}/third_party/picolibc", .{hl});
+        const qj = b.fmt("{s}/src/libquickjs-ng-sys-0.14.0/embed/quickjs", .{deps});
+        app.addIncludePath(b.path("runtime/libc/include"));
+        for ([_][]const u8{ b.fmt("{s}/include", .{hl}), b.fmt("{s}/libc/stdio", .{pl}), b.fmt("{s}/libc/include", .{pl}), qj }) |dir| {
+            app.addIncludePath(.{ .cwd_relative = dir });
+        }
+        app.addIncludePath(b.path("include"));
+        const c_flags = &[_][]const u8{ "-std=gnu11", "-nostdlibinc", "-Wno-unused-command-line-argument", "-fno-stack-protector", "-funsigned-char", "-D_POSIX_MONOTONIC_CLOCK=1", "-D_GNU_SOURCE", "-DQUICKJS_NG_BUILD", "-D__STDC_NO_ATOMICS__=1", "-Wall", "-Wextra", "-Werror" };
+        app.addCSourceFile(.{ .file = b.path("runtime/js/runtime.c"), .flags = c_flags });
+        app.addCSourceFile(.{ .file = b.path("runtime/libc/zigu_libc.c"), .flags = c_flags });
+        app.addObjectFile(.{ .cwd_relative = b.fmt("{s}/lib/libquickjs.a", .{deps}) });
+        app.addObjectFile(.{ .cwd_relative = b.fmt("{s}/lib/libpicolibc.a", .{deps}) });
+        const exe = addWorkload(b, "js", app, user_lib, user_target, workload_optimize);
+        b.getInstallStep().dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "workloads" } } }).step);
+    }
+
     // A user's workload, built apart from the kernel (the ukernel CLI): passed to the VM as its
     // initrd, so no image contents are baked into the kernel.
     if (b.option([]const u8, "workload-src", "Absolute path of a Zig workload's main file (ukernel build)")) |src| {

@@ -55,6 +55,15 @@ export const releaseOptimize: Optimize = "ReleaseSafe";
 
 const prefixes: Record<Optimize, string> = { Debug: "debug", ReleaseSafe: "release", ReleaseSmall: "release-small" };
 
+/** The runtime's archives (scripts/runtime-deps), when built: then the js workload is built too. */
+export const jsDeps = join(repoRoot, ".deps");
+export function jsDepsReady(): boolean {
+  return existsSync(join(jsDeps, "lib", ".stamp"));
+}
+function jsDepsArgs(): string[] {
+  return jsDepsReady() ? [`-Djs-deps=${jsDeps}`] : [];
+}
+
 export interface KernelBuild {
   optimize: Optimize;
   prefix: string;
@@ -67,7 +76,7 @@ export interface KernelBuild {
 export async function buildKernel(optimize: Optimize, onProgress?: (line: string) => void): Promise<KernelBuild> {
   const prefix = join(repoRoot, "zig-out", prefixes[optimize]);
   const result = await run(
-    [...zigCommand(), "build", "install", "stub", `-Doptimize=${optimize}`, "-p", prefix, "--summary", "none"],
+    [...zigCommand(), "build", "install", "stub", `-Doptimize=${optimize}`, "-p", prefix, "--summary", "none", ...jsDepsArgs()],
     { cwd: repoRoot, timeoutMs: 20 * 60_000, onStderr: onProgress },
   );
   if (result.timedOut) throw new Error(`zig build timed out after 20 minutes`);

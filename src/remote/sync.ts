@@ -18,7 +18,7 @@ import { target, type Remote } from "./config.ts";
 import { sshArgs, quoteSh, checkSsh } from "./ssh.ts";
 
 /** Never synced upstream: build outputs, toolchains, run records. */
-export const excluded = [".git", ".venv", "node_modules", "zig-out", ".zig-cache", "zig-cache", ".ukernel", "dist"];
+export const excluded = [".git", ".venv", "node_modules", "zig-out", ".zig-cache", "zig-cache", ".ukernel", "dist", ".deps"];
 
 export type SyncMode = "mutagen" | "rsync";
 

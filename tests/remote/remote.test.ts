@@ -81,7 +81,7 @@ function ukernel(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.e
 /** A local copy of this checkout, without build outputs, to sync. */
 function localCheckout(): string {
   const dir = join(mkdtempSync(join(work, "local-")), "zigu");
-  cpSync(repoRoot, dir, { recursive: true, filter: (src) => !/\/(\.git|\.venv|node_modules|zig-out|\.zig-cache|\.ukernel|dist)(\/|$)/.test(src.slice(repoRoot.length)) });
+  cpSync(repoRoot, dir, { recursive: true, filter: (src) => !/\/(\.git|\.venv|node_modules|zig-out|\.zig-cache|\.ukernel|dist|\.deps)(\/|$)/.test(src.slice(repoRoot.length)) });
   return dir;
 }
 
