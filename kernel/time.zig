@@ -14,8 +14,11 @@ const window_pit_ticks: u64 = pit_hz / 1000;
 const agreement_divisor: u64 = 100;
 /// Windows tried before giving up on agreement (then the median of all of them is used).
 const max_windows = 9;
-/// A PIT step this large inside one window means the reads were torn or the vCPU stopped.
-const max_step_ticks: u64 = window_pit_ticks / 2;
+/// A PIT step this large inside one window (half the 16-bit wrap, 27 ms) may hide a lost wrap or
+/// come from a torn read: the window is thrown away. Smaller steps are a descheduled vCPU, which
+/// the counter measures correctly (under TCG on a loaded host every 1 ms window had one, and a
+/// limit of half a window discarded them all).
+const max_step_ticks: u64 = 0x8000;
 /// Bound on each window's loop: a PIT that never counts must not hang the boot.
 const calibration_max_reads: u32 = 1_000_000;
 
@@ -72,11 +75,17 @@ pub fn pickFrequency(hz: []const u64, final: bool) ?u64 {
         const diff = if (a > b) a - b else b - a;
         if (a > 0 and b > 0 and diff <= @max(a, b) / agreement_divisor) return a / 2 + b / 2;
     }
-    if (!final or hz.len == 0) return null;
+    if (!final) return null;
+    // The median of the windows that measured anything (0: thrown away).
     var sorted: [max_windows]u64 = undefined;
-    @memcpy(sorted[0..hz.len], hz);
-    std.mem.sort(u64, sorted[0..hz.len], {}, std.sort.asc(u64));
-    return sorted[hz.len / 2];
+    var n: usize = 0;
+    for (hz) |f| if (f > 0) {
+        sorted[n] = f;
+        n += 1;
+    };
+    if (n == 0) return null;
+    std.mem.sort(u64, sorted[0..n], {}, std.sort.asc(u64));
+    return sorted[n / 2];
 }
 
 pub fn calibrate() Error!void {
@@ -90,7 +99,7 @@ pub fn calibrate() Error!void {
         hz[n] = (try measureWindow()) orelse 0;
         n += 1;
         if (pickFrequency(hz[0..n], n == max_windows)) |f| break f;
-    } else unreachable;
+    } else return error.PitNotCounting; // nine windows, every one torn
     cpu.outb(0x43, 0x30); // mode 0 with a count of 1: one edge, then quiet (IRQ0 stays masked)
     cpu.outb(0x40, 0x01);
     cpu.outb(0x40, 0x00);
@@ -108,6 +117,8 @@ test "calibration takes two windows that agree, skips disturbed ones, and falls 
     try std.testing.expectEqual(@as(?u64, null), pickFrequency(&.{ 126_000_000_000, 2_500_000_000 }, false));
     try std.testing.expectEqual(@as(?u64, 2_500_000_000), pickFrequency(&.{ 126_000_000_000, 0, 2_500_000_000, 2_500_000_000 }, false));
     try std.testing.expectEqual(@as(?u64, 2_600_000_000), pickFrequency(&.{ 5_000_000, 2_600_000_000, 126_000_000_000 }, true));
+    try std.testing.expectEqual(@as(?u64, 2_600_000_000), pickFrequency(&.{ 0, 0, 2_600_000_000, 0 }, true)); // thrown away: not a vote
+    try std.testing.expectEqual(@as(?u64, null), pickFrequency(&.{ 0, 0, 0 }, true));
 }
 
 /// Nanoseconds since kmain began (or since calibration, if markBoot was not called).
