@@ -90,6 +90,7 @@ pub fn build(b: *std.Build) void {
         const app = b.createModule(.{ .root_source_file = b.path("runtime/js/main.zig"), .target = user_target, .optimize = workload_optimize });
         app.addImport("zigu", user_lib);
         app.addAnonymousImport("script", .{ .root_source_file = b.path(script) });
+        app.addImport("tar", b.createModule(.{ .root_source_file = b.path("kernel/workload/tar.zig") }));
         const guest_c_abi = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = user_target, .optimize = workload_optimize });
         guest_c_abi.addImport("zigu", user_lib);
         app.addImport("ukernel_abi_guest", guest_c_abi);

@@ -20,7 +20,11 @@ pub const identity_map_end: u64 = 4 << 30;
 pub const phys_alloc_min: u64 = 1 << 20;
 
 pub const workload_info_magic: u64 = 0x5547_495a_4b52_4c44; // "DLRKZIGU"
-pub const workload_info_version: u32 = 2;
+pub const workload_info_version: u32 = 3;
+/// The root image, mapped read-only (no-execute) for ring 3 to read its files (a POSIX tar): a
+/// 2 MiB gap above the stack top, at most `max_root_image_bytes`.
+pub const user_root_image_addr: u64 = user_stack_top + 0x20_0000;
+pub const max_root_image_bytes: u64 = 64 << 20;
 /// Where the argument bytes live in the info page, and how many fit.
 pub const user_arg_offset: u64 = 0x400;
 pub const max_arg_bytes: u64 = 256;
@@ -40,4 +44,8 @@ pub const WorkloadInfo = extern struct {
     /// `arg_len` bytes at `arg`, in this same read-only page.
     arg: u64,
     arg_len: u64,
+    /// Version 3: the root image the workload came from (`zigu.workload=disk`), read-only, as the
+    /// POSIX tar `ukernel pack` wrote; 0 and 0 for a built-in or initrd workload.
+    root_image: u64,
+    root_image_len: u64,
 };

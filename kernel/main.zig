@@ -92,6 +92,8 @@ fn initMemory() void {
 
 const Workload = struct {
     elf: []const u8,
+    /// The root image it came from, mapped read-only into the workload for its other files.
+    root_image: ?[]const u8 = null,
     /// Capability kinds the workload may acquire, as names ("log,time").
     policy: []const u8,
     source: []const u8,
@@ -101,7 +103,7 @@ const Workload = struct {
 const max_policy_bytes: usize = 256;
 
 /// Largest root image read from disk.
-const max_root_image_bytes: u64 = 64 << 20;
+const max_root_image_bytes: u64 = layout.max_root_image_bytes;
 
 /// The workload and its policy: from the root image on the first virtio-blk device
 /// (`zigu.workload=disk`, what `ukernel pack` makes: the image carries the policy), from the
@@ -119,7 +121,7 @@ fn chooseWorkload(line: []const u8) Workload {
         // emulated serial port, and a 1 MiB one took minutes under kvm-pvm.
         if (policy.len > max_policy_bytes) fail("root image: policy file of {d} bytes (at most {d})", .{ policy.len, max_policy_bytes });
         if (cmdline.get(line, "zigu.caps") != null) serial.print("zigu: zigu.caps= ignored: the root image carries the policy\n", .{});
-        return .{ .elf = elf, .policy = std.mem.trim(u8, policy, " \t\r\n"), .source = "root image" };
+        return .{ .elf = elf, .root_image = image, .policy = std.mem.trim(u8, policy, " \t\r\n"), .source = "root image" };
     }
     if (std.mem.eql(u8, name, "initrd")) {
         const mods = boot.moduleList();
@@ -253,7 +255,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const t_load = time.nowNs();
     const arg = cmdline.get(line, "zigu.arg") orelse "";
     if (arg.len > layout.max_arg_bytes) fail("zigu.arg of {d} bytes (at most {d})", .{ arg.len, layout.max_arg_bytes });
-    const loaded = workload.load(&pages, chosen.elf, arg) catch |err| fail("workload image: {s}", .{@errorName(err)});
+    const loaded = workload.load(&pages, chosen.elf, arg, chosen.root_image) catch |err| fail("workload image: {s}", .{@errorName(err)});
     if (cmdline.get(line, "zigu.test")) |what| kernelEscapeTest(what, &loaded);
     const t_probe = time.nowNs();
     const chosen_gate = chooseGate(&loaded, line);

@@ -54,6 +54,14 @@ pub fn gateAddress() u64 {
     return info.gate;
 }
 
+/// The root image the workload came from (a POSIX tar, read-only), empty for a built-in or
+/// initrd workload.
+pub fn rootImage() []const u8 {
+    if (info.root_image_len == 0) return &.{};
+    const p: [*]const u8 = @ptrFromInt(info.root_image);
+    return p[0..info.root_image_len];
+}
+
 /// The launcher's argument (`zigu.arg=`), empty when there is none.
 pub fn launchArg() []const u8 {
     const p: [*]const u8 = @ptrFromInt(info.arg);

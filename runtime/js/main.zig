@@ -1,7 +1,9 @@
-//! The JavaScript workload's entry: runs runtime.c's event loop on the script built into this
-//! ELF (build.zig passes it as the anonymous import "script"). Reading the script, its arguments
-//! and environment from the root image comes next (issue 14, inputs).
+//! The JavaScript workload's entry: runs runtime.c's event loop on the program. A packed
+//! workload finds it as `main.js` in its root image (mapped read-only by the kernel; `ukernel
+//! pack` writes it); otherwise the script built into this ELF (build.zig's anonymous import
+//! "script") runs.
 const zigu = @import("zigu");
+const tar = @import("tar");
 
 comptime {
     _ = @import("ukernel_abi_guest");
@@ -9,8 +11,11 @@ comptime {
 
 extern fn zigu_js_main(source: [*]const u8, len: usize, filename: [*:0]const u8) callconv(.c) c_int;
 
-const script = @embedFile("script");
+const built_in = @embedFile("script");
 
 pub fn main() u8 {
-    return @truncate(@as(c_uint, @bitCast(zigu_js_main(script.ptr, script.len, "main.js"))));
+    const image = zigu.rootImage();
+    const program = if (image.len > 0) tar.find(image, "main.js") catch null else null;
+    const source = program orelse built_in;
+    return @truncate(@as(c_uint, @bitCast(zigu_js_main(source.ptr, source.len, "main.js"))));
 }

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { accelerators, boot, kernel, lines } from "./harness.ts";
 import { jsDeps, jsDepsReady, releaseOptimize, repoRoot, zigCommand, type Optimize } from "../../src/zig.ts";
 import { run } from "../../src/proc.ts";
+import { bootQemu } from "../../src/vmm/qemu.ts";
+import { create as createTar } from "tar";
 
 const skip = jsDepsReady() ? false : "the runtime's archives are not built (./scripts/setup runs scripts/runtime-deps)";
 
@@ -77,7 +79,18 @@ describe("JavaScript in the microVM", { skip }, () => {
     });
   }
 
-  test("the node reference run exists (the test compares against a real Node)", () => {
-    assert.ok(existsSync(process.execPath));
+  test("a root image's main.js is the program: the kernel maps the image read-only into the workload", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zigu-js-image-"));
+    writeFileSync(join(dir, "policy"), "log,time\n");
+    writeFileSync(join(dir, "workload.elf"), readFileSync(await jsWorkload("runtime/js/hello.js")));
+    writeFileSync(join(dir, "main.js"), 'await new Promise((r) => setTimeout(r, 5));\nconsole.log("from the root image", 6 * 7);\n');
+    const image = join(dir, "rootfs.img");
+    await createTar({ file: image, cwd: dir, portable: true, mtime: new Date(0), noDirRecurse: true }, ["policy", "workload.elf", "main.js"]);
+    const k = await kernel("Debug");
+    for (const accel of accelerators()) {
+      const r = await bootQemu({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=disk", accel, drive: image, timeoutMs: 60_000 });
+      assert.deepEqual(programLines(r.console), ["from the root image 42"], r.console);
+      assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
+    }
   });
 });
