@@ -27,10 +27,10 @@ function program(): Command {
   p.command("init")
     .description("create ukernel.toml and a sample workload (never overwrites)")
     .argument("[dir]", "directory of the new project", ".")
-    .addOption(new Option("--runtime <runtime>", "workload runtime").choices(["zig", "typescript", "python"]).default("zig"))
+    .addOption(new Option("--runtime <runtime>", "workload runtime").choices(["typescript", "zig", "python"]).default("typescript"))
     .action((dir: string, o: { runtime: Runtime }) => {
       const r = init(dir, o.runtime);
-      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${r.dir} && ukernel ${o.runtime === "zig" ? "run" : "adapter"}\n`);
+      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${r.dir} && ukernel ${o.runtime === "python" ? "adapter" : "run"}\n`);
     });
 
   p.command("build")

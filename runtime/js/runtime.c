@@ -178,9 +178,22 @@ static void rejection_tracker(JSContext *ctx, JSValueConst promise, JSValueConst
     print_exception(ctx, reason);
 }
 
+/* process.exitCode, when the program set a number there; else `fallback`. */
+static int exit_code_or(JSContext *ctx, int fallback) {
+    JSValue global = JS_GetGlobalObject(ctx);
+    JSValue process = JS_GetPropertyStr(ctx, global, "process");
+    JSValue code = JS_GetPropertyStr(ctx, process, "exitCode");
+    int32_t v = fallback;
+    if (JS_IsNumber(code)) JS_ToInt32(ctx, &v, code);
+    JS_FreeValue(ctx, code);
+    JS_FreeValue(ctx, process);
+    JS_FreeValue(ctx, global);
+    return v;
+}
+
 static JSValue js_process_exit(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     (void)this_val;
-    int32_t code = exit_status;
+    int32_t code = exit_code_or(ctx, exit_status);
     if (argc > 0 && !JS_IsUndefined(argv[0])) JS_ToInt32(ctx, &code, argv[0]);
     finish(code);
 }
@@ -223,6 +236,7 @@ static void install_globals(JSContext *ctx) {
     add_fn(ctx, global, "clearInterval", js_clear_timer, 1);
     JSValue process = JS_NewObject(ctx);
     add_fn(ctx, process, "exit", js_process_exit, 1);
+    JS_SetPropertyStr(ctx, process, "exitCode", JS_UNDEFINED);
     JS_SetPropertyStr(ctx, global, "process", process);
     JS_FreeValue(ctx, global);
 }
@@ -283,5 +297,5 @@ int zigu_js_main(const char *source, size_t len, const char *filename) {
         if (JS_IsException(r)) report_and_exit(ctx);
         JS_FreeValue(ctx, r);
     }
-    finish(exit_status);
+    finish(exit_code_or(ctx, exit_status));
 }

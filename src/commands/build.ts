@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSy
 import { join, relative } from "node:path";
 import type { Project } from "../config.ts";
 import { run } from "../proc.ts";
-import { releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
+import { jsDeps, jsDepsReady, releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
 import { UserError } from "../errors.ts";
 
 export interface BuildOutput {
@@ -16,6 +16,8 @@ export interface BuildOutput {
   dir: string;
   kernel: string;
   workload: string;
+  /** Further files for the root image (a TypeScript workload's bundle, main.js), by name. */
+  files: Record<string, string>;
   inputsHash: string;
   upToDate: boolean;
   seconds: number;
@@ -36,8 +38,8 @@ function inputsHash(project: Project, mode: string): string {
   const h = createHash("sha256");
   h.update(mode);
   for (const f of files(project.dir)) h.update(relative(project.dir, f)).update(readFileSync(f));
-  // The Zigu side: kernel, user library, build script (metadata is enough to notice a change).
-  for (const dir of ["kernel", "user"]) {
+  // The Zigu side: kernel, user library, runtimes, build script (metadata is enough to notice a change).
+  for (const dir of ["kernel", "user", "runtime"]) {
     for (const f of files(join(repoRoot, dir))) {
       const s = statSync(f);
       h.update(f).update(String(s.size)).update(String(s.mtimeMs));
@@ -50,12 +52,10 @@ function inputsHash(project: Project, mode: string): string {
 export async function build(project: Project, opts: { release: boolean; progress: (line: string) => void }): Promise<BuildOutput> {
   const started = performance.now();
   const { workload } = project.config;
-  if (workload.runtime !== "zig") {
-    throw new UserError(
-      `runtime "${workload.runtime}" cannot be built for the microVM yet: only "zig" workloads run in the guest today`,
-      workload.runtime === "typescript" ? "the in-guest JavaScript engine is the next milestone; `ukernel adapter` runs it on the host" : "Python workloads run on the host: `ukernel adapter`",
-    );
+  if (workload.runtime === "python") {
+    throw new UserError(`runtime "python" cannot be built for the microVM yet: no registry here carries CPython's C source`, "Python workloads run on the host: `ukernel adapter`");
   }
+  if (workload.runtime === "typescript") return buildTypeScript(project, opts, started);
   const mode = opts.release ? "release" : "debug";
   const dir = join(project.dir, ".ukernel", "build", mode);
   const manifestPath = join(dir, "manifest.json");
@@ -65,7 +65,7 @@ export async function build(project: Project, opts: { release: boolean; progress
   if (existsSync(manifestPath) && existsSync(kernel) && existsSync(workloadElf)) {
     const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { inputsHash?: string };
     if (manifest.inputsHash === hash) {
-      return { mode, dir, kernel, workload: workloadElf, inputsHash: hash, upToDate: true, seconds: (performance.now() - started) / 1000 };
+      return { mode, dir, kernel, workload: workloadElf, files: {}, inputsHash: hash, upToDate: true, seconds: (performance.now() - started) / 1000 };
     }
   }
   mkdirSync(dir, { recursive: true });
@@ -78,5 +78,70 @@ export async function build(project: Project, opts: { release: boolean; progress
   if (r.timedOut) throw new UserError("zig build timed out after 30 minutes");
   if (r.exitCode !== 0) throw new UserError(`build failed:\n${r.stderr.trim()}`, `fix ${workload.entry}; the workload imports "zigu" (see examples/hello/main.zig in the Zigu repository)`);
   writeFileSync(manifestPath, JSON.stringify({ inputsHash: hash, workload: workload.name, mode, kernel, workloadElf, builtAt: new Date().toISOString() }, null, 2));
-  return { mode, dir, kernel, workload: workloadElf, inputsHash: hash, upToDate: false, seconds: (performance.now() - started) / 1000 };
+  return { mode, dir, kernel, workload: workloadElf, files: {}, inputsHash: hash, upToDate: false, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * A TypeScript workload for the in-guest runtime (runtime/js/: QuickJS-NG on picolibc):
+ *  1. type-checks the program with tsc against ES2023 and the runtime's own globals
+ *     (runtime/js/globals.d.ts), not Node's types: importing `fs` fails here, with file:line;
+ *  2. bundles it and its npm dependencies with esbuild into one ES module, main.js, wrapped so
+ *     that a `main()` (or default) export is called and its number becomes the exit status, as
+ *     `ukernel adapter` does on the host;
+ *  3. builds the kernel and the runtime's ELF (the js workload) with zig.
+ * `ukernel pack` puts main.js into the root image; the runtime reads it from there.
+ */
+async function buildTypeScript(project: Project, opts: { release: boolean; progress: (line: string) => void }, started: number): Promise<BuildOutput> {
+  const { workload } = project.config;
+  if (!jsDepsReady()) {
+    throw new UserError("the in-guest JavaScript runtime's C sources are not built (.deps/lib)", "run ./scripts/setup in the Zigu checkout (it runs scripts/runtime-deps)");
+  }
+  const mode = opts.release ? "release" : "debug";
+  const dir = join(project.dir, ".ukernel", "build", mode);
+  const manifestPath = join(dir, "manifest.json");
+  const kernel = join(dir, "bin", "zigu.elf");
+  const workloadElf = join(dir, "workloads", "js");
+  const bundle = join(dir, "main.js");
+  const hash = inputsHash(project, `${mode}:typescript`);
+  const out = (upToDate: boolean): BuildOutput => ({ mode, dir, kernel, workload: workloadElf, files: { "main.js": bundle }, inputsHash: hash, upToDate, seconds: (performance.now() - started) / 1000 });
+  if (existsSync(manifestPath) && existsSync(kernel) && existsSync(workloadElf) && existsSync(bundle)) {
+    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { inputsHash?: string };
+    if (manifest.inputsHash === hash) return out(true);
+  }
+  mkdirSync(dir, { recursive: true });
+  const entry = join(project.dir, workload.entry);
+
+  opts.progress(`type-checking ${workload.entry} (ES2023 and the Zigu runtime's globals)`);
+  const tsconfig = join(dir, "tsconfig.json");
+  writeFileSync(tsconfig, JSON.stringify({
+    compilerOptions: { target: "es2023", lib: ["es2023"], module: "esnext", moduleResolution: "bundler", strict: true, noEmit: true, types: [], skipLibCheck: true, allowImportingTsExtensions: true },
+    files: [entry, join(repoRoot, "runtime", "js", "globals.d.ts")],
+  }, null, 2));
+  const tsc = await run([process.execPath, join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", tsconfig, "--pretty", "false"], { cwd: project.dir, timeoutMs: 10 * 60_000 });
+  if (tsc.exitCode !== 0) {
+    const errors = (tsc.stdout + tsc.stderr).trim().split("\n").map((l) => l.replace(`${project.dir}/`, "")).join("\n");
+    const node = /Cannot find module '(node:)?(fs|path|os|http|net|child_process|crypto|process|buffer|url|util)[^']*'/.exec(errors);
+    throw new UserError(`type check failed:\n${errors}`, node ? `Node's modules do not exist in the microVM: the program runs on Zigu's runtime (ES2023, console, timers, process.exit)` : `fix the errors above in ${workload.entry}`);
+  }
+
+  opts.progress("bundling with esbuild");
+  const esbuild = await import("esbuild");
+  const wrapper = `import * as program from ${JSON.stringify(entry)};\nconst main = program.default ?? program.main;\nif (typeof main === "function") {\n  const status = await main();\n  if (typeof status === "number") process.exitCode = status;\n}\n`;
+  try {
+    await esbuild.build({
+      stdin: { contents: wrapper, resolveDir: project.dir, sourcefile: "zigu-entry.js", loader: "js" },
+      bundle: true, format: "esm", platform: "neutral", target: "es2023", outfile: bundle, logLevel: "silent",
+      mainFields: ["module", "main"],
+    });
+  } catch (err) {
+    throw new UserError(`bundling failed: ${(err as Error).message}`, "esbuild could not bundle the program and its imports");
+  }
+
+  opts.progress(`building kernel and the JavaScript runtime (${mode}); the first build compiles Zig's build runner and takes a few minutes`);
+  const optimize = opts.release ? releaseOptimize : "Debug";
+  const r = await run([...zigCommand(), "build", "install", `-Doptimize=${optimize}`, `-Djs-deps=${jsDeps}`, "-p", dir, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 });
+  if (r.timedOut) throw new UserError("zig build timed out after 30 minutes");
+  if (r.exitCode !== 0) throw new UserError(`building the kernel and runtime failed:\n${r.stderr.trim()}`);
+  writeFileSync(manifestPath, JSON.stringify({ inputsHash: hash, workload: workload.name, mode, kernel, workloadElf, bundle, builtAt: new Date().toISOString() }, null, 2));
+  return out(false);
 }

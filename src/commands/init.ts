@@ -27,11 +27,14 @@ pub fn main() u8 {
   typescript: {
     entry: "src/main.ts",
     caps: ["log", "time"],
-    source: `// A Zigu workload in TypeScript. \`ukernel adapter\` runs it on the host (timers and console on
-// the Zigu ABI); inside the microVM it will run on the embedded JavaScript engine.
+    source: `// A Zigu workload in TypeScript. \`ukernel run\` runs it inside the microVM, in ring 3, on the
+// embedded JavaScript engine; \`ukernel adapter\` runs the same program on the host.
+// main's number is the exit status.
 export default async function main(): Promise<number> {
+  const started = Date.now();
   console.log("hello from a Zigu workload");
   await new Promise((resolve) => setTimeout(resolve, 10));
+  console.log(\`slept \${Date.now() - started >= 10 ? "at least" : "less than"} 10 ms\`);
   return 0;
 }
 `,

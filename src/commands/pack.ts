@@ -1,8 +1,10 @@
 /**
  * `ukernel pack [--release]`: the bootable image in dist/<name>/:
  *   zigu.elf          the kernel (PVH note and Linux 64-bit entry)
- *   rootfs.img        a POSIX tar (ustar) of manifest.json, policy and workload.elf; the kernel
- *                     reads it from a read-only virtio-blk device (`tar tf rootfs.img` lists it)
+ *   rootfs.img        a POSIX tar (ustar) of manifest.json, policy and workload.elf (and, for a
+ *                     TypeScript workload, main.js, the bundle the runtime runs); the kernel reads
+ *                     it from a read-only virtio-blk device (`tar tf rootfs.img` lists it) and maps
+ *                     it read-only into the workload
  *   firecracker.json  `firecracker --no-api --config-file firecracker.json`, run from that folder
  * Byte-identical for identical inputs (fixed mtimes, portable tar headers).
  */
@@ -72,7 +74,9 @@ export async function pack(project: Project, opts: { release: boolean; progress:
   writeFileSync(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(staging, "policy"), `${config.capabilities.allow.join(",")}\n`);
   writeFileSync(join(staging, "workload.elf"), workload);
-  await createTar({ file: out.rootfs, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true }, ["manifest.json", "policy", "workload.elf"]);
+  const extra = Object.keys(built.files).sort();
+  for (const name of extra) copyFileSync(built.files[name]!, join(staging, name));
+  await createTar({ file: out.rootfs, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true }, ["manifest.json", "policy", "workload.elf", ...extra]);
   rmSync(staging, { recursive: true });
   copyFileSync(built.kernel, out.kernel);
   const fc = firecrackerConfig({

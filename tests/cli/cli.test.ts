@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
 import { list as listTar, extract as extractTar } from "tar";
 import { run } from "../../src/proc.ts";
-import { repoRoot } from "../../src/zig.ts";
+import { jsDepsReady, repoRoot } from "../../src/zig.ts";
 import { firecrackerVersion } from "../../src/vmm/firecracker.ts";
 import { kvmUsable } from "../../src/vmm/qemu.ts";
 
@@ -24,7 +24,7 @@ function newProject(): string {
 
 async function initProject(): Promise<string> {
   const dir = newProject();
-  const r = await ukernel(["init", "."], dir);
+  const r = await ukernel(["init", ".", "--runtime", "zig"], dir);
   assert.equal(r.exitCode, 0, r.stderr);
   return dir;
 }
@@ -47,16 +47,31 @@ describe("ukernel init", () => {
     assert.match(again.stderr, /already exists: init never overwrites a project/);
   });
 
-  test("--runtime typescript writes src/main.ts; adapter runs it on the host; build says the in-guest engine is not there yet", async () => {
+  test("TypeScript is the default: run prints the sample from inside the microVM, adapter runs it on the host", { skip: !jsDepsReady() && "the runtime's archives are not built (./scripts/setup)" }, async () => {
     const dir = newProject();
-    assert.equal((await ukernel(["init", ".", "--runtime", "typescript"], dir)).exitCode, 0);
+    const init = await ukernel(["init", "."], dir);
+    assert.equal(init.exitCode, 0, init.stderr);
+    assert.match(init.stdout, /next: cd .* && ukernel run/);
     assert.ok(existsSync(join(dir, "src", "main.ts")));
+    const r = await ukernel(["run"], dir);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /\(root image, policy "log,time"\)/);
+    assert.match(r.stdout, /^hello from a Zigu workload\nslept at least 10 ms\nzigu: exit 0$/m);
     const a = await ukernel(["adapter"], dir);
     assert.equal(a.exitCode, 0, a.stderr);
     assert.match(a.stdout, /^hello from a Zigu workload$/m);
-    const b = await ukernel(["build"], dir);
-    assert.equal(b.exitCode, 2);
-    assert.match(b.stderr, /runtime "typescript" cannot be built for the microVM yet/);
+    // main's number is the status; a type error fails the build with file:line; Node's modules are not there.
+    edit(dir, "src/main.ts", "return 0;", "return 6;");
+    assert.equal((await ukernel(["run"], dir)).exitCode, 6);
+    writeFileSync(join(dir, "src", "main.ts"), 'const n: number = "text";\nconsole.log(n);\n');
+    const typeError = await ukernel(["build"], dir);
+    assert.equal(typeError.exitCode, 2);
+    assert.match(typeError.stderr, /type check failed:\nsrc\/main\.ts\(1,7\): error TS2322/);
+    writeFileSync(join(dir, "src", "main.ts"), 'import { readFileSync } from "node:fs";\nconsole.log(readFileSync);\n');
+    const nodeImport = await ukernel(["build"], dir);
+    assert.equal(nodeImport.exitCode, 2);
+    assert.match(nodeImport.stderr, /Cannot find module 'node:fs'/);
+    assert.match(nodeImport.stderr, /hint: Node's modules do not exist in the microVM/);
   });
 });
 
