@@ -1,0 +1,99 @@
+/**
+ * TypeScript in the microVM (part of `npm run bench`): the TypeScript sample of `ukernel init`,
+ * packed with the release kernel, booted from VMM process start to exit, alternating with the
+ * minimal PVH stub in the same run (ratio of medians); the image size; the smallest guest memory
+ * it runs in; and a small CPU benchmark (JSON round trip, a numeric loop, string building) timed
+ * inside the guest against the same script under Node on the host.
+ */
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { run } from "../src/proc.ts";
+import { buildKernel, jsDepsReady, releaseOptimize, repoRoot } from "../src/zig.ts";
+import { bootQemu, kvmUsable, type Accel, type BootResult } from "../src/vmm/qemu.ts";
+import { bootFirecracker, firecrackerVersion } from "../src/vmm/firecracker.ts";
+import { loadProject } from "../src/config.ts";
+import { pack } from "../src/commands/pack.ts";
+
+const rounds = Number(process.argv[2] ?? 9);
+const cli = join(repoRoot, "bin", "ukernel.js");
+const timeoutMs = 120_000;
+
+type Boot = (o: { kernel: string; cmdline: string; drive?: string; memMiB?: number }) => Promise<BootResult>;
+const platforms: { name: string; boot: Boot }[] = [];
+const qemu = (accel: Accel): Boot => (o) => bootQemu({ ...o, accel, timeoutMs });
+platforms.push({ name: "qemu-tcg", boot: qemu("tcg") });
+if (kvmUsable()) platforms.push({ name: "qemu-kvm", boot: qemu("kvm") });
+const fc = firecrackerVersion();
+if (fc && kvmUsable()) platforms.push({ name: `firecracker-${fc}`, boot: (o) => bootFirecracker({ ...o, timeoutMs }) });
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+const cpuScript = `
+const t0 = Date.now();
+let json = 0;
+for (let i = 0; i < 2000; i++) json += JSON.stringify(JSON.parse(JSON.stringify({ i, a: [1, 2.5, "x".repeat(20)], o: { d: i / 3 } }))).length;
+const t1 = Date.now();
+let acc = 0;
+for (let i = 1; i < 3_000_000; i++) acc += Math.sqrt(i) % 7;
+const t2 = Date.now();
+let s = "";
+for (let i = 0; i < 100_000; i++) s += String.fromCharCode(97 + (i % 26));
+const t3 = Date.now();
+console.log("cpu", t1 - t0, t2 - t1, t3 - t2, json, Math.round(acc), s.length);
+`;
+
+async function project(source: string): Promise<{ kernel: string; rootfs: string; cmdline: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "ukernel-bench-js-"));
+  const init = await run(["node", cli, "init", dir, "--runtime", "typescript"], { timeoutMs: 60_000 });
+  if (init.exitCode !== 0) throw new Error(init.stderr);
+  if (source) writeFileSync(join(dir, "src", "main.ts"), source);
+  return pack(loadProject(dir), { release: true, progress: () => {} });
+}
+
+async function main(): Promise<void> {
+  if (!jsDepsReady()) {
+    console.log("\nTypeScript in the microVM: skipped (./scripts/setup builds the runtime's archives)");
+    return;
+  }
+  const stub = (await buildKernel(releaseOptimize)).stub;
+  const hello = await project("");
+  const bytes = statSync(hello.kernel).size + statSync(hello.rootfs).size;
+  console.log(`\nTypeScript hello in the microVM (${releaseOptimize} kernel; ${rounds} alternating rounds, median)`);
+  console.log(`  image: kernel ${statSync(hello.kernel).size} B + root image ${statSync(hello.rootfs).size} B = ${(bytes / 1048576).toFixed(2)} MiB`);
+  for (const p of platforms) {
+    const ts: number[] = [];
+    const base: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const r = await p.boot({ kernel: hello.kernel, cmdline: hello.cmdline, drive: hello.rootfs });
+      if (r.end.kind !== "exit" || r.end.status !== 0) throw new Error(`${p.name}: TypeScript hello failed:\n${r.console}`);
+      ts.push(r.wallMs);
+      const s = await p.boot({ kernel: stub, cmdline: "console=ttyS0" });
+      base.push(s.wallMs);
+    }
+    console.log(`  ${p.name.padEnd(20)} hello ${median(ts).toFixed(1)} ms, stub ${median(base).toFixed(1)} ms: ${(median(ts) / median(base)).toFixed(2)}x`);
+  }
+  // Smallest guest memory that still runs it (the runtime's heap is a .bss region today).
+  const boot = platforms.at(-1)!.boot;
+  let smallest = 0;
+  for (const mib of [256, 160, 128, 112, 96, 88, 80, 72, 64, 48, 32]) {
+    const r = await boot({ kernel: hello.kernel, cmdline: hello.cmdline, drive: hello.rootfs, memMiB: mib });
+    if (r.end.kind === "exit" && r.end.status === 0) smallest = mib;
+    else break;
+  }
+  console.log(`  smallest memory_mib that runs it: ${smallest} MiB`);
+  // CPU: the same script in the guest and under Node.
+  const cpu = await project(cpuScript);
+  const r = await boot({ kernel: cpu.kernel, cmdline: cpu.cmdline, drive: cpu.rootfs });
+  const guest = /^cpu (\d+) (\d+) (\d+)/m.exec(r.console);
+  const dir = mkdtempSync(join(tmpdir(), "bench-node-"));
+  writeFileSync(join(dir, "cpu.mjs"), cpuScript);
+  const node = /^cpu (\d+) (\d+) (\d+)/m.exec(execFileSync(process.execPath, [join(dir, "cpu.mjs")], { encoding: "utf8" }));
+  if (!guest || !node) throw new Error(`cpu benchmark failed:\n${r.console}`);
+  const names = ["JSON round trip", "numeric loop", "string building"];
+  console.log(`  CPU, ms in the guest (QuickJS-NG, ${platforms.at(-1)!.name}) vs Node ${process.versions.node} on the host:`);
+  names.forEach((n, i) => console.log(`    ${n.padEnd(16)} ${guest[i + 1]} vs ${node[i + 1]} (${(Number(guest[i + 1]) / Math.max(1, Number(node[i + 1]))).toFixed(1)}x)`));
+}
+
+await main();
