@@ -7,11 +7,11 @@ const cpu = @import("arch/x86_64/cpu.zig");
 const pit_hz: u64 = 1_193_182;
 /// One calibration window: 1 ms of PIT time. Each PIT read is three port accesses (VM exits).
 const window_pit_ticks: u64 = pit_hz / 1000;
-/// Two windows must agree within 1/this (1%) before their mean is taken: a vCPU descheduled in
+/// Two windows must agree within 1/this (0.5%) before their mean is taken: a vCPU descheduled in
 /// the middle of one (a loaded host) loses whole 16-bit PIT wraps or reads a torn count, and a
 /// single window then gave 5 MHz or 126 GHz for a 2.5 GHz TSC (seen booting 60 VMs at once, and
 /// in the test suite under load, where a 30 MHz clock made the launcher's wall clock minutes off).
-const agreement_divisor: u64 = 100;
+const agreement_divisor: u64 = 200;
 /// Windows tried before giving up on agreement (then the median of all of them is used).
 const max_windows = 9;
 /// A PIT step this large inside one window (half the 16-bit wrap, 27 ms) may hide a lost wrap or
@@ -66,7 +66,7 @@ fn measureWindow() Error!?u64 {
 }
 
 /// The frequency from a run of window measurements: the mean of the first two consecutive ones
-/// that agree within 1%, or, once `final`, the median of all (null: keep measuring).
+/// that agree within 0.5%, or, once `final`, the median of all (null: keep measuring).
 pub fn pickFrequency(hz: []const u64, final: bool) ?u64 {
     var i: usize = 1;
     while (i < hz.len) : (i += 1) {
@@ -113,6 +113,7 @@ pub fn calibrate() Error!void {
 test "calibration takes two windows that agree, skips disturbed ones, and falls back to the median" {
     try std.testing.expectEqual(@as(?u64, null), pickFrequency(&.{2_500_000_000}, false));
     try std.testing.expectEqual(@as(?u64, 2_505_000_000), pickFrequency(&.{ 2_500_000_000, 2_510_000_000 }, false));
+    try std.testing.expectEqual(@as(?u64, null), pickFrequency(&.{ 2_450_000_000, 2_476_000_000 }, false)); // 1.1% apart
     // A descheduled window (a lost wrap: far too fast; a torn read: 0) never pairs with a good one.
     try std.testing.expectEqual(@as(?u64, null), pickFrequency(&.{ 126_000_000_000, 2_500_000_000 }, false));
     try std.testing.expectEqual(@as(?u64, 2_500_000_000), pickFrequency(&.{ 126_000_000_000, 0, 2_500_000_000, 2_500_000_000 }, false));

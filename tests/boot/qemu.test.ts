@@ -151,7 +151,7 @@ for (const accel of accelerators()) {
       }
     });
 
-    test("the TSC calibration agrees with itself across boots (a descheduled vCPU once gave 30 MHz for 2.4 GHz)", async () => {
+    test("the TSC calibration agrees with itself across boots within 2% (a descheduled vCPU once gave 30 MHz for 2.4 GHz)", async () => {
       const mhz: number[] = [];
       for (let i = 0; i < 4; i++) {
         const r = await boot(accel, "zigu.workload=hello");
@@ -161,7 +161,9 @@ for (const accel of accelerators()) {
       }
       const lo = Math.min(...mhz);
       const hi = Math.max(...mhz);
-      assert.ok(hi <= lo * 1.01, `TSC frequencies ${mhz.join(", ")} MHz differ by more than 1%`);
+      // Within 2%: a loaded host still skews windows a little; the failure this guards against
+      // was a factor of 80.
+      assert.ok(hi <= lo * 1.02, `TSC frequencies ${mhz.join(", ")} MHz differ by more than 2%`);
     });
 
     test("the policy decides: without log in zigu.caps the sample cannot log and says so by its status", async () => {

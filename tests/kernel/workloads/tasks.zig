@@ -52,14 +52,11 @@ fn sleeper(arg: u64) callconv(.c) noreturn {
 
 var two_done: usize = 0;
 var nap_order: [2]u8 = undefined;
-/// When each napper began its poll (index: ms / 10 - 1).
-var nap_start: [2]u64 = @splat(0);
 
 fn napper(ms: u64) callconv(.c) noreturn {
     // io_poll with a timeout and nothing of its own registered: a plain sleep, but two tasks do it
     // at once, so the kernel must sleep for both (and not let them wake each other in a loop).
     const start = zigu.nowNs();
-    nap_start[ms / 10 - 1] = start;
     var ev: [1]zigu.Event = undefined;
     const got = zigu.poll(&ev, @intCast(ms * 1_000_000)) catch zigu.taskExit(213);
     if (got.len != 0 or zigu.nowNs() - start < ms * 1_000_000) zigu.taskExit(214);
@@ -91,8 +88,10 @@ pub fn main() u8 {
     zigu.register(s, abi.ev_readable, 7) catch return 7;
     for (0..5) |_| zigu.yield() catch return 9;
     expect("the sleeper waits while the main task runs", !@atomicLoad(bool, &sleeper_done, .monotonic));
-    zigu.timerArm(shared_timer, 1_000_000, 0) catch return 10;
+    // Read before arming: the deadline is the kernel's clock inside timer_arm plus 1 ms, and the
+    // VM may stop between that and a clock read after the call.
     const armed = zigu.nowNs();
+    zigu.timerArm(shared_timer, 1_000_000, 0) catch return 10;
     while (!@atomicLoad(bool, &sleeper_done, .monotonic)) zigu.yield() catch return 9;
     expect("the sleeper woke no earlier than its timer", zigu.nowNs() - armed >= 1_000_000);
     zigu.yield() catch return 9; // let it reach task_exit
@@ -115,11 +114,11 @@ pub fn main() u8 {
     expect("the 10 ms napper", s2 == 10);
     expect("the 20 ms napper", s1 == 20);
     if (s1 != 20 or s2 != 10) zigu.print("tasks: napper statuses {d} {d}", .{ s2, s1 });
-    // Deadline order is 10 then 20 only if the 10 ms napper began its poll less than 10 ms after
-    // the other (with 2 ms for the call itself): on a loaded host the VM may stop in between.
-    if (nap_start[0] + 12_000_000 < nap_start[1] + 20_000_000) {
-        expect("nappers woke in deadline order", std.mem.eql(u8, nap_order[0..2], &.{ 10, 20 }));
-    }
+    // Which napper wakes first depends on when each poll reached the kernel, which ring 3 cannot
+    // see (the VM may stop between a napper's clock read and its poll for longer than the 10 ms
+    // their timeouts differ by): the order is the core's unit tests' to check. Here: both woke,
+    // neither early (a napper that wakes early ends with 214).
+    expect("both nappers woke", two_done == 2);
     zigu.close(p1) catch {};
     zigu.close(p2) catch {};
 
