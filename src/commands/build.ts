@@ -38,14 +38,15 @@ function inputsHash(project: Project, mode: string): string {
   const h = createHash("sha256");
   h.update(mode);
   for (const f of files(project.dir)) h.update(relative(project.dir, f)).update(readFileSync(f));
-  // The Zigu side: kernel, user library, runtimes, build script (metadata is enough to notice a change).
-  for (const dir of ["kernel", "user", "runtime"]) {
+  // The Zigu side: kernel, user library, runtimes, the CLI itself (it writes the bundle), the build
+  // script and the locked npm packages (metadata is enough to notice a change).
+  for (const dir of ["kernel", "user", "runtime", "src"]) {
     for (const f of files(join(repoRoot, dir))) {
       const s = statSync(f);
       h.update(f).update(String(s.size)).update(String(s.mtimeMs));
     }
   }
-  h.update(String(statSync(join(repoRoot, "build.zig")).mtimeMs));
+  h.update(String(statSync(join(repoRoot, "build.zig")).mtimeMs)).update(String(statSync(join(repoRoot, "package-lock.json")).mtimeMs));
   return h.digest("hex").slice(0, 16);
 }
 
