@@ -129,6 +129,10 @@ static struct timer *earliest(void) {
 
 static int exit_status = 0;
 static int rejection_pending = 0;
+/* The last reason reported: a module's top-level throw rejects both its evaluation promise and
+ * the one returned for it, and the tracker hears of the same error twice. */
+static JSValue last_reason;
+static int have_last_reason = 0;
 
 static void print_exception(JSContext *ctx, JSValueConst err) {
     const char *s = JS_ToCString(ctx, err);
@@ -175,6 +179,10 @@ static void rejection_tracker(JSContext *ctx, JSValueConst promise, JSValueConst
         return;
     }
     rejection_pending++;
+    if (have_last_reason && JS_IsStrictEqual(ctx, reason, last_reason)) return;
+    if (have_last_reason) JS_FreeValue(ctx, last_reason);
+    last_reason = JS_DupValue(ctx, reason);
+    have_last_reason = 1;
     print_exception(ctx, reason);
 }
 

@@ -57,6 +57,10 @@ describe("JavaScript in the microVM", { skip }, () => {
       assert.equal(out[1], "error: Uncaught TypeError: boom", r.console);
       assert.match(out[2] ?? "", /^error: {5}at inner \(main\.js:5:\d+\)$/, r.console);
       assert.deepEqual(r.end, { kind: "exit", status: 1 }, r.console);
+      // A throw at the top level of the module: reported once (the engine rejects two promises).
+      const top = await boot(accel, "zigu.workload=initrd zigu.caps=log,time", { initrd: await jsWorkload("tests/js/toplevel.js") });
+      assert.deepEqual(programLines(top.console), ["start", "error: Uncaught SyntaxError: at the top", "error:     at <anonymous> (main.js:3:11)"], top.console);
+      assert.deepEqual(top.end, { kind: "exit", status: 1 }, top.console);
     });
 
     test(`process.exit(3) ends with 3, an unhandled rejection with 1, deep recursion is a RangeError (${accel.toUpperCase()})`, async () => {
