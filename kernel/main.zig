@@ -102,8 +102,6 @@ const Workload = struct {
 /// Largest policy file in a root image.
 const max_policy_bytes: usize = 256;
 
-/// Largest root image read from disk.
-const max_root_image_bytes: u64 = layout.max_root_image_bytes;
 
 /// The workload and its policy: from the root image on the first virtio-blk device
 /// (`zigu.workload=disk`, what `ukernel pack` makes: the image carries the policy), from the
@@ -144,7 +142,7 @@ fn readRootImage(line: []const u8) []const u8 {
         if (dev.device_id != virtio_mmio.device_block) continue;
         var blk = virtio_blk.Blk.init(dev, &pages) catch |err| fail("virtio-blk at 0x{x}: {s}", .{ d.base, @errorName(err) });
         const size = blk.sizeBytes();
-        if (size == 0 or size > max_root_image_bytes) fail("root image of {d} bytes (at most {d})", .{ size, max_root_image_bytes });
+        if (size == 0 or size > layout.max_root_image_bytes) fail("root image of {d} bytes (at most {d})", .{ size, layout.max_root_image_bytes });
         const base = pages.allocContiguous(std.mem.alignForward(u64, size, layout.page_size) / layout.page_size) orelse
             fail("no room for a {d}-byte root image", .{size});
         const out: [*]u8 = @ptrFromInt(base);

@@ -55,13 +55,10 @@ export const releaseOptimize: Optimize = "ReleaseSafe";
 
 const prefixes: Record<Optimize, string> = { Debug: "debug", ReleaseSafe: "release", ReleaseSmall: "release-small" };
 
-/** The runtime's archives (scripts/runtime-deps), when built: then the js workload is built too. */
+/** The runtime's archives (scripts/runtime-deps): `-Djs-deps` builds the js workload from them. */
 export const jsDeps = join(repoRoot, ".deps");
 export function jsDepsReady(): boolean {
   return existsSync(join(jsDeps, "lib", ".stamp"));
-}
-function jsDepsArgs(): string[] {
-  return jsDepsReady() ? [`-Djs-deps=${jsDeps}`] : [];
 }
 
 export interface KernelBuild {
@@ -76,7 +73,7 @@ export interface KernelBuild {
 export async function buildKernel(optimize: Optimize, onProgress?: (line: string) => void): Promise<KernelBuild> {
   const prefix = join(repoRoot, "zig-out", prefixes[optimize]);
   const result = await run(
-    [...zigCommand(), "build", "install", "stub", `-Doptimize=${optimize}`, "-p", prefix, "--summary", "none", ...jsDepsArgs()],
+    [...zigCommand(), "build", "install", "stub", `-Doptimize=${optimize}`, "-p", prefix, "--summary", "none"],
     { cwd: repoRoot, timeoutMs: 20 * 60_000, onStderr: onProgress },
   );
   if (result.timedOut) throw new Error(`zig build timed out after 20 minutes`);

@@ -164,37 +164,36 @@ pub fn Calls(comptime Platform: type) type {
 
         /// An array of at most `max` (pointer, length) descriptors in workload memory, each
         /// range checked: what batched calls (the network's frames) take.
+        fn Vec(comptime Item: type, comptime max: u64) type {
+            return struct { items: [max]Item, len: usize };
+        }
         pub fn InVec(comptime max: u64) type {
-            return struct { items: [max]UserIn, len: usize };
+            return Vec(UserIn, max);
         }
         pub fn OutVec(comptime max: u64) type {
-            return struct { items: [max]UserOut, len: usize };
+            return Vec(UserOut, max);
         }
 
         pub fn userInVec(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!InVec(max) {
-            var v: InVec(max) = .{ .items = undefined, .len = 0 };
-            try readVec(max, ptr, count, false, &v.items);
-            v.len = @intCast(count);
-            return v;
+            return readVec(UserIn, max, ptr, count);
         }
 
         pub fn userOutVec(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!OutVec(max) {
-            var v: OutVec(max) = .{ .items = undefined, .len = 0 };
-            try readVec(max, ptr, count, true, &v.items);
-            v.len = @intCast(count);
-            return v;
+            return readVec(UserOut, max, ptr, count);
         }
 
         /// The descriptors are copied into the kernel once, then each range is checked: ring 3
         /// cannot change a descriptor after its check.
-        fn readVec(comptime max: u64, ptr: u64, count: u64, comptime write: bool, items: anytype) call_args.DecodeError!void {
+        fn readVec(comptime Item: type, comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!Vec(Item, max) {
             if (count > max) return error.Invalid;
             const table = try userIn(ptr, count * @sizeOf(n.IoVec));
-            for (0..@intCast(count)) |i| {
+            var v: Vec(Item, max) = .{ .items = undefined, .len = @intCast(count) };
+            for (v.items[0..v.len], 0..) |*item, i| {
                 var d: n.IoVec = undefined;
                 copyIn(table, i * @sizeOf(n.IoVec), std.mem.asBytes(&d));
-                items[i] = if (write) try userOut(d.ptr, d.len) else try userIn(d.ptr, d.len);
+                item.* = if (Item == UserOut) try userOut(d.ptr, d.len) else try userIn(d.ptr, d.len);
             }
+            return v;
         }
 
         /// Console lines go out through a kernel buffer of this size, one piece at a time.

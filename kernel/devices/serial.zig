@@ -23,14 +23,23 @@ pub fn init() void {
     cpu.outb(com1 + 2, 0xC7); // FIFO on, cleared
 }
 
+/// Line status bits: the transmit FIFO is empty (more may go in), and everything has gone out.
+const lsr_thr_empty: u8 = 0x20;
+const lsr_tx_empty: u8 = 0x40;
+
+/// Waits, within tx_wait_cycles, for the line status to show `bit`; false when it never did.
+fn waitLineStatus(bit: u8) bool {
+    if (cpu.inb(com1 + 5) & bit != 0) return true;
+    const start = cpu.rdtsc();
+    while (cpu.inb(com1 + 5) & bit == 0) {
+        if (cpu.rdtsc() -% start > tx_wait_cycles) return false;
+    }
+    return true;
+}
+
 fn putByte(byte: u8) void {
     if (fifo_room == 0) {
-        if (cpu.inb(com1 + 5) & 0x20 == 0) {
-            const start = cpu.rdtsc();
-            while (cpu.inb(com1 + 5) & 0x20 == 0) {
-                if (cpu.rdtsc() -% start > tx_wait_cycles) return;
-            }
-        }
+        if (!waitLineStatus(lsr_thr_empty)) return;
         fifo_room = tx_fifo_bytes;
     }
     cpu.outb(com1, byte);
@@ -41,11 +50,7 @@ fn putByte(byte: u8) void {
 /// the same bound as a write. Called before the VM stops: QEMU exits on the reset with whatever
 /// the FIFO still holds unsent, and on a loaded host that cut the last line (`zigu: ex`).
 pub fn flush() void {
-    const start = cpu.rdtsc();
-    while (cpu.inb(com1 + 5) & 0x40 == 0) {
-        if (cpu.rdtsc() -% start > tx_wait_cycles) return;
-    }
-    fifo_room = tx_fifo_bytes;
+    if (waitLineStatus(lsr_tx_empty)) fifo_room = tx_fifo_bytes;
 }
 
 pub fn write(bytes: []const u8) void {

@@ -148,7 +148,7 @@ pub const PageAllocator = struct {
 
     /// A zero-filled, 2 MiB-aligned run of 2 MiB from memory never handed out, or null when the
     /// bump cursor's range has no such run left (the caller falls back to 4 KiB pages). Pages
-    /// skipped to reach the alignment go on the free list, still usable.
+    /// skipped to reach the alignment go on the fresh list, still usable and still zero.
     pub fn allocLargeZeroed(self: *PageAllocator) ?u64 {
         if (self.cursor_range >= self.range_count) return null;
         const range = self.ranges[self.cursor_range];
@@ -160,11 +160,7 @@ pub const PageAllocator = struct {
             self.fresh_head = skipped;
             self.fresh_count += 1;
         }
-        self.cursor = start + large_page_bytes;
-        self.allocated_pages += pages_per_large;
-        assert(self.allocated_pages <= self.total_pages);
-        if (!self.looksZero(start, large_page_bytes)) mem_bytes.zero(self.bytesAt(start, large_page_bytes));
-        return start;
+        return self.takeFreshRun(start, large_page_bytes);
     }
 
     /// `count` contiguous zero-filled pages never handed out, from the bump cursor's current range
@@ -175,11 +171,17 @@ pub const PageAllocator = struct {
         if (self.cursor_range >= self.range_count) return null;
         const range = self.ranges[self.cursor_range];
         if (range.end - self.cursor < count * page_size) return null;
-        const start = self.cursor;
-        self.cursor += count * page_size;
-        self.allocated_pages += count;
+        return self.takeFreshRun(self.cursor, count * page_size);
+    }
+
+    /// Hands out [start, start + len) of the cursor's range, which the cursor has not passed:
+    /// zero already, sampled to be sure.
+    fn takeFreshRun(self: *PageAllocator, start: u64, len: u64) u64 {
+        assert(start >= self.cursor and len % page_size == 0);
+        self.cursor = start + len;
+        self.allocated_pages += len / page_size;
         assert(self.allocated_pages <= self.total_pages);
-        if (!self.looksZero(start, count * page_size)) mem_bytes.zero(self.bytesAt(start, count * page_size));
+        if (!self.looksZero(start, len)) mem_bytes.zero(self.bytesAt(start, len));
         return start;
     }
 

@@ -116,12 +116,9 @@ fn mapRange(pa: *PageAllocator, start: u64, end: u64, access: paging.Access, fil
                 continue;
             }
         }
-        const table = (try paging.userPageTable(pa, virt)) orelse return error.AlreadyMapped;
-        const leaves = table[paging.leafIndex(virt)..][0..@intCast((slot_end - virt) / layout.page_size)];
-        var missing: u64 = 0;
-        for (leaves) |leaf| missing += @intFromBool(!paging.leafPresent(leaf));
-        if (missing != leaves.len) return error.AlreadyMapped; // elf.parse lets no two segments share a page
-        var run: ?u64 = pa.allocFreshRun(missing);
+        // Never already mapped: elf.parse lets no two segments share a page.
+        const leaves = try paging.emptyUserLeaves(pa, virt, end);
+        var run: ?u64 = pa.allocFreshRun(leaves.len);
         const bits = paging.userLeafBits(access);
         for (leaves) |*leaf| {
             const phys = if (run) |r| blk: {
@@ -145,14 +142,11 @@ fn mapReadOnly(pa: *PageAllocator, virt_start: u64, phys_start: u64, len: u64) E
     var virt = virt_start;
     var phys = phys_start;
     while (virt < end) {
-        const slot_end = @min(end, std.mem.alignBackward(u64, virt, paging.large_page_bytes) + paging.large_page_bytes);
-        const table = (try paging.userPageTable(pa, virt)) orelse return error.AlreadyMapped;
-        for (table[paging.leafIndex(virt)..][0..@intCast((slot_end - virt) / layout.page_size)]) |*leaf| {
-            if (paging.leafPresent(leaf.*)) return error.AlreadyMapped;
+        for (try paging.emptyUserLeaves(pa, virt, end)) |*leaf| {
             leaf.* = phys | bits;
             phys += layout.page_size;
+            virt += layout.page_size;
         }
-        virt = slot_end;
     }
 }
 

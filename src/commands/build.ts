@@ -50,6 +50,12 @@ function inputsHash(project: Project, mode: string): string {
   return h.digest("hex").slice(0, 16);
 }
 
+/** Whether the last build (its manifest) had these inputs and left all of `outputs`. */
+function builtFrom(manifestPath: string, hash: string, outputs: string[]): boolean {
+  if (!existsSync(manifestPath) || !outputs.every((f) => existsSync(f))) return false;
+  return (JSON.parse(readFileSync(manifestPath, "utf8")) as { inputsHash?: string }).inputsHash === hash;
+}
+
 export async function build(project: Project, opts: { release: boolean; progress: (line: string) => void }): Promise<BuildOutput> {
   const started = performance.now();
   const { workload } = project.config;
@@ -63,11 +69,8 @@ export async function build(project: Project, opts: { release: boolean; progress
   const kernel = join(dir, "bin", "zigu.elf");
   const workloadElf = join(dir, "workload", workload.name);
   const hash = inputsHash(project, mode);
-  if (existsSync(manifestPath) && existsSync(kernel) && existsSync(workloadElf)) {
-    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { inputsHash?: string };
-    if (manifest.inputsHash === hash) {
-      return { mode, dir, kernel, workload: workloadElf, files: {}, inputsHash: hash, upToDate: true, seconds: (performance.now() - started) / 1000 };
-    }
+  if (builtFrom(manifestPath, hash, [kernel, workloadElf])) {
+    return { mode, dir, kernel, workload: workloadElf, files: {}, inputsHash: hash, upToDate: true, seconds: (performance.now() - started) / 1000 };
   }
   mkdirSync(dir, { recursive: true });
   opts.progress(`building kernel and workload "${workload.name}" (${mode}); the first build compiles Zig's build runner and takes a few minutes`);
@@ -105,10 +108,7 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
   const bundle = join(dir, "main.js");
   const hash = inputsHash(project, `${mode}:typescript`);
   const out = (upToDate: boolean): BuildOutput => ({ mode, dir, kernel, workload: workloadElf, files: { "main.js": bundle }, inputsHash: hash, upToDate, seconds: (performance.now() - started) / 1000 });
-  if (existsSync(manifestPath) && existsSync(kernel) && existsSync(workloadElf) && existsSync(bundle)) {
-    const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as { inputsHash?: string };
-    if (manifest.inputsHash === hash) return out(true);
-  }
+  if (builtFrom(manifestPath, hash, [kernel, workloadElf, bundle])) return out(true);
   mkdirSync(dir, { recursive: true });
   const entry = join(project.dir, workload.entry);
 

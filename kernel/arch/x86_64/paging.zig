@@ -69,12 +69,6 @@ pub fn protectKernel() void {
     cpu.writeCr3(cpu.readCr3()); // every kernel entry changed: flush them all
 }
 
-/// Where an address of the kernel image lies, as protectKernel left it (for the boot tests).
-pub fn kernelRights(addr: u64) struct { write: bool, execute: bool } {
-    const e = if (addr < 2 << 20) boot_pt0[addr >> 12] else boot_pt1[(addr >> 12) & 0x1FF];
-    return .{ .write = e & writable != 0, .execute = e & no_execute == 0 };
-}
-
 pub const Access = struct { write: bool = false, execute: bool = false };
 
 pub const Error = error{ OutOfMemory, AlreadyMapped };
@@ -108,10 +102,10 @@ pub fn mapUserPage(pa: *PageAllocator, virt: u64, phys: u64, access: Access) Err
     const pt = try nextTable(&pd[index(virt, 1)], pa);
     const leaf = &pt[index(virt, 0)];
     if (leaf.* & present != 0) return error.AlreadyMapped;
-    leaf.* = phys | present | user | (if (access.write) writable else 0) | (if (access.execute) 0 else no_execute);
+    leaf.* = phys | userLeafBits(access);
 }
 
-pub const large_page_bytes: u64 = 2 << 20;
+pub const large_page_bytes: u64 = PageAllocator.large_page_bytes;
 const large_addr_mask: u64 = 0x000F_FFFF_FFE0_0000;
 
 /// Maps one 2 MiB user page (a page-directory entry with PS set): one entry instead of 512, and
@@ -122,7 +116,7 @@ pub fn mapUserLargePage(pa: *PageAllocator, virt: u64, phys: u64, access: Access
     const pd = try nextTable(&pdpt[index(virt, 2)], pa);
     const entry = &pd[index(virt, 1)];
     if (entry.* & present != 0) return error.AlreadyMapped;
-    entry.* = phys | present | user | huge | (if (access.write) writable else 0) | (if (access.execute) 0 else no_execute);
+    entry.* = phys | huge | userLeafBits(access);
 }
 
 /// The leaf bits that give ring 3 `access` to a page (present, user, writable or not, NX or not).
@@ -130,24 +124,20 @@ pub fn userLeafBits(access: Access) u64 {
     return present | user | (if (access.write) writable else 0) | (if (access.execute) 0 else no_execute);
 }
 
-/// The page table whose 512 leaves map the 2 MiB slot holding `virt`, made when missing: many
-/// leaves filled after one walk (each ring-0 memory access is emulated under kvm-pvm, and a walk
-/// per page cost ~0.1 ms). Null when the slot is a large page already.
-pub fn userPageTable(pa: *PageAllocator, virt: u64) Error!?*[512]u64 {
-    assert(isUser(virt));
+/// The empty leaves that map [virt, end) up to the end of the 2 MiB slot holding `virt`, the page
+/// table made when missing: many leaves filled after one walk (each ring-0 memory access is
+/// emulated under kvm-pvm, and a walk per page cost ~0.1 ms). AlreadyMapped when the slot is a
+/// large page or any of the leaves is present.
+pub fn emptyUserLeaves(pa: *PageAllocator, virt: u64, end: u64) Error![]u64 {
+    assert(isUser(virt) and virt % layout.page_size == 0 and end % layout.page_size == 0 and virt < end);
     const pdpt = try nextTable(&boot_pml4[index(virt, 3)], pa);
-    const pde = &pdpt[index(virt, 2)];
-    const pd = try nextTable(pde, pa);
-    if (pd[index(virt, 1)] & huge != 0) return null;
-    return try nextTable(&pd[index(virt, 1)], pa);
-}
-
-pub fn leafIndex(virt: u64) usize {
-    return index(virt, 0);
-}
-
-pub fn leafPresent(entry: u64) bool {
-    return entry & present != 0;
+    const pd = try nextTable(&pdpt[index(virt, 2)], pa);
+    if (pd[index(virt, 1)] & huge != 0) return error.AlreadyMapped;
+    const table = try nextTable(&pd[index(virt, 1)], pa);
+    const slot_end = @min(end, std.mem.alignBackward(u64, virt, large_page_bytes) + large_page_bytes);
+    const leaves = table[index(virt, 0)..][0..@intCast((slot_end - virt) / layout.page_size)];
+    for (leaves) |leaf| if (leaf & present != 0) return error.AlreadyMapped;
+    return leaves;
 }
 
 /// Whether nothing at all is mapped in the 2 MiB slot at `virt` (no large page, no page table).
@@ -222,21 +212,24 @@ pub fn userRangeOk(addr: u64, len: u64, write: bool) bool {
 pub fn copyFromUser(addr: u64, dst: []u8) void {
     var done: usize = 0;
     while (done < dst.len) {
-        const at = addr + done;
-        const n: usize = @intCast(@min(dst.len - done, layout.page_size - at % layout.page_size));
-        const src: [*]const u8 = @ptrFromInt(userPhys(at).?);
-        mem_bytes.copy(dst[done..][0..n], src[0..n]);
-        done += n;
+        const chunk = userChunk(addr + done, dst.len - done);
+        mem_bytes.copy(dst[done..][0..chunk.len], chunk);
+        done += chunk.len;
     }
 }
 
 pub fn copyToUser(addr: u64, src: []const u8) void {
     var done: usize = 0;
     while (done < src.len) {
-        const at = addr + done;
-        const n: usize = @intCast(@min(src.len - done, layout.page_size - at % layout.page_size));
-        const dst: [*]u8 = @ptrFromInt(userPhys(at).?);
-        mem_bytes.copy(dst[0..n], src[done..][0..n]);
-        done += n;
+        const chunk = userChunk(addr + done, src.len - done);
+        mem_bytes.copy(chunk, src[done..][0..chunk.len]);
+        done += chunk.len;
     }
+}
+
+/// The part of [at, at + remaining) that lies in at's page, as kernel memory.
+fn userChunk(at: u64, remaining: usize) []u8 {
+    const n: usize = @intCast(@min(remaining, layout.page_size - at % layout.page_size));
+    const p: [*]u8 = @ptrFromInt(userPhys(at).?);
+    return p[0..n];
 }
