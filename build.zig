@@ -104,11 +104,25 @@ pub fn build(b: *std.Build) void {
         app.addIncludePath(b.path("include"));
         const c_flags = &[_][]const u8{ "-std=gnu11", "-nostdlibinc", "-Wno-unused-command-line-argument", "-fno-stack-protector", "-funsigned-char", "-D_POSIX_MONOTONIC_CLOCK=1", "-D_GNU_SOURCE", "-DQUICKJS_NG_BUILD", "-D__STDC_NO_ATOMICS__=1", "-Wall", "-Wextra", "-Werror" };
         app.addCSourceFile(.{ .file = b.path("runtime/js/runtime.c"), .flags = c_flags });
+        app.addCSourceFile(.{ .file = b.path("runtime/js/load.c"), .flags = c_flags });
         app.addCSourceFile(.{ .file = b.path("runtime/libc/zigu_libc.c"), .flags = c_flags });
         app.addObjectFile(.{ .cwd_relative = b.fmt("{s}/lib/libquickjs.a", .{deps}) });
         app.addObjectFile(.{ .cwd_relative = b.fmt("{s}/lib/libpicolibc.a", .{deps}) });
         const exe = addWorkload(b, "js", app, user_lib, user_target, workload_optimize);
         b.getInstallStep().dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "workloads" } } }).step);
+
+        // zigu-qjsc (runtime/js/compile.c): the same engine sources built for the host, which
+        // compile a bundle to the bytecode the guest reads (runtime/js/bytecode.h). The flags that
+        // shape the engine match the guest's (scripts/runtime-deps: qjs_flags); always optimized
+        // and without C sanitizers, whatever -Doptimize says: a tool, built once.
+        const compiler_mod = b.createModule(.{ .target = b.graph.host, .optimize = .fast, .link_libc = true, .sanitize_c = .off });
+        compiler_mod.addIncludePath(.{ .cwd_relative = qj });
+        const engine_flags = &[_][]const u8{ "-std=gnu11", "-funsigned-char", "-D_POSIX_MONOTONIC_CLOCK=1", "-D_GNU_SOURCE", "-DQUICKJS_NG_BUILD", "-D__STDC_NO_ATOMICS__=1", "-DNDEBUG", "-w" };
+        compiler_mod.addCSourceFiles(.{ .root = .{ .cwd_relative = qj }, .files = &.{ "quickjs.c", "libregexp.c", "libunicode.c", "dtoa.c" }, .flags = engine_flags });
+        compiler_mod.addCSourceFile(.{ .file = b.path("runtime/js/compile.c"), .flags = &.{ "-std=gnu11", "-funsigned-char", "-DQUICKJS_NG_BUILD", "-Wall", "-Wextra", "-Werror" } });
+        const compiler = b.addExecutable(.{ .name = "zigu-qjsc", .root_module = compiler_mod });
+        const compiler_step = b.step("js-compiler", "Build zigu-qjsc, the host compiler of JavaScript to the runtime's bytecode (needs -Djs-deps)");
+        compiler_step.dependOn(&b.addInstallArtifact(compiler, .{}).step);
     }
 
     // A user's workload, built apart from the kernel (the ukernel CLI): passed to the VM as its

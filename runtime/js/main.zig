@@ -15,7 +15,11 @@ const built_in = @embedFile("script");
 
 pub fn main() u8 {
     const image = zigu.rootImage();
+    // The bundle compiled on the host (`ukernel build`: runtime/js/compile.c), else its source;
+    // runtime/js/load.c tells them apart by the name.
+    const bytecode = if (image.len > 0) tar.find(image, "main.qjbc") catch null else null;
     const program = if (image.len > 0) tar.find(image, "main.js") catch null else null;
-    const source = program orelse built_in;
-    return @truncate(@as(c_uint, @bitCast(zigu_js_main(source.ptr, source.len, "main.js"))));
+    const source = bytecode orelse program orelse built_in;
+    const name: [*:0]const u8 = if (bytecode != null) "main.qjbc" else "main.js";
+    return @truncate(@as(c_uint, @bitCast(zigu_js_main(source.ptr, source.len, name))));
 }

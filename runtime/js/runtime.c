@@ -271,7 +271,8 @@ int zigu_js_main(const char *source, size_t len, const char *filename) {
     if (!ctx) finish(70);
     install_globals(ctx);
 
-    JSValue result = JS_Eval(ctx, source, len, filename, JS_EVAL_TYPE_MODULE);
+    JSValue zigu_js_load(JSContext *ctx, const char *program, size_t len, const char *filename); /* load.c: source or bytecode */
+    JSValue result = zigu_js_load(ctx, source, len, filename);
     if (JS_IsException(result)) report_and_exit(ctx);
     JS_FreeValue(ctx, result);
 

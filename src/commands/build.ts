@@ -10,13 +10,14 @@ import type { Project } from "../config.ts";
 import { run } from "../proc.ts";
 import { jsDeps, jsDepsReady, releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
 import { UserError } from "../errors.ts";
+import { bytecodeFile, compileBytecode, compilerIn } from "../bytecode.ts";
 
 export interface BuildOutput {
   mode: "debug" | "release";
   dir: string;
   kernel: string;
   workload: string;
-  /** Further files for the root image (a TypeScript workload's bundle, main.js), by name. */
+  /** Further files for the root image (a TypeScript workload's bundle as bytecode, main.qjbc), by name. */
   files: Record<string, string>;
   inputsHash: string;
   upToDate: boolean;
@@ -92,8 +93,12 @@ export async function build(project: Project, opts: { release: boolean; progress
  *  2. bundles it and its npm dependencies with esbuild into one ES module, main.js, wrapped so
  *     that a `main()` (or default) export is called and its number becomes the exit status, as
  *     `ukernel adapter` does on the host;
- *  3. builds the kernel and the runtime's ELF (the js workload) with zig.
- * `ukernel pack` puts main.js into the root image; the runtime reads it from there.
+ *  3. builds the kernel, the runtime's ELF (the js workload) and the host's compiler of the
+ *     runtime's bytecode (zigu-qjsc) with zig;
+ *  4. compiles main.js to QuickJS bytecode, main.qjbc, so the guest does not parse source at boot
+ *     (a syntax error QuickJS finds fails the build with the bundle's file:line:column).
+ * `ukernel pack` puts main.qjbc into the root image; the runtime reads it from there. main.js stays
+ * in the build folder, for reading, and is not packed.
  */
 async function buildTypeScript(project: Project, opts: { release: boolean; progress: (line: string) => void }, started: number): Promise<BuildOutput> {
   const { workload } = project.config;
@@ -106,9 +111,10 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
   const kernel = join(dir, "bin", "zigu.elf");
   const workloadElf = join(dir, "workloads", "js");
   const bundle = join(dir, "main.js");
+  const bytecode = join(dir, bytecodeFile);
   const hash = inputsHash(project, `${mode}:typescript`);
-  const out = (upToDate: boolean): BuildOutput => ({ mode, dir, kernel, workload: workloadElf, files: { "main.js": bundle }, inputsHash: hash, upToDate, seconds: (performance.now() - started) / 1000 });
-  if (builtFrom(manifestPath, hash, [kernel, workloadElf, bundle])) return out(true);
+  const out = (upToDate: boolean): BuildOutput => ({ mode, dir, kernel, workload: workloadElf, files: { [bytecodeFile]: bytecode }, inputsHash: hash, upToDate, seconds: (performance.now() - started) / 1000 });
+  if (builtFrom(manifestPath, hash, [kernel, workloadElf, bundle, bytecode])) return out(true);
   mkdirSync(dir, { recursive: true });
   const entry = join(project.dir, workload.entry);
 
@@ -140,9 +146,12 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
 
   opts.progress(`building kernel and the JavaScript runtime (${mode}); the first build compiles Zig's build runner and takes a few minutes`);
   const optimize = opts.release ? releaseOptimize : "Debug";
-  const r = await run([...zigCommand(), "build", "install", `-Doptimize=${optimize}`, `-Djs-deps=${jsDeps}`, "-p", dir, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 });
+  const r = await run([...zigCommand(), "build", "install", "js-compiler", `-Doptimize=${optimize}`, `-Djs-deps=${jsDeps}`, "-p", dir, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 });
   if (r.timedOut) throw new UserError("zig build timed out after 30 minutes");
   if (r.exitCode !== 0) throw new UserError(`building the kernel and runtime failed:\n${r.stderr.trim()}`);
-  writeFileSync(manifestPath, JSON.stringify({ inputsHash: hash, workload: workload.name, mode, kernel, workloadElf, bundle, builtAt: new Date().toISOString() }, null, 2));
+
+  opts.progress(`compiling the bundle to QuickJS bytecode (${bytecodeFile})`);
+  await compileBytecode(compilerIn(dir), bundle, bytecode, { moduleName: "main.js", cwd: project.dir });
+  writeFileSync(manifestPath, JSON.stringify({ inputsHash: hash, workload: workload.name, mode, kernel, workloadElf, bundle, bytecode, builtAt: new Date().toISOString() }, null, 2));
   return out(false);
 }

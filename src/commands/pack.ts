@@ -2,7 +2,8 @@
  * `ukernel pack [--release]`: the bootable image in dist/<name>/:
  *   zigu.elf          the kernel (PVH note and Linux 64-bit entry)
  *   rootfs.img        a POSIX tar (ustar) of manifest.json, policy and workload.elf (and, for a
- *                     TypeScript workload, main.js, the bundle the runtime runs); the kernel reads
+ *                     TypeScript workload, main.qjbc, the bundle as the bytecode the runtime
+ *                     runs); the kernel reads
  *                     it from a read-only virtio-blk device (`tar tf rootfs.img` lists it) and maps
  *                     it read-only into the workload
  *   firecracker.json  `firecracker --no-api --config-file firecracker.json`, run from that folder
