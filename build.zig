@@ -90,6 +90,10 @@ pub fn build(b: *std.Build) void {
         const app = b.createModule(.{ .root_source_file = b.path("runtime/js/main.zig"), .target = user_target, .optimize = workload_optimize });
         app.addImport("zigu", user_lib);
         app.addAnonymousImport("script", .{ .root_source_file = b.path(script) });
+        // The prelude (runtime/js/prelude/) as one script, bundled by the CLI (src/runtime-js.ts).
+        const prelude = b.option([]const u8, "js-prelude", "The runtime's bundled prelude (src/runtime-js.ts writes it)") orelse
+            @panic("-Djs-deps needs -Djs-prelude=<bundle>: build through the CLI or src/runtime-js.ts (jsBuildArgs)");
+        app.addAnonymousImport("prelude", .{ .root_source_file = .{ .cwd_relative = prelude } });
         app.addImport("tar", b.createModule(.{ .root_source_file = b.path("kernel/workload/tar.zig") }));
         const guest_c_abi = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = user_target, .optimize = workload_optimize });
         guest_c_abi.addImport("zigu", user_lib);

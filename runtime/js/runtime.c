@@ -1,10 +1,13 @@
 /* The JavaScript runtime of a Zigu workload: QuickJS-NG in ring 3, on picolibc, over the kernel
- * ABI. It enters every capability the policy allows, evaluates the workload's script, and runs
- * an event loop in Node's order: after each macrotask the Promise jobs are drained, then the due
- * timers run (deadline order, FIFO for equal deadlines), and when none is due the loop waits in
- * io_poll on one ABI timer armed for the earliest deadline. It ends when nothing is pending.
- * An uncaught exception or unhandled rejection prints the error and its stack and ends with 1;
- * process.exit(n) ends with n. */
+ * ABI. It enters every capability the policy allows, evaluates the prelude (runtime/js/prelude/:
+ * console, Web APIs, process, the `zigu` module, written in TypeScript over the primitives of
+ * `__zigu` below), then the workload's module, and runs an event loop in Node's order (libuv's
+ * phases): after each callback the nextTick queue and the Promise jobs are drained; each loop
+ * iteration runs the timers due at the iteration's time (deadline order, FIFO for equal
+ * deadlines), then waits in io_poll on one ABI timer armed for the earliest deadline (not when
+ * immediates are pending), then runs the immediates queued before that phase. It ends when
+ * nothing is pending. An uncaught exception or unhandled rejection prints the error and its stack
+ * and ends with 1; process.exit(n) ends with n. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,41 +15,24 @@
 #include "ukernel_abi.h"
 
 void zigu_libc_flush(void);
+/* A file of the root image (main.zig), or NULL: the image is mapped read-only into the workload. */
+const uint8_t *zigu_image_file(const char *name, size_t name_len, size_t *len);
 
-/* ---- console ------------------------------------------------------------------------------- */
+/* ---- the loop's clock ---------------------------------------------------------------------- */
 
-static void log_line(uint32_t level, const char *s, size_t len) {
-    while (len > UK_MAX_LOG_BYTES) {
-        uk_log(level, s, UK_MAX_LOG_BYTES);
-        s += UK_MAX_LOG_BYTES;
-        len -= UK_MAX_LOG_BYTES;
-    }
-    uk_log(level, s, len);
+static uint64_t now_ns(void) {
+    int64_t t = uk_clock_now(UK_CLOCK_MONOTONIC);
+    return t < 0 ? 0 : (uint64_t)t;
 }
 
-/* The arguments as String(arg) joined with spaces: the first step towards Node's formatting. */
-static JSValue console_print(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv, int level) {
-    (void)this_val;
-    char buf[UK_MAX_LOG_BYTES];
-    size_t used = 0;
-    for (int i = 0; i < argc; i++) {
-        size_t len;
-        const char *s = JS_ToCStringLen(ctx, &len, argv[i]);
-        if (!s) return JS_EXCEPTION;
-        if (i > 0 && used < sizeof buf) buf[used++] = ' ';
-        size_t take = len < sizeof buf - used ? len : sizeof buf - used;
-        memcpy(buf + used, s, take);
-        used += take;
-        JS_FreeCString(ctx, s);
-    }
-    int64_t r = uk_log((uint32_t)level, buf, used);
-    if (r < 0) return JS_ThrowTypeError(ctx, "console: the log capability is not active (ERR %lld)", (long long)r);
-    return JS_UNDEFINED;
-}
+/* libuv's loop time: read at the start of each iteration and after each wait. Timers are set
+ * relative to it, as Node's are, so two timers set in one callback keep their order. */
+static uint64_t loop_ns;
 
 /* ---- timers -------------------------------------------------------------------------------- */
 
 #define MAX_TIMERS 4096
+#define MAX_ARGS 4
 
 struct timer {
     int64_t id; /* 0: free */
@@ -55,23 +41,20 @@ struct timer {
     uint64_t interval_ns; /* 0: one-shot */
     JSValue fn;
     int argc;
-    JSValue argv[4];
+    JSValue argv[MAX_ARGS];
 };
 
 static struct timer timers[MAX_TIMERS];
+static int timers_live = 0;
 static int64_t next_timer_id = 1;
 static uint64_t next_seq = 1;
 static uk_handle_t wake_timer;
-
-static uint64_t now_ns(void) {
-    int64_t t = uk_clock_now(UK_CLOCK_MONOTONIC);
-    return t < 0 ? 0 : (uint64_t)t;
-}
 
 static void free_timer(JSContext *ctx, struct timer *t) {
     JS_FreeValue(ctx, t->fn);
     for (int i = 0; i < t->argc; i++) JS_FreeValue(ctx, t->argv[i]);
     t->id = 0;
+    timers_live--;
 }
 
 static JSValue set_timer(JSContext *ctx, int argc, JSValueConst *argv, int repeat) {
@@ -80,16 +63,19 @@ static JSValue set_timer(JSContext *ctx, int argc, JSValueConst *argv, int repea
     if (argc > 1 && JS_ToFloat64(ctx, &ms, argv[1])) return JS_EXCEPTION;
     if (!(ms >= 1)) ms = 1; /* Node: NaN, negative and below 1 are 1 */
     if (ms > 2147483647.0) ms = 1;
+    ms = (double)(int64_t)ms; /* Node truncates to whole milliseconds */
+    if (argc - 2 > MAX_ARGS) return JS_ThrowRangeError(ctx, "a timer takes at most %d arguments for its callback", MAX_ARGS);
     for (int i = 0; i < MAX_TIMERS; i++) {
         struct timer *t = &timers[i];
         if (t->id != 0) continue;
         t->id = next_timer_id++;
         t->interval_ns = repeat ? (uint64_t)(ms * 1e6) : 0;
-        t->deadline_ns = now_ns() + (uint64_t)(ms * 1e6);
+        t->deadline_ns = loop_ns + (uint64_t)(ms * 1e6);
         t->seq = next_seq++;
         t->fn = JS_DupValue(ctx, argv[0]);
         t->argc = 0;
-        for (int a = 2; a < argc && t->argc < 4; a++) t->argv[t->argc++] = JS_DupValue(ctx, argv[a]);
+        for (int a = 2; a < argc; a++) t->argv[t->argc++] = JS_DupValue(ctx, argv[a]);
+        timers_live++;
         return JS_NewInt64(ctx, t->id);
     }
     return JS_ThrowRangeError(ctx, "too many timers (%d)", MAX_TIMERS);
@@ -108,33 +94,104 @@ static JSValue js_set_interval(JSContext *ctx, JSValueConst this_val, int argc, 
 static JSValue js_clear_timer(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     (void)this_val;
     int64_t id;
-    if (argc < 1 || JS_ToInt64(ctx, &id, argv[0])) return JS_UNDEFINED;
+    if (argc < 1 || !JS_IsNumber(argv[0]) || JS_ToInt64(ctx, &id, argv[0])) return JS_UNDEFINED;
     for (int i = 0; i < MAX_TIMERS; i++) {
         if (timers[i].id == id && id != 0) free_timer(ctx, &timers[i]);
     }
     return JS_UNDEFINED;
 }
 
-static struct timer *earliest(void) {
+/* The earliest timer due at `at` (deadline order, then FIFO), or NULL. */
+static struct timer *earliest(uint64_t at) {
     struct timer *best = NULL;
+    if (timers_live == 0) return NULL;
     for (int i = 0; i < MAX_TIMERS; i++) {
         struct timer *t = &timers[i];
-        if (t->id == 0) continue;
+        if (t->id == 0 || t->deadline_ns > at) continue;
         if (!best || t->deadline_ns < best->deadline_ns || (t->deadline_ns == best->deadline_ns && t->seq < best->seq)) best = t;
     }
     return best;
 }
 
+/* ---- immediates: a FIFO ring of callbacks for the check phase ------------------------------ */
+
+#define MAX_IMMEDIATES 4096
+
+struct immediate {
+    int64_t id; /* 0: cleared */
+    JSValue fn;
+    int argc;
+    JSValue argv[MAX_ARGS];
+};
+
+static struct immediate immediates[MAX_IMMEDIATES];
+static uint32_t imm_head, imm_tail; /* [head, tail) are queued */
+static int64_t next_immediate_id = 1;
+
+static JSValue js_set_immediate(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    if (argc < 1 || !JS_IsFunction(ctx, argv[0])) return JS_ThrowTypeError(ctx, "The \"callback\" argument must be of type function");
+    if (argc - 1 > MAX_ARGS) return JS_ThrowRangeError(ctx, "setImmediate takes at most %d arguments for its callback", MAX_ARGS);
+    if (imm_tail - imm_head == MAX_IMMEDIATES) return JS_ThrowRangeError(ctx, "too many immediates (%d)", MAX_IMMEDIATES);
+    struct immediate *im = &immediates[imm_tail++ % MAX_IMMEDIATES];
+    im->id = next_immediate_id++;
+    im->fn = JS_DupValue(ctx, argv[0]);
+    im->argc = 0;
+    for (int a = 1; a < argc; a++) im->argv[im->argc++] = JS_DupValue(ctx, argv[a]);
+    /* Negative ids: never equal to a timer's, so clearTimeout(immediate) is a no-op as in Node. */
+    return JS_NewInt64(ctx, -im->id);
+}
+
+static void release_immediate(JSContext *ctx, struct immediate *im) {
+    JS_FreeValue(ctx, im->fn);
+    for (int i = 0; i < im->argc; i++) JS_FreeValue(ctx, im->argv[i]);
+    im->id = 0;
+}
+
+static JSValue js_clear_immediate(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    int64_t id;
+    if (argc < 1 || !JS_IsNumber(argv[0]) || JS_ToInt64(ctx, &id, argv[0]) || id >= 0) return JS_UNDEFINED;
+    for (uint32_t i = imm_head; i != imm_tail; i++) {
+        struct immediate *im = &immediates[i % MAX_IMMEDIATES];
+        if (im->id == -id) release_immediate(ctx, im);
+    }
+    return JS_UNDEFINED;
+}
+
 /* ---- errors and the end -------------------------------------------------------------------- */
 
 static int exit_status = 0;
-static int rejection_pending = 0;
-/* The last reason reported: a module's top-level throw rejects both its evaluation promise and
- * the one returned for it, and the tracker hears of the same error twice. */
-static JSValue last_reason;
-static int have_last_reason = 0;
+/* Rejections no handler has taken yet: as Node, the workload ends on one only when a callback and
+ * the jobs after it are done and it is still unhandled (a .catch() attached later in the same
+ * turn takes it). */
+#define MAX_UNHANDLED 64
+static JSValue unhandled_promise[MAX_UNHANDLED];
+static JSValue unhandled_reason[MAX_UNHANDLED];
+static int unhandled_count = 0;
+/* The prelude's reporter: prints an uncaught error as Node does (util.inspect, mapped stack). */
+static JSValue reporter;
+static int have_reporter = 0;
 
+static void log_line(uint32_t level, const char *s, size_t len) {
+    while (len > UK_MAX_LOG_BYTES) {
+        uk_log(level, s, UK_MAX_LOG_BYTES);
+        s += UK_MAX_LOG_BYTES;
+        len -= UK_MAX_LOG_BYTES;
+    }
+    uk_log(level, s, len);
+}
+
+/* The reporter, when the prelude set one and it works; else the error's text and stack. */
 static void print_exception(JSContext *ctx, JSValueConst err) {
+    if (have_reporter) {
+        JSValue r = JS_Call(ctx, reporter, JS_UNDEFINED, 1, &err);
+        if (!JS_IsException(r)) {
+            JS_FreeValue(ctx, r);
+            return;
+        }
+        JS_FreeValue(ctx, JS_GetException(ctx));
+    }
     const char *s = JS_ToCString(ctx, err);
     char line[UK_MAX_LOG_BYTES];
     int n = snprintf(line, sizeof line, "Uncaught %s", s ? s : "(exception)");
@@ -155,7 +212,45 @@ static void print_exception(JSContext *ctx, JSValueConst err) {
     }
 }
 
+/* ---- process.stdout / process.stderr: whole lines through log (stderr at the error level) --- */
+
+static char out_line[2][UK_MAX_LOG_BYTES];
+static size_t out_len[2];
+
+static int64_t flush_out(int which) {
+    int64_t r = uk_log(which == 0 ? UK_LOG_INFO : UK_LOG_ERROR, out_line[which], out_len[which]);
+    out_len[which] = 0;
+    return r;
+}
+
+/* __zigu.write(fd, text): a line goes out at its newline (a longer one in pieces of
+ * MAX_LOG_BYTES), the rest at the end; returns the first error of the ABI, else 0. */
+static JSValue js_write(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    int32_t fd;
+    if (argc < 2 || JS_ToInt32(ctx, &fd, argv[0]) || (fd != 1 && fd != 2)) return JS_ThrowTypeError(ctx, "write(fd 1|2, text)");
+    size_t len;
+    const char *s = JS_ToCStringLen(ctx, &len, argv[1]);
+    if (!s) return JS_EXCEPTION;
+    int which = fd - 1;
+    int64_t r = 0;
+    for (size_t i = 0; i < len && r >= 0; i++) {
+        if (s[i] == '\n') {
+            r = flush_out(which);
+            continue;
+        }
+        if (out_len[which] == UK_MAX_LOG_BYTES) r = flush_out(which);
+        out_line[which][out_len[which]++] = s[i];
+    }
+    JS_FreeCString(ctx, s);
+    if (r < 0) out_len[which] = 0;
+    return JS_NewInt64(ctx, r < 0 ? r : 0);
+}
+
 static _Noreturn void finish(int status) {
+    for (int which = 0; which < 2; which++) {
+        if (out_len[which]) flush_out(which);
+    }
     zigu_libc_flush();
     uk_exit((uint32_t)status & 0xff);
 }
@@ -172,18 +267,33 @@ static void report_and_exit(JSContext *ctx) {
 }
 
 static void rejection_tracker(JSContext *ctx, JSValueConst promise, JSValueConst reason, bool is_handled, void *opaque) {
-    (void)promise;
     (void)opaque;
     if (is_handled) {
-        if (rejection_pending > 0) rejection_pending--;
+        for (int i = 0; i < unhandled_count; i++) {
+            if (!JS_IsStrictEqual(ctx, unhandled_promise[i], promise)) continue;
+            JS_FreeValue(ctx, unhandled_promise[i]);
+            JS_FreeValue(ctx, unhandled_reason[i]);
+            unhandled_count--;
+            unhandled_promise[i] = unhandled_promise[unhandled_count];
+            unhandled_reason[i] = unhandled_reason[unhandled_count];
+            return;
+        }
         return;
     }
-    rejection_pending++;
-    if (have_last_reason && JS_IsStrictEqual(ctx, reason, last_reason)) return;
-    if (have_last_reason) JS_FreeValue(ctx, last_reason);
-    last_reason = JS_DupValue(ctx, reason);
-    have_last_reason = 1;
-    print_exception(ctx, reason);
+    if (unhandled_count == MAX_UNHANDLED) { /* enough to end the workload with */
+        print_exception(ctx, reason);
+        finish(1);
+    }
+    unhandled_promise[unhandled_count] = JS_DupValue(ctx, promise);
+    unhandled_reason[unhandled_count] = JS_DupValue(ctx, reason);
+    unhandled_count++;
+}
+
+/* After a callback and its jobs: the first rejection still unhandled ends the workload. */
+static void check_unhandled(JSContext *ctx) {
+    if (unhandled_count == 0) return;
+    print_exception(ctx, unhandled_reason[0]);
+    finish(1);
 }
 
 /* process.exitCode, when the program set a number there; else `fallback`. */
@@ -199,20 +309,156 @@ static int exit_code_or(JSContext *ctx, int fallback) {
     return v;
 }
 
-static JSValue js_process_exit(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+static JSValue js_exit(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     (void)this_val;
     int32_t code = exit_code_or(ctx, exit_status);
     if (argc > 0 && !JS_IsUndefined(argv[0])) JS_ToInt32(ctx, &code, argv[0]);
     finish(code);
 }
 
-static void drain_jobs(JSRuntime *rt) {
+/* ---- nextTick: the prelude's queue, run before the Promise jobs as Node runs it ------------ */
+
+static JSValue tick_runner;
+static int have_tick_runner = 0;
+static int ticks_requested = 0;
+
+static JSValue js_request_ticks(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)ctx; (void)this_val; (void)argc; (void)argv;
+    ticks_requested = 1;
+    return JS_UNDEFINED;
+}
+
+/* After each callback: the nextTick queue, then every Promise job, until both are empty. After
+ * the program's module, the Promise jobs come first: Node evaluates an ES module in a job. */
+static void drain(JSContext *ctx, int jobs_first) {
+    JSRuntime *rt = JS_GetRuntime(ctx);
     JSContext *job_ctx;
     for (;;) {
-        int r = JS_ExecutePendingJob(rt, &job_ctx);
-        if (r == 0) return;
-        if (r < 0) report_and_exit(job_ctx);
+        if (ticks_requested && have_tick_runner && !jobs_first) {
+            ticks_requested = 0;
+            JSValue r = JS_Call(ctx, tick_runner, JS_UNDEFINED, 0, NULL);
+            if (JS_IsException(r)) report_and_exit(ctx);
+            JS_FreeValue(ctx, r);
+        }
+        for (;;) {
+            int r = JS_ExecutePendingJob(rt, &job_ctx);
+            if (r == 0) break;
+            if (r < 0) report_and_exit(job_ctx);
+        }
+        jobs_first = 0;
+        if (!ticks_requested) return;
     }
+}
+
+static void drain_jobs(JSContext *ctx) {
+    drain(ctx, 0);
+}
+
+static void call_callback(JSContext *ctx, JSValue fn, int argc, JSValue *argv) {
+    JSValue r = JS_Call(ctx, fn, JS_UNDEFINED, argc, argv);
+    JS_FreeValue(ctx, fn);
+    for (int i = 0; i < argc; i++) JS_FreeValue(ctx, argv[i]);
+    if (JS_IsException(r)) report_and_exit(ctx);
+    JS_FreeValue(ctx, r);
+    drain_jobs(ctx);
+    check_unhandled(ctx);
+}
+
+/* ---- the primitives the prelude builds on (`__zigu`, removed from the global by the prelude) - */
+
+/* __zigu.log(level, text): one console line per call (longer ones go out in pieces); returns the
+ * ABI's result, so the prelude can raise a CapabilityError. */
+static JSValue js_log(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uint32_t level;
+    if (argc < 2 || JS_ToUint32(ctx, &level, argv[0])) return JS_ThrowTypeError(ctx, "log(level, text)");
+    size_t len;
+    const char *s = JS_ToCStringLen(ctx, &len, argv[1]);
+    if (!s) return JS_EXCEPTION;
+    const char *p = s;
+    int64_t r = 0;
+    do {
+        size_t take = len > UK_MAX_LOG_BYTES ? UK_MAX_LOG_BYTES : len;
+        r = uk_log(level, p, take);
+        p += take;
+        len -= take;
+    } while (len > 0 && r >= 0);
+    JS_FreeCString(ctx, s);
+    return JS_NewInt64(ctx, r);
+}
+
+/* __zigu.clock(which): nanoseconds as a number (exact below 2^53 ns, 104 days), or the error. */
+static JSValue js_clock(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uint32_t which = 0;
+    if (argc > 0 && JS_ToUint32(ctx, &which, argv[0])) return JS_EXCEPTION;
+    return JS_NewFloat64(ctx, (double)uk_clock_now(which));
+}
+
+/* __zigu.random(uint8array): fills it (in pieces of MAX_RANDOM_BYTES); returns the ABI result. */
+static JSValue js_random(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    size_t len;
+    uint8_t *buf = argc > 0 ? JS_GetUint8Array(ctx, &len, argv[0]) : NULL;
+    if (!buf) return JS_EXCEPTION;
+    int64_t r = 0;
+    for (size_t off = 0; off < len && r >= 0; off += UK_MAX_RANDOM_BYTES) {
+        size_t take = len - off > UK_MAX_RANDOM_BYTES ? UK_MAX_RANDOM_BYTES : len - off;
+        r = uk_random(buf + off, take);
+    }
+    return JS_NewInt64(ctx, r < 0 ? r : 0);
+}
+
+/* The capabilities entered before the program's first line, and those dropped since. */
+static uint32_t caps_active = 0;
+
+static JSValue js_caps(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val; (void)argc; (void)argv;
+    return JS_NewUint32(ctx, caps_active);
+}
+
+static JSValue js_cap_drop(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uint32_t kind;
+    if (argc < 1 || JS_ToUint32(ctx, &kind, argv[0])) return JS_EXCEPTION;
+    int64_t r = uk_cap_drop(kind);
+    if (r >= 0 && kind < 32) caps_active &= ~(1u << kind);
+    return JS_NewInt64(ctx, r);
+}
+
+/* __zigu.file(name): a root-image file's bytes as an ArrayBuffer (a copy), or undefined. */
+static JSValue js_file(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    size_t name_len;
+    const char *name = argc > 0 ? JS_ToCStringLen(ctx, &name_len, argv[0]) : NULL;
+    if (!name) return JS_EXCEPTION;
+    size_t len = 0;
+    const uint8_t *data = zigu_image_file(name, name_len, &len);
+    JS_FreeCString(ctx, name);
+    if (!data) return JS_UNDEFINED;
+    return JS_NewArrayBufferCopy(ctx, data, len);
+}
+
+/* __zigu.promise(p): [state, result]: 0 pending, 1 fulfilled, 2 rejected (for util.inspect). */
+static JSValue js_promise(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    if (argc < 1) return JS_ThrowTypeError(ctx, "promise(p)");
+    JSPromiseStateEnum state = JS_PromiseState(ctx, argv[0]);
+    if ((int)state < 0) return JS_ThrowTypeError(ctx, "not a promise");
+    JSValue r = JS_NewArray(ctx);
+    JS_SetPropertyUint32(ctx, r, 0, JS_NewInt32(ctx, state == JS_PROMISE_PENDING ? 0 : state == JS_PROMISE_FULFILLED ? 1 : 2));
+    JS_SetPropertyUint32(ctx, r, 1, state == JS_PROMISE_PENDING ? JS_UNDEFINED : JS_PromiseResult(ctx, argv[0]));
+    return r;
+}
+
+static JSValue js_set_hooks(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    if (argc < 2 || !JS_IsFunction(ctx, argv[0]) || !JS_IsFunction(ctx, argv[1])) return JS_ThrowTypeError(ctx, "setHooks(tickRunner, reporter)");
+    tick_runner = JS_DupValue(ctx, argv[0]);
+    have_tick_runner = 1;
+    reporter = JS_DupValue(ctx, argv[1]);
+    have_reporter = 1;
+    return JS_UNDEFINED;
 }
 
 /* ---- setup and the loop -------------------------------------------------------------------- */
@@ -221,31 +467,27 @@ static void add_fn(JSContext *ctx, JSValue obj, const char *name, JSCFunction *f
     JS_SetPropertyStr(ctx, obj, name, JS_NewCFunction(ctx, fn, name, len));
 }
 
-#define CONSOLE_FN(name, level) \
-    static JSValue js_console_##name(JSContext *ctx, JSValueConst t, int argc, JSValueConst *argv) { return console_print(ctx, t, argc, argv, level); }
-CONSOLE_FN(log, UK_LOG_INFO)
-CONSOLE_FN(info, UK_LOG_INFO)
-CONSOLE_FN(debug, UK_LOG_INFO)
-CONSOLE_FN(warn, UK_LOG_WARN)
-CONSOLE_FN(error, UK_LOG_ERROR)
-
 static void install_globals(JSContext *ctx) {
     JSValue global = JS_GetGlobalObject(ctx);
-    JSValue console = JS_NewObject(ctx);
-    add_fn(ctx, console, "log", js_console_log, 1);
-    add_fn(ctx, console, "info", js_console_info, 1);
-    add_fn(ctx, console, "debug", js_console_debug, 1);
-    add_fn(ctx, console, "warn", js_console_warn, 1);
-    add_fn(ctx, console, "error", js_console_error, 1);
-    JS_SetPropertyStr(ctx, global, "console", console);
     add_fn(ctx, global, "setTimeout", js_set_timeout, 2);
     add_fn(ctx, global, "setInterval", js_set_interval, 2);
     add_fn(ctx, global, "clearTimeout", js_clear_timer, 1);
     add_fn(ctx, global, "clearInterval", js_clear_timer, 1);
-    JSValue process = JS_NewObject(ctx);
-    add_fn(ctx, process, "exit", js_process_exit, 1);
-    JS_SetPropertyStr(ctx, process, "exitCode", JS_UNDEFINED);
-    JS_SetPropertyStr(ctx, global, "process", process);
+    add_fn(ctx, global, "setImmediate", js_set_immediate, 1);
+    add_fn(ctx, global, "clearImmediate", js_clear_immediate, 1);
+    JSValue native = JS_NewObject(ctx);
+    add_fn(ctx, native, "log", js_log, 2);
+    add_fn(ctx, native, "write", js_write, 2);
+    add_fn(ctx, native, "promise", js_promise, 1);
+    add_fn(ctx, native, "clock", js_clock, 1);
+    add_fn(ctx, native, "random", js_random, 1);
+    add_fn(ctx, native, "caps", js_caps, 0);
+    add_fn(ctx, native, "capDrop", js_cap_drop, 1);
+    add_fn(ctx, native, "file", js_file, 1);
+    add_fn(ctx, native, "exit", js_exit, 1);
+    add_fn(ctx, native, "requestTicks", js_request_ticks, 0);
+    add_fn(ctx, native, "setHooks", js_set_hooks, 2);
+    JS_SetPropertyStr(ctx, global, "__zigu", native);
     JS_FreeValue(ctx, global);
 }
 
@@ -253,15 +495,30 @@ static void install_globals(JSContext *ctx) {
  * plain program runs unchanged, and ukernel.toml's allow list stays the boundary. */
 static void enter_allowed_capabilities(void) {
     uk_handle_t handles[8];
+    uint32_t kinds = 0;
     uint64_t count = 0;
     for (uint32_t kind = 1; kind <= 6; kind++) {
         int64_t h = uk_cap_acquire(kind);
-        if (h > 0) handles[count++] = (uk_handle_t)h;
+        if (h > 0) {
+            handles[count++] = (uk_handle_t)h;
+            kinds |= 1u << kind;
+        }
     }
-    uk_cap_enter(handles, count);
+    if (uk_cap_enter(handles, count) >= 0) caps_active = kinds;
 }
 
-int zigu_js_main(const char *source, size_t len, const char *filename) {
+/* The prelude: a script (esbuild's IIFE of runtime/js/prelude/) that must not fail. */
+static void run_prelude(JSContext *ctx, const char *prelude, size_t prelude_len) {
+    JSValue r = JS_Eval(ctx, prelude, prelude_len, "zigu:prelude", JS_EVAL_TYPE_GLOBAL);
+    if (JS_IsException(r)) {
+        static const char msg[] = "zigu js: the runtime's prelude failed:";
+        uk_log(UK_LOG_ERROR, msg, sizeof msg - 1);
+        report_and_exit(ctx);
+    }
+    JS_FreeValue(ctx, r);
+}
+
+int zigu_js_main(const char *prelude, size_t prelude_len, const char *source, size_t len, const char *filename) {
     enter_allowed_capabilities();
     JSRuntime *rt = JS_NewRuntime();
     if (!rt) finish(70);
@@ -269,42 +526,61 @@ int zigu_js_main(const char *source, size_t len, const char *filename) {
     JS_SetHostPromiseRejectionTracker(rt, rejection_tracker, NULL);
     JSContext *ctx = JS_NewContext(rt);
     if (!ctx) finish(70);
+    loop_ns = now_ns();
     install_globals(ctx);
+    run_prelude(ctx, prelude, prelude_len);
 
     JSValue zigu_js_load(JSContext *ctx, const char *program, size_t len, const char *filename); /* load.c: source or bytecode */
     JSValue result = zigu_js_load(ctx, source, len, filename);
     if (JS_IsException(result)) report_and_exit(ctx);
     JS_FreeValue(ctx, result);
+    drain(ctx, 1);
+    check_unhandled(ctx);
 
     wake_timer = (uk_handle_t)uk_timer_create();
     uk_io_register(wake_timer, UK_EV_READABLE, 0);
     for (;;) {
-        drain_jobs(rt);
-        if (rejection_pending) finish(1);
-        struct timer *t = earliest();
-        if (!t) break;
-        uint64_t now = now_ns();
-        if (t->deadline_ns > now) {
-            struct uk_event ev[1];
-            uk_timer_arm(wake_timer, t->deadline_ns - now, 0);
-            uk_io_poll(ev, 1, UK_TIMEOUT_INFINITE); /* the only way this runtime waits */
+        /* timers: those due at the iteration's time, each followed by the ticks and jobs */
+        loop_ns = now_ns();
+        struct timer *t;
+        while ((t = earliest(loop_ns)) != NULL) {
+            JSValue fn = JS_DupValue(ctx, t->fn);
+            int argc = t->argc;
+            JSValue argv[MAX_ARGS];
+            for (int i = 0; i < argc; i++) argv[i] = JS_DupValue(ctx, t->argv[i]);
+            if (t->interval_ns) {
+                t->deadline_ns = loop_ns + t->interval_ns;
+                t->seq = next_seq++;
+            } else {
+                free_timer(ctx, t);
+            }
+            call_callback(ctx, fn, argc, argv);
+        }
+        int immediates_pending = imm_head != imm_tail;
+        if (!immediates_pending && timers_live == 0) break;
+        /* poll: wait for the next timer, unless immediates are pending */
+        if (!immediates_pending) {
+            struct timer *next = earliest(UINT64_MAX);
+            uint64_t now = now_ns();
+            if (next->deadline_ns > now) {
+                struct uk_event ev[1];
+                uk_timer_arm(wake_timer, next->deadline_ns - now, 0);
+                uk_io_poll(ev, 1, UK_TIMEOUT_INFINITE); /* the only way this runtime waits */
+            }
             continue;
         }
-        JSValue fn = JS_DupValue(ctx, t->fn);
-        int argc = t->argc;
-        JSValue argv[4];
-        for (int i = 0; i < argc; i++) argv[i] = JS_DupValue(ctx, t->argv[i]);
-        if (t->interval_ns) {
-            t->deadline_ns += t->interval_ns;
-            t->seq = next_seq++;
-        } else {
-            free_timer(ctx, t);
+        /* check: the immediates queued before this phase began */
+        uint32_t end = imm_tail;
+        while (imm_head != end) {
+            struct immediate *im = &immediates[imm_head++ % MAX_IMMEDIATES];
+            if (im->id == 0) continue;
+            JSValue fn = im->fn;
+            int argc = im->argc;
+            JSValue argv[MAX_ARGS];
+            for (int i = 0; i < argc; i++) argv[i] = im->argv[i];
+            im->id = 0;
+            call_callback(ctx, fn, argc, argv);
         }
-        JSValue r = JS_Call(ctx, fn, JS_UNDEFINED, argc, argv);
-        JS_FreeValue(ctx, fn);
-        for (int i = 0; i < argc; i++) JS_FreeValue(ctx, argv[i]);
-        if (JS_IsException(r)) report_and_exit(ctx);
-        JS_FreeValue(ctx, r);
     }
     finish(exit_code_or(ctx, exit_status));
 }

@@ -8,8 +8,10 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSy
 import { join, relative } from "node:path";
 import type { Project } from "../config.ts";
 import { run } from "../proc.ts";
-import { jsDeps, jsDepsReady, releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
+import { jsDepsReady, releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
+import { jsBuildArgs } from "../runtime-js.ts";
 import { UserError } from "../errors.ts";
+import type { Plugin } from "esbuild";
 import { bytecodeFile, compileBytecode, compilerIn } from "../bytecode.ts";
 
 export interface BuildOutput {
@@ -86,6 +88,19 @@ export async function build(project: Project, opts: { release: boolean; progress
   return { mode, dir, kernel, workload: workloadElf, files: {}, inputsHash: hash, upToDate: false, seconds: (performance.now() - started) / 1000 };
 }
 
+/** `import … from "zigu"`: the runtime's module (runtime/js/prelude/zigu.ts), which the prelude
+ * leaves at globalThis[Symbol.for("zigu")]. */
+const ziguModule: Plugin = {
+  name: "zigu",
+  setup(b) {
+    b.onResolve({ filter: /^zigu$/ }, () => ({ path: "zigu", namespace: "zigu" }));
+    b.onLoad({ filter: /.*/, namespace: "zigu" }, () => ({
+      contents: 'const z = globalThis[Symbol.for("zigu")];\nexport const { capabilities, CapabilityError, UkernelError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError } = z;\n',
+      loader: "js",
+    }));
+  },
+};
+
 /**
  * A TypeScript workload for the in-guest runtime (runtime/js/: QuickJS-NG on picolibc):
  *  1. type-checks the program with tsc against ES2023 and the runtime's own globals
@@ -113,7 +128,7 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
   const bundle = join(dir, "main.js");
   const bytecode = join(dir, bytecodeFile);
   const hash = inputsHash(project, `${mode}:typescript`);
-  const out = (upToDate: boolean): BuildOutput => ({ mode, dir, kernel, workload: workloadElf, files: { [bytecodeFile]: bytecode }, inputsHash: hash, upToDate, seconds: (performance.now() - started) / 1000 });
+  const out = (upToDate: boolean): BuildOutput => ({ mode, dir, kernel, workload: workloadElf, files: { [bytecodeFile]: bytecode, "main.js.map": `${bundle}.map` }, inputsHash: hash, upToDate, seconds: (performance.now() - started) / 1000 });
   if (builtFrom(manifestPath, hash, [kernel, workloadElf, bundle, bytecode])) return out(true);
   mkdirSync(dir, { recursive: true });
   const entry = join(project.dir, workload.entry);
@@ -138,15 +153,22 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
     await esbuild.build({
       stdin: { contents: wrapper, resolveDir: project.dir, sourcefile: "zigu-entry.js", loader: "js" },
       bundle: true, format: "esm", platform: "neutral", target: "es2023", outfile: bundle, logLevel: "silent",
-      mainFields: ["module", "main"],
+      mainFields: ["module", "main"], keepNames: true,
+      // The map turns the runtime's stack positions into the program's (src/main.ts:3:9).
+      sourcemap: "external", sourcesContent: false,
+      plugins: [ziguModule],
     });
+    const mapFile = `${bundle}.map`;
+    const map = JSON.parse(readFileSync(mapFile, "utf8")) as { sources: string[] };
+    map.sources = map.sources.map((s) => relative(project.dir, join(dir, s)));
+    writeFileSync(mapFile, JSON.stringify(map));
   } catch (err) {
     throw new UserError(`bundling failed: ${(err as Error).message}`, "esbuild could not bundle the program and its imports");
   }
 
   opts.progress(`building kernel and the JavaScript runtime (${mode}); the first build compiles Zig's build runner and takes a few minutes`);
   const optimize = opts.release ? releaseOptimize : "Debug";
-  const r = await run([...zigCommand(), "build", "install", "js-compiler", `-Doptimize=${optimize}`, `-Djs-deps=${jsDeps}`, "-p", dir, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 });
+  const r = await run([...zigCommand(), "build", "install", "js-compiler", `-Doptimize=${optimize}`, ...(await jsBuildArgs()), "-p", dir, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 });
   if (r.timedOut) throw new UserError("zig build timed out after 30 minutes");
   if (r.exitCode !== 0) throw new UserError(`building the kernel and runtime failed:\n${r.stderr.trim()}`);
 

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { accelerators, boot, kernel, lines } from "./harness.ts";
-import { jsDeps, jsDepsReady, releaseOptimize, repoRoot, zigCommand, type Optimize } from "../../src/zig.ts";
+import { jsDepsReady, releaseOptimize, repoRoot, zigCommand, type Optimize } from "../../src/zig.ts";
+import { jsBuildArgs } from "../../src/runtime-js.ts";
 import { run } from "../../src/proc.ts";
 import { bootQemu } from "../../src/vmm/qemu.ts";
 import { create as createTar } from "tar";
@@ -18,7 +19,7 @@ const skip = jsDepsReady() ? false : "the runtime's archives are not built (./sc
 /** The js workload built around `script` (a separate prefix per script: the script is built in). */
 async function jsWorkload(script: string, optimize: Optimize = "Debug"): Promise<string> {
   const prefix = join(repoRoot, "zig-out", `js-${optimize}-${script.replaceAll("/", "_")}`);
-  const r = await run([...zigCommand(), "build", "install", `-Doptimize=${optimize}`, `-Djs-deps=${jsDeps}`, `-Djs-script=${script}`, "-p", prefix, "--summary", "none"], { cwd: repoRoot, timeoutMs: 20 * 60_000 });
+  const r = await run([...zigCommand(), "build", "install", `-Doptimize=${optimize}`, ...(await jsBuildArgs()), `-Djs-script=${script}`, "-p", prefix, "--summary", "none"], { cwd: repoRoot, timeoutMs: 20 * 60_000 });
   assert.equal(r.exitCode, 0, r.stderr);
   return join(prefix, "workloads", "js");
 }
@@ -59,7 +60,7 @@ describe("JavaScript in the microVM", { skip }, () => {
       assert.deepEqual(r.end, { kind: "exit", status: 1 }, r.console);
       // A throw at the top level of the module: reported once (the engine rejects two promises).
       const top = await boot(accel, "zigu.workload=initrd zigu.caps=log,time", { initrd: await jsWorkload("tests/js/toplevel.js") });
-      assert.deepEqual(programLines(top.console), ["start", "error: Uncaught SyntaxError: at the top", "error:     at <anonymous> (main.js:3:11)"], top.console);
+      assert.deepEqual(programLines(top.console), ["start", "error: Uncaught SyntaxError: at the top", "error:     at main.js:3:11"], top.console);
       assert.deepEqual(top.end, { kind: "exit", status: 1 }, top.console);
     });
 
