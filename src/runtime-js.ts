@@ -35,6 +35,7 @@ const promiseDetails: Plugin = {
 export async function buildPrelude(): Promise<string> {
   const esbuild = await import("esbuild");
   const r = await esbuild.build({
+    absWorkingDir: repoRoot,
     entryPoints: [join(preludeDir, "index.ts")],
     bundle: true, format: "iife", platform: "neutral", target: "es2023", write: false, logLevel: "silent",
     mainFields: ["module", "main"], minifyWhitespace: true, minifySyntax: true, legalComments: "none",

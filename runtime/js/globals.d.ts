@@ -151,33 +151,4 @@ declare global {
   };
 }
 
-declare module "zigu" {
-  export type Capability = "log" | "time" | "task" | "io" | "net" | "random";
-  /** The capabilities of the workload: the runtime enters all that ukernel.toml allows before the program's first line. */
-  export const capabilities: {
-    /** The capabilities active now. */
-    active(): Capability[];
-    /** Whether `capability` is active. */
-    has(capability: Capability): boolean;
-    /** Drops `capability` for good: no call that needs it works again in this workload. */
-    drop(capability: Capability): void;
-  };
-  /** A negative result of an ABI call; `code` is the ABI's error number, `call` the call. */
-  export class UkernelError extends Error {
-    readonly code: number;
-    readonly call: string;
-  }
-  /** ERR_PERMISSION: `capability` is not active; `key` is the ukernel.toml key that allows it. */
-  export class CapabilityError extends UkernelError {
-    readonly capability: Capability;
-    readonly key: "capabilities.allow";
-  }
-  export class BadHandleError extends UkernelError {}
-  export class BadPointerError extends UkernelError {}
-  export class InvalidArgumentError extends UkernelError {}
-  export class NoSpaceError extends UkernelError {}
-  export class NoSuchCallError extends UkernelError {}
-  export class UnsupportedError extends UkernelError {}
-  export class ExistsError extends UkernelError {}
-}
 export {};

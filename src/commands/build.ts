@@ -137,7 +137,7 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
   const tsconfig = join(dir, "tsconfig.json");
   writeFileSync(tsconfig, JSON.stringify({
     compilerOptions: { target: "es2023", lib: ["es2023"], module: "esnext", moduleResolution: "bundler", strict: true, noEmit: true, types: [], skipLibCheck: true, allowImportingTsExtensions: true },
-    files: [entry, join(repoRoot, "runtime", "js", "globals.d.ts")],
+    files: [entry, join(repoRoot, "runtime", "js", "globals.d.ts"), join(repoRoot, "runtime", "js", "zigu.d.ts")],
   }, null, 2));
   const tsc = await run([process.execPath, join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", tsconfig, "--pretty", "false"], { cwd: project.dir, timeoutMs: 10 * 60_000 });
   if (tsc.exitCode !== 0) {
