@@ -20,6 +20,8 @@ const schema = z.strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a lower-case name: letters, digits, - and _"),
     entry: z.string().min(1),
     runtime: z.enum(runtimes),
+    /** A TypeScript workload's process.argv after ["/zigu/js", "/main.js"]. */
+    args: z.array(z.string().max(4096)).max(1024).default([]),
   }),
   vm: z
     .strictObject({
@@ -34,6 +36,10 @@ const schema = z.strictObject({
   capabilities: z
     .strictObject({ allow: z.array(z.enum(capabilityNames)).default([]) })
     .default({ allow: [] }),
+  /** A TypeScript workload's process.env: names as a shell has them, string values. */
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environment name: letters, digits and _, not starting with a digit"), z.string().max(65536))
+    .default({}),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -61,7 +61,7 @@ export function configText(name: string, runtime: Runtime): string {
 name = "${name}"
 entry = "${s.entry}"
 runtime = "${runtime}"        # zig | typescript | python
-
+${runtime === "typescript" ? 'args = []                   # process.argv after ["/zigu/js", "/main.js"]\n' : ""}
 [vm]
 vcpus = 1
 memory_mib = 256
@@ -73,7 +73,7 @@ timeout_s = 60
 [capabilities]
 # Capability kinds the workload may acquire: log, time, task, io, net, random.
 allow = [${s.caps.map((c) => `"${c}"`).join(", ")}]
-`;
+${runtime === "typescript" ? '\n[env]                       # process.env: NAME = "value"\n' : ""}`;
 }
 
 export interface InitResult {

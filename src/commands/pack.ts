@@ -75,8 +75,14 @@ export async function pack(project: Project, opts: { release: boolean; progress:
   writeFileSync(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(staging, "policy"), `${config.capabilities.allow.join(",")}\n`);
   writeFileSync(join(staging, "workload.elf"), workload);
+  // A TypeScript workload's arguments and environment (ukernel.toml: [workload] args, [env]),
+  // which the runtime's prelude reads into process.argv and process.env.
   const extra = Object.keys(built.files).sort();
   for (const name of extra) copyFileSync(built.files[name]!, join(staging, name));
+  if (config.workload.runtime === "typescript") {
+    writeFileSync(join(staging, "process.json"), `${JSON.stringify({ argv: config.workload.args, env: config.env })}\n`);
+    extra.push("process.json");
+  }
   await createTar({ file: out.rootfs, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true }, ["manifest.json", "policy", "workload.elf", ...extra]);
   rmSync(staging, { recursive: true });
   copyFileSync(built.kernel, out.kernel);

@@ -72,6 +72,31 @@ describe("ukernel init", () => {
     assert.equal(nodeImport.exitCode, 2);
     assert.match(nodeImport.stderr, /Cannot find module 'node:fs'/);
     assert.match(nodeImport.stderr, /hint: Node's modules do not exist in the microVM/);
+    // ukernel.toml's args and [env]; the zigu module; a refused call is a CapabilityError; stacks
+    // name the TypeScript source through the bundle's source map.
+    edit(dir, "ukernel.toml", /args = \[\]/, 'args = ["--flag", "two words"]');
+    edit(dir, "ukernel.toml", /\[env\].*\n/, '[env]\nGREETING = "héllo"\n');
+    writeFileSync(join(dir, "src", "main.ts"), [
+      'import { capabilities, CapabilityError } from "zigu";',
+      "",
+      "console.log(process.argv.slice(2), process.env.GREETING, capabilities.active());",
+      'capabilities.drop("log");',
+      "try {",
+      '  console.log("never");',
+      "} catch (e) {",
+      "  if (!(e instanceof CapabilityError)) throw e;",
+      "  process.exitCode = e.capability === \"log\" && e.key === \"capabilities.allow\" ? 7 : 1;",
+      "}",
+      "function fails(): never {",
+      '  throw new RangeError("from TypeScript");',
+      "}",
+      'if (process.argv.includes("--flag")) setTimeout(() => { try { fails(); } catch (e) { if (!String((e as Error).stack).includes("src/main.ts:12:")) process.exitCode = 9; } }, 1);',
+      "",
+    ].join("\n"));
+    const program = await ukernel(["run"], dir);
+    assert.match(program.stdout, /^\[ '--flag', 'two words' \] héllo \[ 'log', 'time' \]$/m, program.stdout);
+    assert.doesNotMatch(program.stdout, /never/);
+    assert.equal(program.exitCode, 7, program.stdout + program.stderr);
   });
 });
 
@@ -243,6 +268,7 @@ describe("errors a user can cause", () => {
     ["unknown key", (d) => edit(d, "ukernel.toml", "vcpus = 1", "vcpus = 1\ncpus = 2"), /^error: ukernel\.toml:9: vm\.cpus: no key "cpus" here \(unknown keys are errors; known: vcpus, memory_mib/m],
     ["wrong type", (d) => edit(d, "ukernel.toml", "memory_mib = 256", 'memory_mib = "lots"'), /^error: ukernel\.toml:9: vm\.memory_mib: expected number, found the string "lots"$/m],
     ["unknown capability", (d) => edit(d, "ukernel.toml", 'allow = ["log", "time"]', 'allow = ["log", "disk"]'), /^error: ukernel\.toml:17: capabilities\.allow\[1\]: expected one of .*"random", found the string "disk"$/m],
+    ["bad environment name", (d) => writeFileSync(join(d, "ukernel.toml"), `${readFileSync(join(d, "ukernel.toml"), "utf8")}\n[env]\nPATH = "/bin"\nBAD = 3\n`), /^error: ukernel\.toml:\d+: env\.BAD: expected string, found number 3$/m],
     ["missing entry file", (d) => rmSync(join(d, "src", "main.zig")), /^error: ukernel\.toml:4: workload\.entry: the file src\/main\.zig does not exist$/m],
   ];
   for (const [name, breakIt, message] of cases) {
