@@ -90,10 +90,6 @@ pub fn build(b: *std.Build) void {
         const app = b.createModule(.{ .root_source_file = b.path("runtime/js/main.zig"), .target = user_target, .optimize = workload_optimize });
         app.addImport("zigu", user_lib);
         app.addAnonymousImport("script", .{ .root_source_file = b.path(script) });
-        // The prelude (runtime/js/prelude/) as one script, bundled by the CLI (src/runtime-js.ts).
-        const prelude = b.option([]const u8, "js-prelude", "The runtime's bundled prelude (src/runtime-js.ts writes it)") orelse
-            @panic("-Djs-deps needs -Djs-prelude=<bundle>: build through the CLI or src/runtime-js.ts (jsBuildArgs)");
-        app.addAnonymousImport("prelude", .{ .root_source_file = .{ .cwd_relative = prelude } });
         app.addImport("tar", b.createModule(.{ .root_source_file = b.path("kernel/workload/tar.zig") }));
         const guest_c_abi = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = user_target, .optimize = workload_optimize });
         guest_c_abi.addImport("zigu", user_lib);
@@ -127,6 +123,16 @@ pub fn build(b: *std.Build) void {
         const compiler = b.addExecutable(.{ .name = "zigu-qjsc", .root_module = compiler_mod });
         const compiler_step = b.step("js-compiler", "Build zigu-qjsc, the host compiler of JavaScript to the runtime's bytecode (needs -Djs-deps)");
         compiler_step.dependOn(&b.addInstallArtifact(compiler, .{}).step);
+
+        // The prelude (runtime/js/prelude/: one ES module, bundled by the CLI, src/runtime-js.ts),
+        // built into the runtime as bytecode by zigu-qjsc: the guest parses none of its 0.5 MB.
+        const prelude = b.option([]const u8, "js-prelude", "The runtime's bundled prelude (src/runtime-js.ts writes it)") orelse
+            @panic("-Djs-deps needs -Djs-prelude=<bundle>: build through the CLI or src/runtime-js.ts (jsBuildArgs)");
+        const compile_prelude = b.addRunArtifact(compiler);
+        compile_prelude.addFileArg(.{ .cwd_relative = prelude });
+        const prelude_bytecode = compile_prelude.addOutputFileArg("prelude.qjbc");
+        compile_prelude.addArg("zigu:prelude");
+        app.addAnonymousImport("prelude", .{ .root_source_file = prelude_bytecode });
     }
 
     // A user's workload, built apart from the kernel (the ukernel CLI): passed to the VM as its

@@ -1,8 +1,8 @@
 /**
  * The in-guest JavaScript runtime's prelude: runtime/js/prelude/ (console with Node's
- * util.inspect, the Web APIs, process, the `zigu` module), bundled with esbuild into one script
- * that build.zig builds into the runtime's ELF (`-Djs-prelude`) and runtime.c runs before the
- * program. Written only when its text changes, so zig's cache keeps the ELF when nothing did.
+ * util.inspect, the Web APIs, process, the `zigu` module), bundled with esbuild into one ES module
+ * that build.zig compiles to bytecode (zigu-qjsc) and builds into the runtime's ELF
+ * (`-Djs-prelude`); runtime.c runs it before the program. Written only when its text changes, so zig's cache keeps the ELF when nothing did.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -37,7 +37,7 @@ export async function buildPrelude(): Promise<string> {
   const r = await esbuild.build({
     absWorkingDir: repoRoot,
     entryPoints: [join(preludeDir, "index.ts")],
-    bundle: true, format: "iife", platform: "neutral", target: "es2023", write: false, logLevel: "silent",
+    bundle: true, format: "esm", platform: "neutral", target: "es2023", write: false, logLevel: "silent",
     mainFields: ["module", "main"], minifyWhitespace: true, minifySyntax: true, legalComments: "none",
     keepNames: true,
     // whatwg-url needs UTF-8 only: the lite build of @exodus/bytes leaves out the legacy

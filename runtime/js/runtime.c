@@ -507,13 +507,21 @@ static void enter_allowed_capabilities(void) {
     if (uk_cap_enter(handles, count) >= 0) caps_active = kinds;
 }
 
-/* The prelude: a script (esbuild's IIFE of runtime/js/prelude/) that must not fail. */
+JSValue zigu_js_load(JSContext *ctx, const char *program, size_t len, const char *filename); /* load.c */
+
+/* The prelude: an ES module compiled to bytecode at build time (build.zig), which must not fail. */
 static void run_prelude(JSContext *ctx, const char *prelude, size_t prelude_len) {
-    JSValue r = JS_Eval(ctx, prelude, prelude_len, "zigu:prelude", JS_EVAL_TYPE_GLOBAL);
+    static const char msg[] = "zigu js: the runtime's prelude failed:";
+    JSValue r = zigu_js_load(ctx, prelude, prelude_len, "prelude.qjbc");
     if (JS_IsException(r)) {
-        static const char msg[] = "zigu js: the runtime's prelude failed:";
         uk_log(UK_LOG_ERROR, msg, sizeof msg - 1);
         report_and_exit(ctx);
+    }
+    drain(ctx, 1);
+    if (JS_PromiseState(ctx, r) == JS_PROMISE_REJECTED) {
+        uk_log(UK_LOG_ERROR, msg, sizeof msg - 1);
+        print_exception(ctx, JS_PromiseResult(ctx, r));
+        finish(70);
     }
     JS_FreeValue(ctx, r);
 }
@@ -530,7 +538,6 @@ int zigu_js_main(const char *prelude, size_t prelude_len, const char *source, si
     install_globals(ctx);
     run_prelude(ctx, prelude, prelude_len);
 
-    JSValue zigu_js_load(JSContext *ctx, const char *program, size_t len, const char *filename); /* load.c: source or bytecode */
     JSValue result = zigu_js_load(ctx, source, len, filename);
     if (JS_IsException(result)) report_and_exit(ctx);
     JS_FreeValue(ctx, result);
