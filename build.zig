@@ -43,6 +43,7 @@ pub fn build(b: *std.Build) void {
         .{ .name = "bigbss", .path = "tests/kernel/workloads/bigbss.zig" },
         // C through include/ukernel_abi.h; the same source also runs against libukernel_abi.so.
         .{ .name = "abi_smoke", .path = "tests/kernel/workloads/c_main.zig", .c_source = "tests/kernel/abi_smoke.c" },
+        .{ .name = "memory", .path = "tests/kernel/workloads/memory.zig" },
     };
     var workload_names: [workloads.len][]const u8 = undefined;
     for (workloads, 0..) |w, i| workload_names[i] = w.name;
