@@ -109,6 +109,7 @@ function zigCallArgs(): string {
       out.push(`            const ${a.name}_raw: ${a.type === "i64" ? "i64" : a.type === "u32" ? "u32" : "u64"} = ${a.type === "i64" ? `@bitCast(r[${i}])` : a.type === "u32" ? `@truncate(r[${i}])` : `r[${i}]`};`);
       if (a.min !== undefined) out.push(`            if (${a.name}_raw < ${zigBound(a.min)}) return error.Invalid;`);
       if (a.max !== undefined) out.push(`            if (${a.name}_raw > ${zigBound(a.max)}) return error.Invalid;`);
+      if (a.multipleOf !== undefined) out.push(`            if (${a.name}_raw % ${zigBound(a.multipleOf)} != 0) return error.Invalid;`);
       if (a.oneOf) out.push(`            if (${oneOfGroups[a.oneOf].map((c) => `${a.name}_raw != n.${lower(c.name)}`).join(" and ")}) return error.Invalid;`);
       out.push(`            const ${a.name} = ${a.clamp !== undefined ? `@min(${a.name}_raw, ${zigBound(a.clamp)})` : `${a.name}_raw`};`);
     });

@@ -31,6 +31,8 @@ export interface Arg {
   /** Range checks, all before any pointer is looked at: below `min` or above `max` is ERR_INVALID. */
   min?: Bound;
   max?: Bound;
+  /** The value must be a whole multiple of this (mem_map's page granularity), else ERR_INVALID. */
+  multipleOf?: Bound;
   /** Taken down to this value instead of refused (io_poll's max). */
   clamp?: Bound;
   /** The value must be one of this group's constants (e.g. "logLevels"), else ERR_INVALID. */
@@ -68,7 +70,7 @@ export const errors: ErrorCode[] = [
   { name: "ERR_BAD_HANDLE", value: -2, doc: "Not a live handle: closed (stale generation), forged, or of the wrong type.", className: "BadHandleError" },
   { name: "ERR_BAD_POINTER", value: -3, doc: "A pointer or length from the workload does not lie in its own mapped memory.", className: "BadPointerError" },
   { name: "ERR_INVALID", value: -4, doc: "An argument is out of range.", className: "InvalidArgumentError" },
-  { name: "ERR_NO_SPACE", value: -5, doc: "A bounded table is full (handles, registrations).", className: "NoSpaceError" },
+  { name: "ERR_NO_SPACE", value: -5, doc: "A bounded table is full (handles, registrations, mappings), or the workload's memory limit is reached.", className: "NoSpaceError" },
   { name: "ERR_NO_SYS", value: -6, doc: "No such call.", className: "NoSuchCallError" },
   { name: "ERR_UNSUPPORTED", value: -7, doc: "The call exists but this machine cannot do it (e.g. no wall clock).", className: "UnsupportedError" },
   { name: "ERR_EXISTS", value: -8, doc: "Already so (a handle registered twice with io_poll).", className: "ExistsError" },
@@ -112,6 +114,10 @@ export const limits: Constant[] = [
   { name: "TIMEOUT_INFINITE", value: -1, doc: "io_poll timeout: wait until an event." },
   { name: "MIN_TASK_STACK_BYTES", value: 4096, doc: "Smallest stack task_spawn accepts." },
   { name: "MAX_TASK_STACK_BYTES", value: 64 << 20, doc: "Largest stack task_spawn accepts (the kernel checks it page by page)." },
+  { name: "PAGE_BYTES", value: 4096, doc: "mem_map and mem_unmap lengths are whole multiples of this." },
+  { name: "LARGE_PAGE_BYTES", value: 2 << 20, doc: "A mapping whose length is a multiple of this starts on such a boundary and is mapped with 2 MiB pages." },
+  { name: "MAX_MAP_BYTES", value: 2 ** 34, doc: "Largest length one mem_map call accepts (16 GiB; the workload's memory limit usually refuses less)." },
+  { name: "MAX_MAPPINGS", value: 256, doc: "Live mem_map mappings per workload." },
 ];
 
 export const calls: Call[] = [
@@ -133,4 +139,6 @@ export const calls: Call[] = [
   { name: "task_yield", nr: 15, cap: "CAP_TASK", args: [], doc: "Lets the other ready tasks run; returns 0 when this one runs again." },
   { name: "task_exit", nr: 16, cap: "CAP_TASK", args: [{ name: "status", type: "u32" }], doc: "Ends the calling task (not the initial one: it ends the workload with exit). Does not return." },
   { name: "task_join", nr: 17, cap: "CAP_TASK", args: [{ name: "task", type: "handle" }], doc: "Waits until the task has ended; returns its status (0..255). A task handle registered with io_poll becomes readable when its task ends." },
+  { name: "mem_map", nr: 18, cap: null, args: [{ name: "len", type: "u64", min: "PAGE_BYTES", max: "MAX_MAP_BYTES", multipleOf: "PAGE_BYTES" }], doc: "Maps `len` bytes of fresh memory (zero-filled, readable and writable, never executable) and returns its address. Counted against the workload's memory limit: over it, ERR_NO_SPACE." },
+  { name: "mem_unmap", nr: 19, cap: null, args: [{ name: "addr", type: "u64" }, { name: "len", type: "u64", min: "PAGE_BYTES", max: "MAX_MAP_BYTES", multipleOf: "PAGE_BYTES" }], doc: "Unmaps one whole mapping that mem_map returned (the same address and length), giving its memory back to the limit. Anything else is ERR_INVALID." },
 ];

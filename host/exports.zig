@@ -74,3 +74,11 @@ export fn uk_task_exit(status: u32) callconv(.c) i64 {
 export fn uk_task_join(task: u64) callconv(.c) i64 {
     return host.call(17, task, 0, 0, 0);
 }
+
+export fn uk_mem_map(len: u64) callconv(.c) i64 {
+    return host.call(18, len, 0, 0, 0);
+}
+
+export fn uk_mem_unmap(addr: u64, len: u64) callconv(.c) i64 {
+    return host.call(19, addr, len, 0, 0);
+}

@@ -1,7 +1,8 @@
 //! libukernel_abi.so: the same ABI on Linux, for running workloads on the host without a VM
 //! (the runtime adapters' local runs). Same core (kernel/core/objects.zig), same call semantics (kernel/core/calls.zig), same
 //! capability checks and error codes; the platform is libc: clock_gettime, nanosleep, getrandom,
-//! stdout. The policy comes from the environment: UKERNEL_CAPS=log,time,... (absent: none).
+//! stdout, mmap. The policy comes from the environment: UKERNEL_CAPS=log,time,... (absent: none),
+//! and UKERNEL_MEMORY_LIMIT_MIB=N, the most mem_map may hold at once (absent: what mmap gives).
 //! On the host a pointer cannot be checked against page tables: only null, the first page and
 //! wrapping ranges are refused; anything else is the caller's own memory.
 const std = @import("std");
@@ -19,6 +20,15 @@ extern "c" fn getrandom(buf: [*]u8, len: usize, flags: c_uint) isize;
 extern "c" fn write(fd: c_int, buf: [*]const u8, len: usize) isize;
 extern "c" fn exit(status: c_int) noreturn;
 extern "c" fn getenv(name: [*:0]const u8) ?[*:0]const u8;
+extern "c" fn mmap(addr: ?*anyopaque, len: usize, prot: c_int, flags: c_int, fd: c_int, offset: i64) ?*anyopaque;
+extern "c" fn munmap(addr: *anyopaque, len: usize) c_int;
+
+const prot_read: c_int = 1;
+const prot_write: c_int = 2;
+const map_private: c_int = 0x02;
+const map_anonymous: c_int = 0x20;
+const map_noreserve: c_int = 0x4000;
+const map_failed: usize = std.math.maxInt(usize);
 
 const clock_realtime: c_int = 0;
 const clock_monotonic: c_int = 1;
@@ -75,6 +85,17 @@ const Host = struct {
     }
     pub fn exit(status: u8) noreturn {
         exitProcess(status);
+    }
+    /// Anonymous private memory: zero from the host kernel, readable and writable, not
+    /// executable. The limit was checked by the core; mmap's own refusal is ERR_NO_SPACE.
+    pub fn memMap(_: *const core.memory.Mappings, len: u64) ?core.memory.Mapped {
+        const p = mmap(null, @intCast(len), prot_read | prot_write, map_private | map_anonymous | map_noreserve, -1, 0);
+        const addr = @intFromPtr(p);
+        if (addr == map_failed or addr == 0) return null;
+        return .{ .addr = addr };
+    }
+    pub fn memUnmap(addr: u64, len: u64) void {
+        _ = munmap(@ptrFromInt(addr), @intCast(len));
     }
     /// Tasks are ucontext coroutines on the stacks the caller gives.
     pub const tasks_supported = true;
@@ -142,6 +163,13 @@ fn initOnce() void {
         exitProcess(2);
     };
     Calls.init(policy);
+    if (getenv("UKERNEL_MEMORY_LIMIT_MIB")) |v| {
+        const limit = objects.memoryLimitBytes(std.mem.span(v)) catch {
+            Host.consoleWrite("libukernel_abi: UKERNEL_MEMORY_LIMIT_MIB: expected MiB, 1 to 16384\n");
+            exitProcess(2);
+        };
+        Calls.limitMemory(limit);
+    }
 }
 
 /// Every exported uk_* function lands here. Single-threaded, like the kernel it stands in for:

@@ -20,7 +20,7 @@ typedef uint64_t uk_handle_t;
 #define UK_ERR_BAD_HANDLE (-2) /* Not a live handle: closed (stale generation), forged, or of the wrong type. */
 #define UK_ERR_BAD_POINTER (-3) /* A pointer or length from the workload does not lie in its own mapped memory. */
 #define UK_ERR_INVALID (-4) /* An argument is out of range. */
-#define UK_ERR_NO_SPACE (-5) /* A bounded table is full (handles, registrations). */
+#define UK_ERR_NO_SPACE (-5) /* A bounded table is full (handles, registrations, mappings), or the workload's memory limit is reached. */
 #define UK_ERR_NO_SYS (-6) /* No such call. */
 #define UK_ERR_UNSUPPORTED (-7) /* The call exists but this machine cannot do it (e.g. no wall clock). */
 #define UK_ERR_EXISTS (-8) /* Already so (a handle registered twice with io_poll). */
@@ -58,6 +58,10 @@ typedef uint64_t uk_handle_t;
 #define UK_TIMEOUT_INFINITE (-1) /* io_poll timeout: wait until an event. */
 #define UK_MIN_TASK_STACK_BYTES (4096) /* Smallest stack task_spawn accepts. */
 #define UK_MAX_TASK_STACK_BYTES (67108864) /* Largest stack task_spawn accepts (the kernel checks it page by page). */
+#define UK_PAGE_BYTES (4096) /* mem_map and mem_unmap lengths are whole multiples of this. */
+#define UK_LARGE_PAGE_BYTES (2097152) /* A mapping whose length is a multiple of this starts on such a boundary and is mapped with 2 MiB pages. */
+#define UK_MAX_MAP_BYTES (17179869184) /* Largest length one mem_map call accepts (16 GiB; the workload's memory limit usually refuses less). */
+#define UK_MAX_MAPPINGS (256) /* Live mem_map mappings per workload. */
 
 /* call numbers */
 #define UK_CALL_EXIT 0
@@ -78,6 +82,8 @@ typedef uint64_t uk_handle_t;
 #define UK_CALL_TASK_YIELD 15
 #define UK_CALL_TASK_EXIT 16
 #define UK_CALL_TASK_JOIN 17
+#define UK_CALL_MEM_MAP 18
+#define UK_CALL_MEM_UNMAP 19
 
 /* One io_poll result. */
 struct uk_event {
@@ -129,6 +135,10 @@ int64_t uk_task_yield(void);
 int64_t uk_task_exit(uint32_t status);
 /* Waits until the task has ended; returns its status (0..255). A task handle registered with io_poll becomes readable when its task ends. Needs UK_CAP_TASK. */
 int64_t uk_task_join(uk_handle_t task);
+/* Maps `len` bytes of fresh memory (zero-filled, readable and writable, never executable) and returns its address. Counted against the workload's memory limit: over it, ERR_NO_SPACE. */
+int64_t uk_mem_map(uint64_t len);
+/* Unmaps one whole mapping that mem_map returned (the same address and length), giving its memory back to the limit. Anything else is ERR_INVALID. */
+int64_t uk_mem_unmap(uint64_t addr, uint64_t len);
 
 #ifdef __cplusplus
 }

@@ -11,12 +11,18 @@ const lapic = @import("devices/lapic.zig");
 const serial = @import("devices/serial.zig");
 const time = @import("time.zig");
 const workload = @import("workload/loader.zig");
+const mem_map = @import("workload/mem_map.zig");
+const memory = @import("core/memory.zig");
+const layout = @import("layout.zig");
+const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 
 /// Kernel-internal: the boot-time probe of the syscall gate; outside the probe it is no call.
 pub const gate_probe_call: u64 = 0x7a69_6775;
 pub var probing: bool = false;
 
 var have_rdrand: bool = false;
+/// Where mem_map takes its memory from: the kernel's page allocator.
+var pages: *PageAllocator = undefined;
 
 const Guest = struct {
     pub fn nowNs() u64 {
@@ -46,6 +52,12 @@ const Guest = struct {
     }
     pub fn exit(status: u8) noreturn {
         workload.resumeKernel((workload.Outcome{ .exited = status }).encode());
+    }
+    pub fn memMap(mappings: *const memory.Mappings, len: u64) ?memory.Mapped {
+        return mem_map.map(pages, mappings, len);
+    }
+    pub fn memUnmap(addr: u64, len: u64) void {
+        mem_map.unmap(pages, addr, len);
     }
     pub const tasks_supported = true;
     pub fn callerCode(addr: u64) bool {
@@ -82,9 +94,28 @@ fn entryInstructionBytes(frame: *const trap.TrapFrame) u64 {
 /// Exit status of a workload whose every task waits for another.
 pub const deadlock_status: u8 = 125;
 
-pub fn init(policy: u64) void {
+/// `mem_limit_bytes`: the most the workload may hold through mem_map (memory.unlimited: what the
+/// page allocator has).
+pub fn init(policy: u64, mem_limit_bytes: u64, page_allocator: *PageAllocator) void {
     Calls.init(policy);
+    Calls.limitMemory(mem_limit_bytes);
+    Calls.mappings.addWindow(layout.user_map_base);
+    Calls.mappings.addWindow(layout.user_map_large_base);
+    pages = page_allocator;
     have_rdrand = cpu.hasRdrand();
+}
+
+/// Sends the return of a call through the info page's zeroing stub (entry.S, user_zero_start),
+/// which zeroes `zero` in ring 3 and then returns to the caller with the call's result. The
+/// workload runs none of its own code before the stub is done: whichever instruction it entered
+/// by, the kernel picks where it resumes, and nothing preempts ring 3.
+fn zeroOnReturn(frame: *trap.TrapFrame, zero: memory.Region) void {
+    std.debug.assert(zero.addr % 8 == 0 and zero.len % 8 == 0 and paging.userRangeOk(zero.addr, zero.len, true));
+    frame.r8 = frame.rip;
+    frame.rsi = frame.rax;
+    frame.rdi = zero.addr;
+    frame.rdx = zero.len / 8;
+    frame.rip = layout.user_info_addr + layout.user_zero_offset;
 }
 
 pub fn dispatch(frame: *trap.TrapFrame) void {
@@ -94,6 +125,7 @@ pub fn dispatch(frame: *trap.TrapFrame) void {
     switch (r.action) {
         .none => {
             frame.rax = @bitCast(r.value);
+            if (r.zero.len > 0) zeroOnReturn(frame, r.zero);
             return;
         },
         .switch_after => {

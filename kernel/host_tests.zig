@@ -8,5 +8,6 @@ test {
     _ = @import("mem/heap.zig");
     _ = @import("core/objects.zig");
     _ = @import("core/calls.zig");
+    _ = @import("core/memory.zig");
     _ = @import("time.zig");
 }

@@ -25,6 +25,17 @@ pub const workload_info_version: u32 = 3;
 /// 2 MiB gap above the stack top, at most `max_root_image_bytes`.
 pub const user_root_image_addr: u64 = user_stack_top + 0x20_0000;
 pub const max_root_image_bytes: u64 = 64 << 20;
+/// mem_map's window: everything from 4 GiB into the user half to its end (508 GiB of address
+/// space, far above the image, the stack and the root image), in two parts: mappings under 2 MiB
+/// in the first 4 GiB, the rest above, each starting on a 2 MiB boundary. A 2 MiB slot of the
+/// upper part therefore belongs to one mapping at most, and is mapped with one 2 MiB page
+/// whenever the mapping covers it whole.
+pub const user_map_base: u64 = user_base + 0x1_0000_0000;
+pub const user_map_large_base: u64 = user_map_base + 0x1_0000_0000;
+pub const user_map_end: u64 = user_end;
+/// Where the ring-3 zeroing stub lives in the info page (after the gate stub, before the argument):
+/// mem_map returns through it when recycled memory must be zeroed.
+pub const user_zero_offset: u64 = 0x300;
 /// Where the argument bytes live in the info page, and how many fit.
 pub const user_arg_offset: u64 = 0x400;
 pub const max_arg_bytes: u64 = 256;

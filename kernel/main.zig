@@ -11,6 +11,7 @@ const workload = @import("workload/loader.zig");
 const paging = @import("arch/x86_64/paging.zig");
 const lapic = @import("devices/lapic.zig");
 const objects = @import("core/objects.zig");
+const memory = @import("core/memory.zig");
 const tar = @import("workload/tar.zig");
 const virtio_mmio = @import("devices/virtio/mmio.zig");
 const virtio_blk = @import("devices/virtio/blk.zig");
@@ -96,6 +97,8 @@ const Workload = struct {
     root_image: ?[]const u8 = null,
     /// Capability kinds the workload may acquire, as names ("log,time").
     policy: []const u8,
+    /// The most it may hold through mem_map, in MiB as text; null: what the RAM allows.
+    memory_limit_mib: ?[]const u8 = null,
     source: []const u8,
 };
 
@@ -109,6 +112,7 @@ const max_policy_bytes: usize = 256;
 fn chooseWorkload(line: []const u8) Workload {
     const name = cmdline.get(line, "zigu.workload") orelse "hello";
     const caps = cmdline.get(line, "zigu.caps") orelse "";
+    const limit = cmdline.get(line, "zigu.memory_limit_mib");
     if (std.mem.eql(u8, name, "disk")) {
         const image = readRootImage(line);
         const elf = tar.find(image, "workload.elf") catch |err| fail("root image: {s}", .{@errorName(err)}) orelse
@@ -119,16 +123,18 @@ fn chooseWorkload(line: []const u8) Workload {
         // emulated serial port, and a 1 MiB one took minutes under kvm-pvm.
         if (policy.len > max_policy_bytes) fail("root image: policy file of {d} bytes (at most {d})", .{ policy.len, max_policy_bytes });
         if (cmdline.get(line, "zigu.caps") != null) serial.print("zigu: zigu.caps= ignored: the root image carries the policy\n", .{});
-        return .{ .elf = elf, .root_image = image, .policy = std.mem.trim(u8, policy, " \t\r\n"), .source = "root image" };
+        if (limit != null) serial.print("zigu: zigu.memory_limit_mib= ignored: the root image carries the policy\n", .{});
+        const file = objects.splitPolicyFile(policy) catch |err| fail("root image: policy file: {s} (the first line names capabilities; then only memory_limit_mib=N)", .{@errorName(err)});
+        return .{ .elf = elf, .root_image = image, .policy = file.names, .memory_limit_mib = file.memory_limit_mib, .source = "root image" };
     }
     if (std.mem.eql(u8, name, "initrd")) {
         const mods = boot.moduleList();
         if (mods.len == 0) fail("zigu.workload=initrd but the VMM passed no initrd", .{});
         const base: [*]const u8 = @ptrFromInt(mods[0].base);
-        return .{ .elf = base[0..mods[0].len], .policy = caps, .source = "initrd" };
+        return .{ .elf = base[0..mods[0].len], .policy = caps, .memory_limit_mib = limit, .source = "initrd" };
     }
     inline for (builtin_workloads) |builtin_name| {
-        if (std.mem.eql(u8, builtin_name, name)) return .{ .elf = @embedFile("workload_" ++ builtin_name), .policy = caps, .source = "built in" };
+        if (std.mem.eql(u8, builtin_name, name)) return .{ .elf = @embedFile("workload_" ++ builtin_name), .policy = caps, .memory_limit_mib = limit, .source = "built in" };
     }
     fail("no workload named '{s}' (built in: {s}; or initrd, disk)", .{ name, builtin_list });
 }
@@ -242,7 +248,9 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     // configuration (carried on the command line for now). Absent means none.
     const chosen = chooseWorkload(line);
     const policy = objects.policyFromNames(chosen.policy) catch fail("policy \"{s}\" ({s}): unknown capability (known: " ++ objects.numbers.cap_names ++ ")", .{ chosen.policy, chosen.source });
-    gate.init(policy);
+    const mem_limit_bytes = if (chosen.memory_limit_mib) |text| objects.memoryLimitBytes(text) catch
+        fail("memory limit \"{s}\" ({s}): expected MiB, 1 to {d}", .{ text, chosen.source, objects.max_memory_limit_mib }) else memory.unlimited;
+    gate.init(policy, mem_limit_bytes, &pages);
 
     cpu.initSyscall();
     cpu.enableUserSse();
@@ -259,8 +267,10 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const chosen_gate = chooseGate(&loaded, line);
     const t_run = time.nowNs();
     loaded.setGate(chosen_gate.kind);
-    serial.print("zigu: gate {s} ({s}), workload {d} pages ({s}, policy \"{s}\"); boot {d} us (load {d} us, probe {d} us)\n", .{
-        @tagName(chosen_gate.kind), chosen_gate.how, loaded.pages, chosen.source, chosen.policy, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
+    var limit_buf: [40]u8 = undefined;
+    const limit_text = if (chosen.memory_limit_mib != null) std.fmt.bufPrint(&limit_buf, ", memory limit {d} MiB", .{mem_limit_bytes >> 20}) catch unreachable else "";
+    serial.print("zigu: gate {s} ({s}), workload {d} pages ({s}, policy \"{s}\"{s}); boot {d} us (load {d} us, probe {d} us)\n", .{
+        @tagName(chosen_gate.kind), chosen_gate.how, loaded.pages, chosen.source, chosen.policy, limit_text, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
     });
 
     const status: u8 = switch (loaded.run()) {

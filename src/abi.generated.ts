@@ -46,6 +46,10 @@ export const MAX_TASKS = 32;
 export const TIMEOUT_INFINITE = -1;
 export const MIN_TASK_STACK_BYTES = 4096;
 export const MAX_TASK_STACK_BYTES = 67108864;
+export const PAGE_BYTES = 4096;
+export const LARGE_PAGE_BYTES = 2097152;
+export const MAX_MAP_BYTES = 17179869184;
+export const MAX_MAPPINGS = 256;
 
 export const calls = {
   exit: { nr: 0, cap: null },
@@ -66,6 +70,8 @@ export const calls = {
   task_yield: { nr: 15, cap: CAP_TASK },
   task_exit: { nr: 16, cap: CAP_TASK },
   task_join: { nr: 17, cap: CAP_TASK },
+  mem_map: { nr: 18, cap: null },
+  mem_unmap: { nr: 19, cap: null },
 } as const;
 
 export const errorNames: Record<number, string> = {
@@ -99,7 +105,7 @@ export class BadHandleError extends UkernelError {}
 export class BadPointerError extends UkernelError {}
 /** ERR_INVALID: An argument is out of range. */
 export class InvalidArgumentError extends UkernelError {}
-/** ERR_NO_SPACE: A bounded table is full (handles, registrations). */
+/** ERR_NO_SPACE: A bounded table is full (handles, registrations, mappings), or the workload's memory limit is reached. */
 export class NoSpaceError extends UkernelError {}
 /** ERR_NO_SYS: No such call. */
 export class NoSuchCallError extends UkernelError {}
@@ -152,4 +158,6 @@ export const ffiPrototypes: Record<string, string> = {
   task_yield: "int64_t uk_task_yield()",
   task_exit: "void uk_task_exit(uint32_t status)",
   task_join: "int64_t uk_task_join(uint64_t task)",
+  mem_map: "int64_t uk_mem_map(uint64_t len)",
+  mem_unmap: "int64_t uk_mem_unmap(uint64_t addr, uint64_t len)",
 };

@@ -54,6 +54,19 @@ pub fn gateAddress() u64 {
     return info.gate;
 }
 
+/// mem_map: `len` bytes (whole pages) of fresh memory, zero-filled, writable and never
+/// executable, counted against the workload's memory limit (over it: error.NoSpace).
+pub fn memMap(len: u64) Error![]align(4096) u8 {
+    const addr = try call(.mem_map, len, 0, 0);
+    const p: [*]align(4096) u8 = @ptrFromInt(addr);
+    return p[0..@intCast(len)];
+}
+
+/// mem_unmap: gives back exactly one mapping memMap returned.
+pub fn memUnmap(mem: []align(4096) u8) Error!void {
+    _ = try call(.mem_unmap, @intFromPtr(mem.ptr), mem.len, 0);
+}
+
 /// The root image the workload came from (a POSIX tar, read-only), empty for a built-in or
 /// initrd workload.
 pub fn rootImage() []const u8 {

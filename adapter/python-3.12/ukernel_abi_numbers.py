@@ -49,6 +49,10 @@ MAX_TASKS = 32
 TIMEOUT_INFINITE = -1
 MIN_TASK_STACK_BYTES = 4096
 MAX_TASK_STACK_BYTES = 67108864
+PAGE_BYTES = 4096
+LARGE_PAGE_BYTES = 2097152
+MAX_MAP_BYTES = 17179869184
+MAX_MAPPINGS = 256
 
 CALLS = {
     "exit": (0, None),
@@ -69,6 +73,8 @@ CALLS = {
     "task_yield": (15, CAP_TASK),
     "task_exit": (16, CAP_TASK),
     "task_join": (17, CAP_TASK),
+    "mem_map": (18, None),
+    "mem_unmap": (19, None),
 }
 
 ERROR_NAMES = {
@@ -119,7 +125,7 @@ class InvalidArgumentError(UkernelError):
 
 
 class NoSpaceError(UkernelError):
-    """ERR_NO_SPACE: A bounded table is full (handles, registrations)."""
+    """ERR_NO_SPACE: A bounded table is full (handles, registrations, mappings), or the workload's memory limit is reached."""
 
     code = ERR_NO_SPACE
 
@@ -173,4 +179,6 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "task_yield": (),
     "task_exit": ("u32",),
     "task_join": ("u64",),
+    "mem_map": ("u64",),
+    "mem_unmap": ("u64", "u64"),
 }

@@ -12,7 +12,7 @@ pub const Error = enum(i64) {
     bad_pointer = -3,
     /// An argument is out of range.
     invalid = -4,
-    /// A bounded table is full (handles, registrations).
+    /// A bounded table is full (handles, registrations, mappings), or the workload's memory limit is reached.
     no_space = -5,
     /// No such call.
     no_sys = -6,
@@ -83,6 +83,10 @@ pub const Call = enum(u64) {
     task_exit = 16,
     /// Waits until the task has ended; returns its status (0..255). A task handle registered with io_poll becomes readable when its task ends.
     task_join = 17,
+    /// Maps `len` bytes of fresh memory (zero-filled, readable and writable, never executable) and returns its address. Counted against the workload's memory limit: over it, ERR_NO_SPACE.
+    mem_map = 18,
+    /// Unmaps one whole mapping that mem_map returned (the same address and length), giving its memory back to the limit. Anything else is ERR_INVALID.
+    mem_unmap = 19,
     _,
 
     /// The capability that must be active for this call, or null.
@@ -106,6 +110,8 @@ pub const Call = enum(u64) {
             .task_yield => .task,
             .task_exit => .task,
             .task_join => .task,
+            .mem_map => null,
+            .mem_unmap => null,
             _ => null,
         };
     }
@@ -136,6 +142,10 @@ pub const max_tasks: u64 = 32;
 pub const timeout_infinite: i64 = -1;
 pub const min_task_stack_bytes: u64 = 4096;
 pub const max_task_stack_bytes: u64 = 67108864;
+pub const page_bytes: u64 = 4096;
+pub const large_page_bytes: u64 = 2097152;
+pub const max_map_bytes: u64 = 17179869184;
+pub const max_mappings: u64 = 256;
 
 /// One io_poll result, as the workload reads it.
 pub const Event = extern struct {

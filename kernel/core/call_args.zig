@@ -228,5 +228,34 @@ pub fn Decoder(comptime V: type) type {
             return .{ .task = task };
         }
 
+        pub const MemMap = struct {
+            len: u64,
+        };
+
+        pub fn mem_map(r: Raw) DecodeError!MemMap {
+            const len_raw: u64 = r[0];
+            if (len_raw < n.page_bytes) return error.Invalid;
+            if (len_raw > n.max_map_bytes) return error.Invalid;
+            if (len_raw % n.page_bytes != 0) return error.Invalid;
+            const len = len_raw;
+            return .{ .len = len };
+        }
+
+        pub const MemUnmap = struct {
+            addr: u64,
+            len: u64,
+        };
+
+        pub fn mem_unmap(r: Raw) DecodeError!MemUnmap {
+            const addr_raw: u64 = r[0];
+            const addr = addr_raw;
+            const len_raw: u64 = r[1];
+            if (len_raw < n.page_bytes) return error.Invalid;
+            if (len_raw > n.max_map_bytes) return error.Invalid;
+            if (len_raw % n.page_bytes != 0) return error.Invalid;
+            const len = len_raw;
+            return .{ .addr = addr, .len = len };
+        }
+
     };
 }

@@ -6,6 +6,7 @@
 const std = @import("std");
 const objects = @import("objects.zig");
 const call_args = @import("call_args.zig");
+const mem_map = @import("memory.zig");
 const n = objects.numbers;
 
 /// What the platform does after a call, beyond handing back its value.
@@ -21,7 +22,13 @@ pub const Action = enum {
     ended,
 };
 
-pub const Result = struct { value: i64 = 0, action: Action = .none };
+pub const Result = struct {
+    value: i64 = 0,
+    action: Action = .none,
+    /// Workload memory the platform must zero before the caller runs again (mem_map of recycled
+    /// pages; the guest does it in ring 3, where it runs natively). Only with `action == .none`.
+    zero: mem_map.Region = .{ .addr = 0, .len = 0 },
+};
 
 /// Ring-3 memory that the platform's pointer checker has accepted: [addr, addr + len) is the
 /// caller's, readable (`UserIn`) or writable too (`UserOut`). Only `Calls.userIn`/`userOut` make
@@ -42,10 +49,15 @@ const checked: Proof = .{ .checked = true };
 ///   (only ever on ranges userRangeOk accepted);
 ///   tasks_supported: bool; startTask(index: u16, entry: u64, arg: u64, stack: u64, len: u64) void;
 ///   callerCode(addr) bool (whether the caller may execute at addr);
+///   memMap(mappings: *const mem_map.Mappings, len) ?mem_map.Mapped (maps `len` fresh bytes where
+///   no mapping is, writable and no-execute; null when the machine has no memory left) and
+///   memUnmap(addr, len) void (only ever on a live mapping);
 ///   exit(status: u8) noreturn.
 pub fn Calls(comptime Platform: type) type {
     return struct {
         pub var core: objects.Core = undefined;
+        /// The workload's mem_map mappings and its memory limit.
+        pub var mappings: mem_map.Mappings = undefined;
         /// Scratch of the calls that gather before they copy out. Container-level, not locals:
         /// a safety-checked build fills `undefined` locals with 0xAA on every call, and each
         /// ring-0 store is emulated under kvm-pvm (1 KiB of events cost ~0.3 ms per io_poll).
@@ -54,6 +66,12 @@ pub fn Calls(comptime Platform: type) type {
 
         pub fn init(policy: u64) void {
             core.init(policy);
+            mappings.init(mem_map.unlimited);
+        }
+
+        /// The most the workload may hold through mem_map at once (set before it runs).
+        pub fn limitMemory(limit_bytes: u64) void {
+            mappings.limit_bytes = limit_bytes;
         }
 
         /// One call: a non-negative value or a negative error code, and what to do next.
@@ -109,8 +127,28 @@ pub fn Calls(comptime Platform: type) type {
                     break :blk .{ .action = .ended };
                 },
                 .task_join => if (try core.taskJoin((try D.task_join(r)).task)) |status| value(status) else .{ .action = .restart },
+                .mem_map => try memMap(try D.mem_map(r)),
+                .mem_unmap => value(done(try memUnmap(try D.mem_unmap(r)))),
                 _ => error.NoSys,
             };
+        }
+
+        /// The limit and the table first, then the platform's own memory; a mapping the platform
+        /// could not make leaves nothing behind.
+        fn memMap(a: D.MemMap) objects.Error!Result {
+            try mappings.admit(a.len);
+            const m = Platform.memMap(&mappings, a.len) orelse return error.NoSpace;
+            std.debug.assert(m.addr > 0 and m.addr <= std.math.maxInt(i64) and m.dirty.len <= a.len);
+            mappings.insert(m.addr, a.len);
+            return .{ .value = @intCast(m.addr), .zero = m.dirty };
+        }
+
+        /// Only a whole live mapping, exactly as mem_map returned it: never the stack, the image
+        /// or part of a mapping (the page tables are not consulted: the table is the authority).
+        fn memUnmap(a: D.MemUnmap) objects.Error!void {
+            if (!mappings.isMapping(a.addr, a.len)) return error.Invalid;
+            Platform.memUnmap(a.addr, a.len);
+            mappings.remove(a.addr, a.len) catch unreachable;
         }
 
         fn taskSpawn(a: D.TaskSpawn) objects.Error!i64 {
@@ -342,6 +380,18 @@ const TestPlatform = struct {
     pub fn exit(_: u8) noreturn {
         unreachable;
     }
+    const window_base: u64 = 0x40_0000_0000;
+    var window_end: u64 = window_base + (64 << 20);
+    var unmapped: u64 = 0;
+    pub fn memMap(m: *const mem_map.Mappings, len: u64) ?mem_map.Mapped {
+        const alignment = if (len % mem_map.large_page_bytes == 0) mem_map.large_page_bytes else mem_map.page_bytes;
+        const addr = m.place(len, alignment, window_base, window_end) orelse return null;
+        // Memory at the first address was handed out and given back before: say it is dirty.
+        return .{ .addr = addr, .dirty = if (addr == window_base) .{ .addr = addr, .len = len } else .{ .addr = 0, .len = 0 } };
+    }
+    pub fn memUnmap(_: u64, len: u64) void {
+        unmapped += len;
+    }
 };
 
 test "every gated call: refused before acquire, after acquire without enter, and after drop; allowed when entered" {
@@ -422,4 +472,40 @@ test "descriptor arrays: the table and every range in it are checked, and counts
     try std.testing.expectError(error.BadPointer, C.userInVec(4, b, 2));
     const empty = try C.userInVec(4, 0, 0); // no descriptors: no table to look at
     try std.testing.expectEqual(@as(usize, 0), empty.len);
+}
+
+test "mem_map: lengths refused before the limit, the limit before the machine, unmap only whole mappings" {
+    const C = Calls(TestPlatform);
+    C.init(0);
+    C.limitMemory(8 << 20);
+    const map: u64 = @intFromEnum(n.Call.mem_map);
+    const unmap: u64 = @intFromEnum(n.Call.mem_unmap);
+    const invalid = objects.errorCode(error.Invalid);
+    const no_space = objects.errorCode(error.NoSpace);
+    // No capability needed; bad lengths are invalid whatever the limit says.
+    for ([_]u64{ 0, 1, 4095, 4097, n.max_map_bytes + 4096, std.math.maxInt(u64), std.math.maxInt(u64) - 4095 }) |len| {
+        try std.testing.expectEqual(invalid, C.call(map, len, 0, 0, 0).value);
+    }
+    try std.testing.expectEqual(no_space, C.call(map, n.max_map_bytes, 0, 0, 0).value); // valid, over the limit
+    const a = C.call(map, 2 << 20, 0, 0, 0);
+    try std.testing.expectEqual(@as(i64, @intCast(TestPlatform.window_base)), a.value);
+    try std.testing.expectEqual(@as(u64, 2 << 20), a.zero.len); // the platform said dirty: zero it
+    const b = C.call(map, 6 << 20, 0, 0, 0);
+    try std.testing.expect(b.value > a.value and b.zero.len == 0);
+    try std.testing.expectEqual(no_space, C.call(map, 4096, 0, 0, 0).value); // exactly at the limit
+    const a_addr: u64 = @intCast(a.value);
+    try std.testing.expectEqual(invalid, C.call(unmap, a_addr, 4096, 0, 0).value); // part of it
+    try std.testing.expectEqual(invalid, C.call(unmap, a_addr + 4096, (2 << 20) - 4096, 0, 0).value);
+    try std.testing.expectEqual(invalid, C.call(unmap, a_addr, 3, 0, 0).value); // unaligned length
+    try std.testing.expectEqual(invalid, C.call(unmap, TestPlatform.memory_base, 4096, 0, 0).value); // not mem_map's
+    try std.testing.expectEqual(@as(i64, 0), C.call(unmap, a_addr, 2 << 20, 0, 0).value);
+    try std.testing.expectEqual(invalid, C.call(unmap, a_addr, 2 << 20, 0, 0).value); // twice
+    try std.testing.expectEqual(@as(u64, 2 << 20), TestPlatform.unmapped);
+    // The room given back is mapped again, at the lowest address.
+    try std.testing.expectEqual(a.value, C.call(map, 4096, 0, 0, 0).value);
+    // The machine running out (the window here) is NoSpace too, and records nothing.
+    C.limitMemory(mem_map.unlimited);
+    TestPlatform.window_end = TestPlatform.window_base + (8 << 20);
+    try std.testing.expectEqual(no_space, C.call(map, 4 << 20, 0, 0, 0).value);
+    try std.testing.expectEqual(@as(usize, 2), C.mappings.count);
 }

@@ -3,4 +3,5 @@
 //! does, and the ABI's generated numbers.
 pub const objects = @import("objects.zig");
 pub const calls = @import("calls.zig");
+pub const memory = @import("memory.zig");
 pub const numbers = @import("abi_numbers.zig");

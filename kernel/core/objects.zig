@@ -44,6 +44,34 @@ pub fn policyFromNames(names: []const u8) error{UnknownCapability}!u64 {
     return mask;
 }
 
+/// A root image's policy file (`ukernel pack` writes it): the capability names on the first line,
+/// then optional `key=value` lines; `memory_limit_mib` is the one key so far. Values stay text.
+pub const PolicyFile = struct { names: []const u8, memory_limit_mib: ?[]const u8 = null };
+
+pub fn splitPolicyFile(text: []const u8) error{ UnknownPolicyKey, DuplicatePolicyKey }!PolicyFile {
+    var lines = std.mem.splitScalar(u8, text, '\n');
+    var file = PolicyFile{ .names = std.mem.trim(u8, lines.first(), " \t\r") };
+    while (lines.next()) |raw_line| {
+        const line = std.mem.trim(u8, raw_line, " \t\r");
+        if (line.len == 0) continue;
+        const eq = std.mem.indexOfScalar(u8, line, '=') orelse return error.UnknownPolicyKey;
+        if (!std.mem.eql(u8, std.mem.trim(u8, line[0..eq], " \t"), "memory_limit_mib")) return error.UnknownPolicyKey;
+        if (file.memory_limit_mib != null) return error.DuplicatePolicyKey;
+        file.memory_limit_mib = std.mem.trim(u8, line[eq + 1 ..], " \t");
+    }
+    return file;
+}
+
+/// Largest memory limit in MiB (the largest guest `ukernel.toml` allows).
+pub const max_memory_limit_mib: u64 = 16384;
+
+/// A memory limit given in MiB as decimal text, in bytes: 1 to max_memory_limit_mib.
+pub fn memoryLimitBytes(mib_text: []const u8) error{BadMemoryLimit}!u64 {
+    const mib = std.fmt.parseInt(u64, mib_text, 10) catch return error.BadMemoryLimit;
+    if (mib == 0 or mib > max_memory_limit_mib) return error.BadMemoryLimit;
+    return mib << 20;
+}
+
 pub const ObjectType = enum(u8) { capability = 1, timer = 2, task = 3 };
 
 /// Handle layout: slot in bits 0..15, object type in 16..23, generation in 24..54. Bit 63 stays
@@ -802,6 +830,23 @@ test "a task ending or a registered handle closing wakes the pollers" {
     try core.register(t, numbers.ev_readable, 1);
     try core.close(t);
     try testing.expectEqual(TaskState.ready, core.tasks[0].state);
+}
+
+test "a policy file: names on the first line, then the memory limit; anything else is refused" {
+    const plain = try splitPolicyFile("log,time\n");
+    try testing.expectEqualStrings("log,time", plain.names);
+    try testing.expect(plain.memory_limit_mib == null);
+    const limited = try splitPolicyFile("log\r\nmemory_limit_mib = 16\n\n");
+    try testing.expectEqualStrings("log", limited.names);
+    try testing.expectEqualStrings("16", limited.memory_limit_mib.?);
+    try testing.expectEqualStrings("", (try splitPolicyFile("")).names);
+    try testing.expectError(error.UnknownPolicyKey, splitPolicyFile("log\nswap=1\n"));
+    try testing.expectError(error.UnknownPolicyKey, splitPolicyFile("log\ntime\n"));
+    try testing.expectError(error.DuplicatePolicyKey, splitPolicyFile("log\nmemory_limit_mib=1\nmemory_limit_mib=2\n"));
+    try testing.expectEqual(@as(u64, 16 << 20), try memoryLimitBytes("16"));
+    for ([_][]const u8{ "", "0", "-1", "16M", "16384000000000000000000", "16385", " 1" }) |bad| {
+        try testing.expectError(error.BadMemoryLimit, memoryLimitBytes(bad));
+    }
 }
 
 test "policy names parse into a mask" {

@@ -24,6 +24,10 @@ pub const PageAllocator = struct {
     /// through their first word, which is the only word of theirs ever written.
     fresh_head: u64 = 0,
     fresh_count: u64 = 0,
+    /// Whole 2 MiB pages given back by mem_unmap, kept whole for the next large mapping: a list
+    /// threaded through their first word. Their contents are old.
+    large_free_head: u64 = 0,
+    large_free_count: u64 = 0,
     total_pages: u64 = 0,
     allocated_pages: u64 = 0,
     /// Added to a physical address to reach it (0 in the kernel's identity map; a test buffer's base).
@@ -92,6 +96,12 @@ pub const PageAllocator = struct {
             self.free_count -= 1;
             return self.taken(page);
         }
+        if (self.allocCursor()) |page| return page;
+        if (self.splitLarge()) return self.alloc();
+        return null;
+    }
+
+    fn allocCursor(self: *PageAllocator) ?u64 {
         while (self.cursor_range < self.range_count) {
             const range = self.ranges[self.cursor_range];
             if (self.cursor < range.end) {
@@ -103,6 +113,69 @@ pub const PageAllocator = struct {
             if (self.cursor_range < self.range_count) self.cursor = self.ranges[self.cursor_range].start;
         }
         return null;
+    }
+
+    /// A page or a 2 MiB run for ring 3, and whether it may hold old bytes (`dirty`): the caller
+    /// has those zeroed where it is cheap (in ring 3, natively) instead of here, where every store
+    /// is emulated under kvm-pvm.
+    pub const Taken = struct { phys: u64, dirty: bool };
+
+    /// One page for a mem_map mapping: a fresh one (zero, sampled), else a recycled one (dirty).
+    pub fn allocUser(self: *PageAllocator) ?Taken {
+        if (self.fresh_head != 0) {
+            const page = self.alloc().?; // the fresh list first: zero once its link is cleared
+            return .{ .phys = page, .dirty = false };
+        }
+        if (self.free_head == 0) {
+            if (self.allocCursor()) |page| return .{ .phys = page, .dirty = !self.looksZero(page, page_size) };
+        }
+        const page = self.alloc() orelse return null; // the free list, or a split 2 MiB page
+        return .{ .phys = page, .dirty = true };
+    }
+
+    /// A 2 MiB-aligned run of 2 MiB for a mem_map mapping: one given back before (dirty: its
+    /// memory is already backed by the host, so reusing it keeps the VM's footprint at the
+    /// workload's peak), else one never handed out (zero, sampled), else null (the caller falls
+    /// back to 4 KiB pages).
+    pub fn allocLargeUser(self: *PageAllocator) ?Taken {
+        if (self.large_free_head != 0) {
+            const run = self.large_free_head;
+            self.large_free_head = self.nextOf(run).*;
+            self.large_free_count -= 1;
+            self.allocated_pages += pages_per_large;
+            assert(self.allocated_pages <= self.total_pages);
+            return .{ .phys = run, .dirty = true };
+        }
+        const start = self.alignedFreshStart() orelse return null;
+        self.cursor = start + large_page_bytes;
+        self.allocated_pages += pages_per_large;
+        assert(self.allocated_pages <= self.total_pages);
+        return .{ .phys = start, .dirty = !self.looksZero(start, large_page_bytes) };
+    }
+
+    /// Gives back a 2 MiB run from allocLargeUser or allocLargeZeroed, kept whole.
+    pub fn freeLarge(self: *PageAllocator, run: u64) void {
+        assert(run % large_page_bytes == 0 and self.owns(run) and self.owns(run + large_page_bytes - page_size));
+        assert(self.allocated_pages >= pages_per_large);
+        self.nextOf(run).* = self.large_free_head;
+        self.large_free_head = run;
+        self.large_free_count += 1;
+        self.allocated_pages -= pages_per_large;
+    }
+
+    /// When nothing else is left: one kept 2 MiB page becomes 512 free pages.
+    fn splitLarge(self: *PageAllocator) bool {
+        const run = self.large_free_head;
+        if (run == 0) return false;
+        self.large_free_head = self.nextOf(run).*;
+        self.large_free_count -= 1;
+        var page = run;
+        while (page < run + large_page_bytes) : (page += page_size) {
+            self.nextOf(page).* = self.free_head;
+            self.free_head = page;
+            self.free_count += 1;
+        }
+        return true;
     }
 
     /// `count` physically contiguous pages from the bump cursor (used once, at init, for the heap).
@@ -150,6 +223,13 @@ pub const PageAllocator = struct {
     /// bump cursor's range has no such run left (the caller falls back to 4 KiB pages). Pages
     /// skipped to reach the alignment go on the fresh list, still usable and still zero.
     pub fn allocLargeZeroed(self: *PageAllocator) ?u64 {
+        const start = self.alignedFreshStart() orelse return null;
+        return self.takeFreshRun(start, large_page_bytes);
+    }
+
+    /// The next 2 MiB-aligned start of 2 MiB never handed out in the cursor's range, the pages
+    /// below it put on the fresh list (still usable, still zero); null when the range has none.
+    fn alignedFreshStart(self: *PageAllocator) ?u64 {
         if (self.cursor_range >= self.range_count) return null;
         const range = self.ranges[self.cursor_range];
         const start = std.mem.alignForward(u64, self.cursor, large_page_bytes);
@@ -160,7 +240,7 @@ pub const PageAllocator = struct {
             self.fresh_head = skipped;
             self.fresh_count += 1;
         }
-        return self.takeFreshRun(start, large_page_bytes);
+        return start;
     }
 
     /// `count` contiguous zero-filled pages never handed out, from the bump cursor's current range
@@ -324,4 +404,46 @@ test "large runs are 2 MiB aligned, skip to the alignment without losing pages, 
         try std.testing.expect(std.mem.allEqual(u8, pa.bytes(page), 0)); // the list link is gone
     }
     try std.testing.expectEqual(@as(u64, 511), n);
+}
+
+test "2 MiB pages for ring 3: fresh ones are clean, given-back ones come back whole and dirty, and split when nothing else is left" {
+    const large = PageAllocator.large_page_bytes;
+    const mem = try std.testing.allocator.alignedAlloc(u8, .fromByteUnits(4096), 2 * large);
+    defer std.testing.allocator.free(mem);
+    @memset(mem, 0);
+    const base: u64 = 0x4000_0000;
+    var pa = try PageAllocator.init(&.{.{ .start = base, .end = base + 2 * large }}, &.{}, 0, 1 << 40, @intFromPtr(mem.ptr) -% base);
+    const a = pa.allocLargeUser().?;
+    try std.testing.expectEqual(PageAllocator.Taken{ .phys = base, .dirty = false }, a);
+    mem[2 * large - 1] = 0x66; // a dirty fresh run is reported dirty, not zeroed in ring 0
+    const b = pa.allocLargeUser().?;
+    try std.testing.expect(b.dirty and b.phys == base + large);
+    try std.testing.expect(pa.allocLargeUser() == null);
+    try std.testing.expect(pa.allocUser() == null);
+    pa.freeLarge(a.phys);
+    try std.testing.expectEqual(@as(u64, 512), pa.freePages());
+    const again = pa.allocLargeUser().?;
+    try std.testing.expectEqual(PageAllocator.Taken{ .phys = base, .dirty = true }, again);
+    pa.freeLarge(again.phys);
+    // No 4 KiB page left anywhere else: the kept 2 MiB page is split, and every piece is dirty.
+    var n: u64 = 0;
+    while (pa.allocUser()) |t| : (n += 1) {
+        try std.testing.expect(t.dirty and t.phys >= base and t.phys < base + large);
+    }
+    try std.testing.expectEqual(@as(u64, 512), n);
+    try std.testing.expectEqual(@as(u64, 0), pa.freePages());
+}
+
+test "4 KiB pages for ring 3: fresh-list and cursor pages are clean, recycled ones dirty" {
+    const mem = try std.testing.allocator.alignedAlloc(u8, .fromByteUnits(4096), 4 * 4096);
+    defer std.testing.allocator.free(mem);
+    @memset(mem, 0);
+    const base: u64 = 0x200000;
+    var pa = try PageAllocator.init(&.{.{ .start = base, .end = base + 4 * 4096 }}, &.{}, 0, 1 << 32, @intFromPtr(mem.ptr) -% base);
+    const a = pa.allocUser().?;
+    try std.testing.expect(!a.dirty);
+    pa.free(a.phys);
+    try std.testing.expectEqual(PageAllocator.Taken{ .phys = a.phys, .dirty = true }, pa.allocUser().?);
+    mem[2 * 4096 - 8] = 1; // a fresh page whose last word is not zero
+    try std.testing.expect(pa.allocUser().?.dirty);
 }

@@ -41,6 +41,8 @@ extern const gate_syscall_start: u8;
 extern const gate_syscall_end: u8;
 extern const gate_trap_start: u8;
 extern const gate_trap_end: u8;
+extern const user_zero_start: u8;
+extern const user_zero_end: u8;
 
 fn gateStub(kind: layout.GateKind) []const u8 {
     const start, const end = switch (kind) {
@@ -177,6 +179,9 @@ pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8, root_image: ?
     assert(arg.len <= layout.max_arg_bytes);
     const page: [*]u8 = @ptrFromInt(info_phys);
     bytes.copy(page[layout.user_arg_offset..][0..arg.len], arg);
+    const zero_stub = @as([*]const u8, @ptrCast(&user_zero_start))[0 .. @intFromPtr(&user_zero_end) - @intFromPtr(&user_zero_start)];
+    assert(layout.user_zero_offset + zero_stub.len <= layout.user_arg_offset);
+    bytes.copy(page[layout.user_zero_offset..][0..zero_stub.len], zero_stub);
 
     try mapRange(pa, layout.user_stack_top - layout.user_stack_size_bytes, layout.user_stack_top, .{ .write = true }, .{});
     return .{ .entry = image.entry, .info_phys = info_phys, .pages = pa.allocated_pages - before };

@@ -23,7 +23,7 @@ export const bootTimeoutMs = 30_000;
 /** The policy boots get unless a test gives its own `zigu.caps=`. */
 export const defaultCaps = "log,time,random";
 
-export async function boot(accel: Accel, cmdline: string, opts: { optimize?: Optimize; initrd?: string; timeoutMs?: number } = {}): Promise<BootResult> {
+export async function boot(accel: Accel, cmdline: string, opts: { optimize?: Optimize; initrd?: string; timeoutMs?: number; memMiB?: number } = {}): Promise<BootResult> {
   const k = await kernel(opts.optimize);
   const caps = cmdline.includes("zigu.caps=") ? "" : ` zigu.caps=${defaultCaps}`;
   return bootQemu({
@@ -31,6 +31,7 @@ export async function boot(accel: Accel, cmdline: string, opts: { optimize?: Opt
     cmdline: `console=ttyS0 ${cmdline}${caps}`,
     accel,
     initrd: opts.initrd,
+    memMiB: opts.memMiB,
     timeoutMs: opts.timeoutMs ?? bootTimeoutMs,
   });
 }

@@ -115,6 +115,37 @@ int main(void) {
     check("wrapping log range", uk_log(UK_LOG_INFO, (const void *)-8, 64) == UK_ERR_BAD_POINTER);
     check("log too long", uk_log(UK_LOG_INFO, "x", UK_MAX_LOG_BYTES + 1) == UK_ERR_INVALID);
 
+    /* Memory: mem_map and mem_unmap, the same in both homes of the ABI. */
+    check("mem_map of 0 bytes", uk_mem_map(0) == UK_ERR_INVALID);
+    check("mem_map of part of a page", uk_mem_map(4095) == UK_ERR_INVALID);
+    check("mem_map of a length that wraps", uk_mem_map(UINT64_MAX - 4095) == UK_ERR_INVALID);
+    int64_t m = uk_mem_map(2u << 20);
+    check("mem_map 2 MiB", m > 0);
+    if (m > 0) {
+        volatile uint64_t *words = (volatile uint64_t *)(uintptr_t)m;
+        uint64_t acc = 0;
+        for (unsigned k = 0; k < (2u << 20) / 8; k++) acc |= words[k];
+        check("mapped memory reads as zero", acc == 0);
+        for (unsigned k = 0; k < (2u << 20) / 8; k += 512) words[k] = k + 1;
+        check("mapped memory keeps what is written", words[512] == 513);
+        uint64_t on_stack = 0;
+        check("half a mapping cannot be unmapped", uk_mem_unmap((uint64_t)m, 1u << 20) == UK_ERR_INVALID);
+        check("the stack cannot be unmapped", uk_mem_unmap((uint64_t)(uintptr_t)&on_stack & ~4095ull, 4096) == UK_ERR_INVALID);
+        check("mem_unmap", uk_mem_unmap((uint64_t)m, 2u << 20) == UK_OK);
+        check("a second mem_unmap is refused", uk_mem_unmap((uint64_t)m, 2u << 20) == UK_ERR_INVALID);
+    }
+    /* 2 MiB at a time up to 8 of them (16 MiB), or until the memory limit says no_space. */
+    int64_t held[8];
+    int count = 0;
+    int64_t last = 0;
+    while (count < 8 && (last = uk_mem_map(2u << 20)) > 0) held[count++] = last;
+    check("mem_map stops only at 8 or with no_space", count == 8 || last == UK_ERR_NO_SPACE);
+    say_num("abi_smoke: mem_map 2 MiB times", count);
+    for (int k = 0; k < count; k++) check("mem_unmap each", uk_mem_unmap((uint64_t)held[k], 2u << 20) == UK_OK);
+    int64_t again = uk_mem_map(4096);
+    check("after unmapping all, a page maps again, zero", again > 0 && *(volatile uint64_t *)(uintptr_t)again == 0);
+    if (again > 0) uk_mem_unmap((uint64_t)again, 4096);
+
     say_num("abi_smoke: passed", passed);
     say_num("abi_smoke: failed", failed);
     say(failed == 0 ? "abi_smoke: ok" : "abi_smoke: FAILED");

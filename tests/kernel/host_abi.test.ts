@@ -22,10 +22,12 @@ before(async () => {
   assert.equal(cc.exitCode, 0, cc.stderr);
 });
 
-const smoke = (caps: string | undefined) => {
+const smoke = (caps: string | undefined, memoryLimitMib?: string) => {
   const env = { ...process.env };
   delete env.UKERNEL_CAPS;
+  delete env.UKERNEL_MEMORY_LIMIT_MIB;
   if (caps !== undefined) env.UKERNEL_CAPS = caps;
+  if (memoryLimitMib !== undefined) env.UKERNEL_MEMORY_LIMIT_MIB = memoryLimitMib;
   return run([exe], { env, timeoutMs: 30_000 });
 };
 
@@ -47,4 +49,16 @@ test("an unknown capability in UKERNEL_CAPS stops the program with a clear messa
   const r = await smoke("log,disk");
   assert.match(r.stdout, /libukernel_abi: UKERNEL_CAPS: unknown capability \(known: log, time, task, io, net, random\)/);
   assert.equal(r.exitCode, 2);
+});
+
+test("UKERNEL_MEMORY_LIMIT_MIB bounds mem_map as the kernel's limit does: over it is no_space", async () => {
+  const unlimited = await smoke("log,time,random,task");
+  assert.match(unlimited.stdout, /^abi_smoke: mem_map 2 MiB times 8$/m, unlimited.stdout);
+  const limited = await smoke("log,time,random,task", "5");
+  assert.match(limited.stdout, /^abi_smoke: mem_map 2 MiB times 2$/m, limited.stdout);
+  assert.match(limited.stdout, /^abi_smoke: failed 0$/m, limited.stdout);
+  assert.equal(limited.exitCode, 0, limited.stdout);
+  const bad = await smoke("log", "0");
+  assert.match(bad.stdout, /libukernel_abi: UKERNEL_MEMORY_LIMIT_MIB: expected MiB, 1 to 16384/);
+  assert.equal(bad.exitCode, 2);
 });

@@ -140,6 +140,56 @@ pub fn emptyUserLeaves(pa: *PageAllocator, virt: u64, end: u64) Error![]u64 {
     return leaves;
 }
 
+/// Takes the 2 MiB page mapped at `virt` out of the page tables and its TLB entry: its physical
+/// address, or null when the slot holds no 2 MiB page (nothing, or a page table).
+pub fn unmapUserLargePage(virt: u64) ?u64 {
+    assert(isUser(virt) and virt % large_page_bytes == 0);
+    const pd = userDirectory(virt) orelse return null;
+    const entry = &pd[index(virt, 1)];
+    if (entry.* & present == 0 or entry.* & huge == 0) return null;
+    const phys = entry.* & large_addr_mask;
+    entry.* = 0;
+    cpu.invlpg(virt);
+    return phys;
+}
+
+/// The leaves that map [virt, end) up to the end of the 2 MiB slot holding `virt`, present or
+/// not, or null when the slot has no page table. The caller flushes the TLB for what it clears.
+pub fn userLeaves(virt: u64, end: u64) ?[]u64 {
+    assert(isUser(virt) and virt % layout.page_size == 0 and end % layout.page_size == 0 and virt < end);
+    const pd = userDirectory(virt) orelse return null;
+    const pde = pd[index(virt, 1)];
+    if (pde & present == 0 or pde & huge != 0) return null;
+    const slot_end = @min(end, std.mem.alignBackward(u64, virt, large_page_bytes) + large_page_bytes);
+    return tableAt(pde)[index(virt, 0)..][0..@intCast((slot_end - virt) / layout.page_size)];
+}
+
+/// Takes the page table of the 2 MiB slot at `virt` out of the page directory, so that the slot
+/// can hold a 2 MiB page again: its physical address, or null when there is none. The caller has
+/// cleared every leaf (not checked here: 512 emulated loads under kvm-pvm).
+pub fn dropUserTable(virt: u64) ?u64 {
+    assert(isUser(virt) and virt % large_page_bytes == 0);
+    const pd = userDirectory(virt) orelse return null;
+    const entry = &pd[index(virt, 1)];
+    if (entry.* & present == 0 or entry.* & huge != 0) return null;
+    const table = entry.* & addr_mask;
+    entry.* = 0;
+    cpu.invlpg(virt); // also drops the paging-structure caches' entries for the slot
+    return table;
+}
+
+pub fn leafPhys(leaf: u64) ?u64 {
+    return if (leaf & present != 0) leaf & addr_mask else null;
+}
+
+fn userDirectory(virt: u64) ?*[512]u64 {
+    const pml4e = boot_pml4[index(virt, 3)];
+    if (pml4e & present == 0) return null;
+    const pdpte = tableAt(pml4e)[index(virt, 2)];
+    if (pdpte & present == 0) return null;
+    return tableAt(pdpte);
+}
+
 /// Whether nothing at all is mapped in the 2 MiB slot at `virt` (no large page, no page table).
 pub fn largeSlotEmpty(virt: u64) bool {
     assert(isUser(virt) and virt % large_page_bytes == 0);
