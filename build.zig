@@ -104,9 +104,12 @@ pub fn build(b: *std.Build) void {
         }
         app.addIncludePath(b.path("include"));
         const c_flags = &[_][]const u8{ "-std=gnu11", "-nostdlibinc", "-Wno-unused-command-line-argument", "-fno-stack-protector", "-funsigned-char", "-D_POSIX_MONOTONIC_CLOCK=1", "-D_GNU_SOURCE", "-DQUICKJS_NG_BUILD", "-D__STDC_NO_ATOMICS__=1", "-Wall", "-Wextra", "-Werror" };
+        // zigu_libc.c first: its sbrk (the heap over mem_map) must be defined before the engine's
+        // objects make the linker fetch malloc, or malloc's reference fetches picolibc's own
+        // misc/picosbrk.c from the archive, and the two collide.
+        app.addCSourceFile(.{ .file = b.path("runtime/libc/zigu_libc.c"), .flags = c_flags });
         app.addCSourceFile(.{ .file = b.path("runtime/js/runtime.c"), .flags = c_flags });
         app.addCSourceFile(.{ .file = b.path("runtime/js/load.c"), .flags = c_flags });
-        app.addCSourceFile(.{ .file = b.path("runtime/libc/zigu_libc.c"), .flags = c_flags });
         app.addObjectFile(.{ .cwd_relative = b.fmt("{s}/lib/libquickjs.a", .{deps}) });
         app.addObjectFile(.{ .cwd_relative = b.fmt("{s}/lib/libpicolibc.a", .{deps}) });
         const exe = addWorkload(b, "js", app, user_lib, user_target, workload_optimize);

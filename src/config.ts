@@ -22,11 +22,16 @@ const schema = z.strictObject({
     runtime: z.enum(runtimes),
     /** A TypeScript workload's process.argv after ["/zigu/js", "/main.js"]. */
     args: z.array(z.string().max(4096)).max(1024).default([]),
+    /**
+     * The most the workload may hold through mem_map at once, in MiB (the JavaScript heap grows
+     * through it); past it mem_map is ERR_NO_SPACE. Absent: what the guest's RAM allows.
+     */
+    memory_limit_mib: z.number().int().min(1).max(16384).optional(),
   }),
   vm: z
     .strictObject({
       vcpus: z.number().int().min(1).max(1).default(1),
-      memory_mib: z.number().int().min(32).max(16384).default(256),
+      memory_mib: z.number().int().min(8).max(16384).default(256),
       kernel_args: z.string().default(""),
       vmm: z.enum(["qemu", "firecracker"]).default("qemu"),
       accel: z.enum(["auto", "kvm", "tcg"]).default("auto"),
@@ -40,6 +45,11 @@ const schema = z.strictObject({
   env: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environment name: letters, digits and _, not starting with a digit"), z.string().max(65536))
     .default({}),
+}).superRefine((config, ctx) => {
+  const limit = config.workload.memory_limit_mib;
+  if (limit !== undefined && limit > config.vm.memory_mib) {
+    ctx.addIssue({ code: "custom", path: ["workload", "memory_limit_mib"], message: `at most vm.memory_mib (${config.vm.memory_mib}): the guest cannot give more` });
+  }
 });
 
 export type Config = z.infer<typeof schema>;

@@ -1,8 +1,8 @@
 /* The embedder's side of picolibc for Zigu workloads: the few system functions picolibc and
  * QuickJS-NG call, over the kernel ABI (include/ukernel_abi.h). Output goes to the console through
- * `log` (one call per line), clocks through `clock_now`, the heap is a .bss region the kernel maps
- * with 2 MiB pages and does not zero (memory it never handed out is zero already), and ending the
- * process is `exit`. Files do not exist yet: reading, seeking and opening fail with ENOSYS. */
+ * `log` (one call per line), clocks through `clock_now`, the heap grows through `mem_map`, and
+ * ending the process is `exit`. Files do not exist yet: reading, seeking and opening fail with
+ * ENOSYS. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,14 +13,85 @@
 #include <time.h>
 #include "ukernel_abi.h"
 
-/* The heap picolibc's malloc carves with sbrk (misc/picosbrk.c): __heap_start .. __heap_end. */
-#ifndef ZIGU_HEAP_BYTES
-#define ZIGU_HEAP_BYTES (64u << 20)
-#endif
-__attribute__((aligned(2 << 20), used)) char zigu_heap[ZIGU_HEAP_BYTES];
-__asm__(".globl __heap_start\n.set __heap_start, zigu_heap\n"
-        ".globl __heap_end\n.set __heap_end, zigu_heap + " "67108864" "\n");
-_Static_assert(ZIGU_HEAP_BYTES == 67108864, "keep the __heap_end expression in step");
+/* The heap. picolibc's malloc (stdlib/malloc.c) asks sbrk for more memory and never gives any
+ * back; this sbrk (which keeps misc/picosbrk.c and its fixed __heap_start..__heap_end out of the
+ * link) grows the break through mem_map, so the workload's memory follows its use up to its
+ * limit (ukernel.toml's workload.memory_limit_mib). Past the limit mem_map is UK_ERR_NO_SPACE,
+ * sbrk fails with ENOMEM, malloc returns NULL, and QuickJS throws its out-of-memory error.
+ *
+ * Mappings are whole 2 MiB pages (mem_map places them on 2 MiB boundaries and maps each with one
+ * page: no fault, no ring-0 work per 4 KiB), and grow by a quarter of the heap at a time (at most
+ * 64 MiB), so a big heap needs few of the workload's 256 mappings; a step the limit refuses is
+ * retried at the size needed. mem_map places each mapping at the lowest free address above the
+ * last, so the heap stays one contiguous range; if another mapping ever sits in the way, the
+ * break moves to the new mapping and the rest of the old one stays unused (malloc accepts a
+ * break that jumps). */
+#define HEAP_STEP_BYTES UK_LARGE_PAGE_BYTES
+#define HEAP_MAX_STEP_BYTES (64u << 20)
+static uintptr_t brk_cur, brk_end; /* [brk_cur, brk_end): mapped, not yet handed to malloc */
+static uint64_t heap_mapped_bytes;
+
+static uint64_t round_step(uint64_t n) {
+    return (n + HEAP_STEP_BYTES - 1) & ~(uint64_t)(HEAP_STEP_BYTES - 1);
+}
+
+/* mem_map of `len` (a whole number of steps): the address, or 0. */
+static uintptr_t map_heap(uint64_t len) {
+    int64_t r = uk_mem_map(len);
+    if (r <= 0) return 0;
+    heap_mapped_bytes += len;
+    return (uintptr_t)r;
+}
+
+void *sbrk(ptrdiff_t incr) {
+    if (incr < 0) { /* never from picolibc's malloc; memory stays mapped */
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    uint64_t want = (uint64_t)incr;
+    if (want <= brk_end - brk_cur) {
+        void *ret = (void *)brk_cur;
+        brk_cur += want;
+        return ret;
+    }
+    if (want > UK_MAX_MAP_BYTES) {
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    /* Room for the request plus malloc's alignment call that may follow it (a few bytes). */
+    uint64_t need = round_step(want - (brk_end - brk_cur) + 64);
+    uint64_t grow = heap_mapped_bytes / 4 > HEAP_MAX_STEP_BYTES ? HEAP_MAX_STEP_BYTES : round_step(heap_mapped_bytes / 4);
+    uintptr_t at = 0;
+    uint64_t got = 0;
+    if (grow > need) {
+        at = map_heap(grow);
+        got = grow;
+    }
+    if (at == 0) {
+        at = map_heap(need);
+        got = need;
+    }
+    if (at == 0) {
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    if (at != brk_end) {
+        /* Not adjacent: start over in the new mapping, sized for the whole request. */
+        if (got < round_step(want + 64)) {
+            uintptr_t more = map_heap(round_step(want + 64) - got);
+            if (more != at + got) {
+                errno = ENOMEM;
+                return (void *)-1;
+            }
+            got = round_step(want + 64);
+        }
+        brk_cur = at;
+    }
+    brk_end = at + got;
+    void *ret = (void *)brk_cur;
+    brk_cur += want;
+    return ret;
+}
 
 /* stdout and stderr: whole lines through `log` (stderr at the error level); a line longer than
  * the buffer goes out in pieces. */

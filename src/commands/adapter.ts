@@ -20,6 +20,8 @@ export async function adapter(project: Project, opts: { out: (s: string) => void
   const adapterDir = join(repoRoot, "adapter", runtime === "python" ? "python-3.12" : "typescript");
   const env: NodeJS.ProcessEnv = { ...process.env, UKERNEL_ABI_LIB: join(prefix, "lib", "libukernel_abi.so"), PYTHONPATH: adapterDir };
   delete env.UKERNEL_CAPS; // the runtime sets it from ukernel.toml
+  // mem_map's limit on the host: the workload's own, else what its guest would have.
+  env.UKERNEL_MEMORY_LIMIT_MIB = String(project.config.workload.memory_limit_mib ?? project.config.vm.memory_mib);
   const command = runtime === "python"
     ? ["python3", join(adapterDir, "runtime.py"), "--project", project.dir]
     : [process.execPath, "--import", "tsx", join(adapterDir, "runtime.ts"), "--project", project.dir];

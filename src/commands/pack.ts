@@ -1,11 +1,11 @@
 /**
  * `ukernel pack [--release]`: the bootable image in dist/<name>/:
  *   zigu.elf          the kernel (PVH note and Linux 64-bit entry)
- *   rootfs.img        a POSIX tar (ustar) of manifest.json, policy and workload.elf (and, for a
- *                     TypeScript workload, main.qjbc, the bundle as the bytecode the runtime
- *                     runs); the kernel reads
- *                     it from a read-only virtio-blk device (`tar tf rootfs.img` lists it) and maps
- *                     it read-only into the workload
+ *   rootfs.img        a POSIX tar (ustar) of manifest.json, policy (capabilities and the memory
+ *                     limit) and workload.elf (and, for a TypeScript workload, main.qjbc, the
+ *                     bundle as the bytecode the runtime runs); the kernel reads it from a
+ *                     read-only virtio-blk device (`tar tf rootfs.img` lists it) and maps it
+ *                     read-only into the workload
  *   firecracker.json  `firecracker --no-api --config-file firecracker.json`, run from that folder
  * Byte-identical for identical inputs (fixed mtimes, portable tar headers).
  */
@@ -35,8 +35,20 @@ export interface Manifest {
   entry: string;
   abi_version: number;
   capabilities: string[];
+  /** workload.memory_limit_mib of ukernel.toml; null: what the guest's RAM allows. */
+  memory_limit_mib: number | null;
   workload_sha256: string;
   build: "debug" | "release";
+}
+
+/**
+ * The root image's `policy` file, which the kernel reads (at most 256 bytes): the capability
+ * names on the first line, then `memory_limit_mib=N` when ukernel.toml sets a limit.
+ */
+export function policyFile(project: Project): string {
+  const { config } = project;
+  const limit = config.workload.memory_limit_mib;
+  return `${config.capabilities.allow.join(",")}\n${limit === undefined ? "" : `memory_limit_mib=${limit}\n`}`;
 }
 
 export function imageCmdline(project: Project): string {
@@ -69,11 +81,12 @@ export async function pack(project: Project, opts: { release: boolean; progress:
     entry: config.workload.entry,
     abi_version: abiVersion,
     capabilities: config.capabilities.allow,
+    memory_limit_mib: config.workload.memory_limit_mib ?? null,
     workload_sha256: createHash("sha256").update(workload).digest("hex"),
     build: built.mode,
   };
   writeFileSync(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(staging, "policy"), `${config.capabilities.allow.join(",")}\n`);
+  writeFileSync(join(staging, "policy"), policyFile(project));
   writeFileSync(join(staging, "workload.elf"), workload);
   // A TypeScript workload's arguments and environment (ukernel.toml: [workload] args, [env]),
   // which the runtime's prelude reads into process.argv and process.env.
