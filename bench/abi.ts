@@ -1,7 +1,9 @@
 /**
  * In-guest ABI figures (part of `npm run bench`): the round trip of an ABI call (clock_now)
  * against the bare kernel entry (nop), in ring-3 TSC cycles, and io_poll's wake-up lateness for
- * a 1 ms timer (median and p99 of 200). Measured by the abibench workload
+ * a 1 ms timer (median and p99 of 200), and mem_map's cost for 2 MiB: the map call (recycled
+ * memory zeroed in ring 3 before it returns), a write to each 4 KiB page, the unmap call (median
+ * of 64 rounds, and the first round, on memory never handed out). Measured by the abibench workload
  * (tests/kernel/workloads/abibench.zig) on the release (ReleaseSafe) kernel, on every platform at hand.
  */
 import { buildKernel, releaseOptimize } from "../src/zig.ts";
@@ -11,6 +13,8 @@ import type { BootResult } from "../src/vmm/qemu.ts";
 
 const runs = 3;
 const line = /abibench: gate=(\w+) nop_cycles=(\d+) clock_now_cycles=(\d+) timer_late_us_median=(\d+) timer_late_us_p99=(\d+)/;
+const memLine = /abibench: mem_map_2mib map_cycles=(\d+) touch_cycles=(\d+) unmap_cycles=(\d+) first_round_cycles=(\d+)/;
+const tscLine = /tsc (\d+) MHz/;
 
 async function main(): Promise<void> {
   const k = await buildKernel(releaseOptimize);
@@ -22,20 +26,31 @@ async function main(): Promise<void> {
 
   console.log(`\nABI in the guest (${releaseOptimize}, abibench workload, median of ${runs} boots)`);
   console.log(`  ${"platform".padEnd(20)} gate      nop cyc  clock_now cyc  ratio  timer late us (median / p99)`);
+  const memRows: string[] = [];
   for (const [name, boot] of platforms) {
     const rows: number[][] = [];
+    const mem: number[][] = [];
     let gate = "";
     for (let i = 0; i < runs; i++) {
       const r = await boot();
       const m = line.exec(r.console);
-      if (!m) throw new Error(`${name}: no abibench line:\n${r.console}`);
+      const mm = memLine.exec(r.console);
+      const mhz = Number(tscLine.exec(r.console)?.[1]);
+      if (!m || !mm || !mhz) throw new Error(`${name}: no abibench lines:\n${r.console}`);
       gate = m[1]!;
       rows.push(m.slice(2).map(Number));
+      mem.push(mm.slice(1).map((c) => Number(c) / mhz)); // cycles to microseconds
     }
-    const med = (col: number) => [...rows.map((r) => r[col]!)].sort((a, b) => a - b)[rows.length >> 1]!;
+    const middle = (table: number[][], col: number) => [...table.map((r) => r[col]!)].sort((a, b) => a - b)[table.length >> 1]!;
+    const med = (col: number) => middle(rows, col);
     const [nop, clock, lateMed, lateP99] = [med(0), med(1), med(2), med(3)];
     console.log(`  ${name.padEnd(20)} ${gate.padEnd(8)} ${String(nop).padStart(8)} ${String(clock).padStart(14)}  ${(clock / nop).toFixed(2).padStart(5)}  ${lateMed} / ${lateP99}`);
+    const us = (col: number) => middle(mem, col).toFixed(0).padStart(9);
+    memRows.push(`  ${name.padEnd(20)} ${us(0)} ${us(1)} ${us(2)}   ${us(0 + 3)}`);
   }
+  console.log(`\nmem_map of 2 MiB in the guest, microseconds (median of 64 rounds on recycled memory; first round on fresh)`);
+  console.log(`  ${"platform".padEnd(20)}       map     touch     unmap   first round (map+touch+unmap)`);
+  for (const row of memRows) console.log(row);
 }
 
 await main();

@@ -1,5 +1,6 @@
 //! In-guest ABI figures for `npm run bench`: the round trip of an ABI call (clock_now) against the
-//! bare kernel entry (nop), and how late io_poll wakes for a timer. Prints one `abibench:` line.
+//! bare kernel entry (nop), how late io_poll wakes for a timer, and what 2 MiB from mem_map costs
+//! (map, touch every page, unmap). Prints two `abibench:` lines.
 const std = @import("std");
 const zigu = @import("zigu");
 const abi = zigu.abi;
@@ -30,6 +31,41 @@ fn medianCycles(nr: abi.Call, a0: u64) u64 {
     return samples[call_rounds / 2];
 }
 
+const map_rounds = 64;
+const map_bytes: u64 = 2 << 20;
+
+fn median(samples: []u64) u64 {
+    std.mem.sort(u64, samples, {}, std.sort.asc(u64));
+    return samples[samples.len / 2];
+}
+
+/// mem_map of 2 MiB, a write to each of its 4 KiB pages, mem_unmap; the first round takes memory
+/// never handed out (zero already), every later one the 2 MiB page the last unmap gave back,
+/// which the kernel has zeroed in ring 3 before mem_map returns.
+fn memMapFigures() !void {
+    var map: [map_rounds]u64 = undefined;
+    var touch: [map_rounds]u64 = undefined;
+    var unmap: [map_rounds]u64 = undefined;
+    var first_total: u64 = 0;
+    for (0..map_rounds) |i| {
+        const t0 = tsc();
+        const m = try zigu.memMap(map_bytes);
+        const t1 = tsc();
+        var page: usize = 0;
+        while (page < m.len) : (page += 4096) @as(*volatile u8, &m[page]).* = 1;
+        const t2 = tsc();
+        try zigu.memUnmap(m);
+        const t3 = tsc();
+        map[i] = t1 - t0;
+        touch[i] = t2 - t1;
+        unmap[i] = t3 - t2;
+        if (i == 0) first_total = t3 - t0;
+    }
+    zigu.print("abibench: mem_map_2mib map_cycles={d} touch_cycles={d} unmap_cycles={d} first_round_cycles={d}", .{
+        median(&map), median(&touch), median(&unmap), first_total,
+    });
+}
+
 pub fn main() u8 {
     zigu.enter(&.{ .log, .time }) catch return 3;
     const nop = medianCycles(.nop, 0);
@@ -49,5 +85,6 @@ pub fn main() u8 {
     zigu.print("abibench: gate={s} nop_cycles={d} clock_now_cycles={d} timer_late_us_median={d} timer_late_us_p99={d}", .{
         @tagName(zigu.gateKind()), nop, clock, late[timer_rounds / 2] / 1000, late[timer_rounds * 99 / 100] / 1000,
     });
+    memMapFigures() catch return 8;
     return 0;
 }
