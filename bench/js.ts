@@ -2,10 +2,13 @@
  * TypeScript in the microVM (part of `npm run bench`): the TypeScript sample of `ukernel init`,
  * packed with the release kernel, booted from VMM process start to exit, alternating with the
  * minimal PVH stub in the same run (ratio of medians); the image size; the smallest guest memory
- * it runs in; and a small CPU benchmark (JSON round trip, a numeric loop, string building) timed
- * inside the guest against the same script under Node on the host.
+ * it runs in; a small CPU benchmark (JSON round trip, a numeric loop, string building) timed
+ * inside the guest against the same script under Node on the host; and the cold start of a
+ * ~200 KB program from its source (main.js, parsed in the guest) against its bytecode (main.qjbc,
+ * compiled on the host by `ukernel build`; and with --strip-source), booted alternately.
+ * `tsx bench/js.ts [rounds] [bytecode]`: `bytecode` runs only that last part.
  */
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { execFileSync } from "node:child_process";
@@ -15,6 +18,8 @@ import { bootQemu, kvmUsable, type Accel, type BootResult } from "../src/vmm/qem
 import { bootFirecracker, firecrackerVersion } from "../src/vmm/firecracker.ts";
 import { loadProject } from "../src/config.ts";
 import { pack } from "../src/commands/pack.ts";
+import { create as createTar } from "tar";
+import { compileBytecode, compilerIn } from "../src/bytecode.ts";
 
 const rounds = Number(process.argv[2] ?? 9);
 const cli = join(repoRoot, "bin", "ukernel.js");
@@ -44,12 +49,32 @@ const t3 = Date.now();
 console.log("cpu", t1 - t0, t2 - t1, t3 - t2, json, Math.round(acc), s.length);
 `;
 
-async function project(source: string): Promise<{ kernel: string; rootfs: string; cmdline: string }> {
+async function project(source: string): Promise<{ projectDir: string; kernel: string; rootfs: string; cmdline: string }> {
   const dir = mkdtempSync(join(tmpdir(), "ukernel-bench-js-"));
   const init = await run(["node", cli, "init", dir, "--runtime", "typescript"], { timeoutMs: 60_000 });
   if (init.exitCode !== 0) throw new Error(init.stderr);
   if (source) writeFileSync(join(dir, "src", "main.ts"), source);
-  return pack(loadProject(dir), { release: true, progress: () => {} });
+  return { projectDir: dir, ...(await pack(loadProject(dir), { release: true, progress: () => {} })) };
+}
+
+/** A program of about `bytes` bytes of bundle: `n` functions, classes and object literals, all used. */
+function bigProgram(bytes: number): string {
+  const unit = (i: number) => `
+function step${i}(x: number): number {
+  const o = { id: ${i}, name: "unit-${i}", tags: ["a${i}", "b${i}"], scale: ${(i % 7) + 1} };
+  return x + o.id * o.scale + o.name.length + o.tags.join("").length;
+}
+class Acc${i} {
+  total = 0;
+  add(v: number): this { this.total += v % ${(i % 13) + 2}; return this; }
+}
+`;
+  const units = Math.ceil(bytes / unit(0).length);
+  let src = "";
+  for (let i = 0; i < units; i++) src += unit(i);
+  src += "let sum = 0;\n";
+  for (let i = 0; i < units; i++) src += `sum = step${i}(sum) % 1000003; new Acc${i}().add(sum);\n`;
+  return `${src}console.log("big", ${units}, sum);\n`;
 }
 
 async function main(): Promise<void> {
@@ -57,6 +82,7 @@ async function main(): Promise<void> {
     console.log("\nTypeScript in the microVM: skipped (./scripts/setup builds the runtime's archives)");
     return;
   }
+  if (process.argv[3] === "bytecode") return sourceVsBytecode();
   const stub = (await buildKernel(releaseOptimize)).stub;
   const hello = await project("");
   const bytes = statSync(hello.kernel).size + statSync(hello.rootfs).size;
@@ -94,6 +120,47 @@ async function main(): Promise<void> {
   const names = ["JSON round trip", "numeric loop", "string building"];
   console.log(`  CPU, ms in the guest (QuickJS-NG, ${platforms.at(-1)!.name}) vs Node ${process.versions.node} on the host:`);
   names.forEach((n, i) => console.log(`    ${n.padEnd(16)} ${guest[i + 1]} vs ${node[i + 1]} (${(Number(guest[i + 1]) / Math.max(1, Number(node[i + 1]))).toFixed(1)}x)`));
+  await sourceVsBytecode();
+}
+
+/**
+ * The same ~200 KB program booted alternately from main.js (parsed at boot), from main.qjbc (what
+ * `ukernel build` makes: functions' source kept) and from main.qjbc compiled with --strip-source.
+ */
+async function sourceVsBytecode(): Promise<void> {
+  const big = await project(bigProgram(200_000));
+  const build = join(big.projectDir, ".ukernel", "build", "release");
+  const stripped = join(build, "stripped.qjbc");
+  await compileBytecode(compilerIn(build), join(build, "main.js"), stripped, { cwd: build, stripSource: true });
+  const image = async (file: string): Promise<string> => {
+    const staging = mkdtempSync(join(tmpdir(), "bench-js-image-"));
+    const name = file.endsWith(".js") ? "main.js" : "main.qjbc";
+    writeFileSync(join(staging, "policy"), `${loadProject(big.projectDir).config.capabilities.allow.join(",")}\n`);
+    writeFileSync(join(staging, "workload.elf"), readFileSync(join(build, "workloads", "js")));
+    writeFileSync(join(staging, name), readFileSync(file));
+    await createTar({ file: join(staging, "rootfs.img"), cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true }, ["policy", "workload.elf", name]);
+    return join(staging, "rootfs.img");
+  };
+  const variants = [
+    { name: "source", file: join(build, "main.js") },
+    { name: "bytecode", file: join(build, "main.qjbc") },
+    { name: "stripped", file: stripped },
+  ];
+  const drives = await Promise.all(variants.map((v) => image(v.file)));
+  const kb = (f: string) => `${(statSync(f).size / 1024).toFixed(0)} KB`;
+  console.log(`\nA ${kb(variants[0]!.file)} bundle from source (main.js), from bytecode (main.qjbc, ${kb(variants[1]!.file)}) and from bytecode without functions' source (--strip-source, ${kb(variants[2]!.file)}): VMM start to exit (${rounds} alternating rounds, median)`);
+  for (const p of platforms) {
+    const times: number[][] = variants.map(() => []);
+    for (let i = 0; i < rounds; i++) {
+      for (const [k, drive] of drives.entries()) {
+        const r = await p.boot({ kernel: big.kernel, cmdline: big.cmdline, drive });
+        if (r.end.kind !== "exit" || r.end.status !== 0 || !/^big \d+ \d+$/m.test(r.console)) throw new Error(`${p.name}: the big program failed (${variants[k]!.name}):\n${r.console}`);
+        times[k]!.push(r.wallMs);
+      }
+    }
+    const [src, bc, st] = times.map(median) as [number, number, number];
+    console.log(`  ${p.name.padEnd(20)} source ${src.toFixed(1)} ms, bytecode ${bc.toFixed(1)} ms (${(src - bc).toFixed(1)} ms saved), stripped ${st.toFixed(1)} ms (${(src - st).toFixed(1)} ms saved)`);
+  }
 }
 
 await main();

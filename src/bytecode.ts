@@ -18,11 +18,12 @@ export function compilerIn(prefix: string): string {
 
 /**
  * Compiles the ES module `input` to `output`; `moduleName` is the name stacks show (main.js, as
- * when the guest parses the source). A syntax error is a UserError naming the bundle's
+ * when the guest parses the source); `stripSource` leaves out the functions' source text
+ * (runtime/js/compile.c says what that costs). A syntax error is a UserError naming the bundle's
  * file:line:column (`cwd`-relative).
  */
-export async function compileBytecode(compiler: string, input: string, output: string, opts: { moduleName?: string; cwd: string }): Promise<void> {
-  const r = await run([compiler, input, output, opts.moduleName ?? "main.js"], { cwd: opts.cwd, timeoutMs: 5 * 60_000 });
+export async function compileBytecode(compiler: string, input: string, output: string, opts: { moduleName?: string; cwd: string; stripSource?: boolean }): Promise<void> {
+  const r = await run([compiler, ...(opts.stripSource ? ["--strip-source"] : []), input, output, opts.moduleName ?? "main.js"], { cwd: opts.cwd, timeoutMs: 5 * 60_000 });
   if (r.exitCode === 0) return;
   const message = (r.stderr.trim() || `zigu-qjsc exited with ${r.exitCode ?? r.signal}`).replaceAll(`${opts.cwd}/`, "");
   if (r.exitCode === 1) {

@@ -2,12 +2,15 @@
  * runs it without parsing source at boot (`ukernel build` runs it on main.js; build.zig's
  * js-compiler step builds it from the same engine sources and flags as the guest's runtime).
  *
- *   zigu-qjsc <input.js> <output.qjbc> [<module name>]
+ *   zigu-qjsc [--strip-source] <input.js> <output.qjbc> [<module name>]
  *
  * The input is compiled as one ES module named <module name> (default: the input's file name):
  * that name is what stacks show, as they do when the guest parses the source itself. Debug
- * information (line and column tables, function source) is kept, so stacks name positions and
- * Function.prototype.toString gives the source, as under Node. The output is bytecode.h's header
+ * information is kept: line and column tables, so stacks name positions, and each function's
+ * source text, so Function.prototype.toString gives it as under Node (and Node's inspect tells a
+ * class from a function by it). That text is most of the file (a function's text is stored again
+ * in each function around it: ~3x the bundle's size); --strip-source leaves it out (~1.2x), and
+ * toString then gives `function name() { [native code] }`. The output is bytecode.h's header
  * and JS_WriteObject's bytes, written to a temporary file and renamed into place. A syntax error
  * prints `<input>:<line>:<column>: SyntaxError: <message>` and exits with 1; other failures (I/O,
  * memory) exit with 2. */
@@ -71,8 +74,14 @@ static void report_syntax_error(JSContext *ctx, const char *module_name) {
 }
 
 int main(int argc, char **argv) {
+    int write_flags = JS_WRITE_OBJ_BYTECODE;
+    if (argc > 1 && strcmp(argv[1], "--strip-source") == 0) {
+        write_flags |= JS_WRITE_OBJ_STRIP_SOURCE;
+        argv++;
+        argc--;
+    }
     if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: zigu-qjsc <input.js> <output.qjbc> [<module name>]\n");
+        fprintf(stderr, "usage: zigu-qjsc [--strip-source] <input.js> <output.qjbc> [<module name>]\n");
         return 2;
     }
     input_path = argv[1];
@@ -92,7 +101,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     size_t body_bytes;
-    uint8_t *body = JS_WriteObject(ctx, &body_bytes, module, JS_WRITE_OBJ_BYTECODE);
+    uint8_t *body = JS_WriteObject(ctx, &body_bytes, module, write_flags);
     if (!body) fail(input_path, "the engine could not write the module's bytecode");
     if (body_bytes < 5 || body[0] != ZIGU_QJBC_BC_VERSION) fail("engine", "its bytecode version is not bytecode.h's ZIGU_QJBC_BC_VERSION: update it with the engine");
     /* One body in 2^32 has QuickJS's "no checksum" value, which the guest refuses. */

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
 import { accelerators, kernel, lines } from "./harness.ts";
-import { jsDeps, jsDepsReady, repoRoot, zigCommand } from "../../src/zig.ts";
+import { jsDepsReady, repoRoot, zigCommand } from "../../src/zig.ts";
+import { jsBuildArgs } from "../../src/runtime-js.ts";
 import { run } from "../../src/proc.ts";
 import { bootQemu, type Accel, type BootResult } from "../../src/vmm/qemu.ts";
 import { compileBytecode, compilerIn } from "../../src/bytecode.ts";
@@ -24,7 +25,7 @@ let runtime: Promise<{ workload: Buffer; compiler: string }> | undefined;
 /** The js workload (its built-in script is never what runs here) and zigu-qjsc, in one build. */
 function jsRuntime(): Promise<{ workload: Buffer; compiler: string }> {
   runtime ??= (async () => {
-    const r = await run([...zigCommand(), "build", "install", "js-compiler", "-Doptimize=Debug", `-Djs-deps=${jsDeps}`, "-p", prefix, "--summary", "none"], { cwd: repoRoot, timeoutMs: 20 * 60_000 });
+    const r = await run([...zigCommand(), "build", "install", "js-compiler", "-Doptimize=Debug", ...(await jsBuildArgs()), "-p", prefix, "--summary", "none"], { cwd: repoRoot, timeoutMs: 20 * 60_000 });
     assert.equal(r.exitCode, 0, r.stderr);
     return { workload: readFileSync(join(prefix, "workloads", "js")), compiler: compilerIn(prefix) };
   })();
