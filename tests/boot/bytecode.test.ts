@@ -5,9 +5,9 @@
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { create as createTar } from "tar";
 import { accelerators, kernel, lines } from "./harness.ts";
 import { jsDepsReady, repoRoot, zigCommand } from "../../src/zig.ts";
@@ -121,6 +121,28 @@ describe("JavaScript from bytecode compiled on the host", { skip }, () => {
     await assert.rejects(compileBytecode(compiler, join(dir, "main.js"), join(dir, "main.qjbc"), { cwd: dir }), (e: unknown) => {
       assert.ok(e instanceof UserError);
       assert.match(e.message, /^compiling the bundle to QuickJS bytecode failed:\nmain\.js:2:14: SyntaxError: /);
+      return true;
+    });
+  });
+
+  test("a syntax error in a bundle with a source map names the program's position first", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zigu-qjbc-map-"));
+    mkdirSync(join(dir, "src"));
+    writeFileSync(join(dir, "src", "main.ts"), "const answer: number = 42;\n\nexport function show(): void {\n  console.log(answer);\n}\nshow();\n");
+    const esbuild = await import("esbuild");
+    await esbuild.build({ entryPoints: [join(dir, "src", "main.ts")], bundle: true, format: "esm", outfile: join(dir, "main.js"), sourcemap: "external", sourcesContent: false, logLevel: "silent" });
+    const map = JSON.parse(readFileSync(join(dir, "main.js.map"), "utf8")) as { sources: string[] };
+    map.sources = map.sources.map((s) => relative(dir, join(dir, s)));
+    writeFileSync(join(dir, "main.js.map"), JSON.stringify(map));
+    // Break the bundle where the map says src/main.ts line 4 is: what QuickJS would refuse there.
+    const bundle = readFileSync(join(dir, "main.js"), "utf8").split("\n");
+    const line = bundle.findIndex((l) => l.includes("console.log(answer)"));
+    bundle[line] = bundle[line]!.replace("console.log(answer)", "console.log(answer;");
+    writeFileSync(join(dir, "main.js"), bundle.join("\n"));
+    const { compiler } = await jsRuntime();
+    await assert.rejects(compileBytecode(compiler, join(dir, "main.js"), join(dir, "main.qjbc"), { cwd: dir }), (e: unknown) => {
+      assert.ok(e instanceof UserError);
+      assert.match(e.message, new RegExp(`^compiling the bundle to QuickJS bytecode failed:\nsrc/main\.ts:4:\\d+: SyntaxError: .* \\(bundle main\\.js:${line + 1}:\\d+\\)$`));
       return true;
     });
   });
