@@ -173,6 +173,33 @@ async function section9(): Promise<void> {
   log(`parallel sleeps finished in order ${results.join(",")}`);
 }
 
+async function section10(): Promise<void> {
+  log("-- 10: process.nextTick against promises, in a timer and after an await");
+  const inTimer: string[] = [];
+  await new Promise<void>((done) => {
+    setTimeout(() => {
+      Promise.resolve().then(() => {
+        inTimer.push("promise 1");
+        process.nextTick(() => inTimer.push("tick from promise 1"));
+      });
+      queueMicrotask(() => inTimer.push("microtask"));
+      process.nextTick(() => {
+        inTimer.push("tick 1");
+        process.nextTick(() => inTimer.push("tick from tick 1"));
+        Promise.resolve().then(() => inTimer.push("promise from tick 1"));
+      });
+      process.nextTick((a: string, b: number) => inTimer.push(`tick 2 ${a} ${b}`), "arg", 2);
+      setTimeout(done, 1);
+    }, 1);
+  });
+  log(inTimer.join(", "));
+  const afterAwait: string[] = [];
+  process.nextTick(() => afterAwait.push("tick"));
+  Promise.resolve().then(() => afterAwait.push("promise"));
+  await new Promise((r) => setTimeout(r, 1));
+  log(afterAwait.join(", "));
+}
+
 await section1();
 await section2();
 await section3();
@@ -182,4 +209,5 @@ await section6();
 await section7();
 await section8();
 await section9();
+await section10();
 log("done");
