@@ -307,3 +307,16 @@ describe("errors a user can cause", () => {
     }
   });
 });
+
+describe("ukernel.toml's memory", () => {
+  test("the TypeScript sample runs in a 16 MiB guest under an 8 MiB memory limit", { skip: !jsDepsReady() && "the runtime's archives are not built (./scripts/setup)" }, async () => {
+    const dir = newProject();
+    assert.equal((await ukernel(["init", "."], dir)).exitCode, 0);
+    edit(dir, "ukernel.toml", "memory_mib = 256", "memory_mib = 16");
+    edit(dir, "ukernel.toml", /args = \[\]/, "args = []\nmemory_limit_mib = 8");
+    const r = await ukernel(["run"], dir);
+    assert.match(r.stdout, /\(root image, policy "log,time", memory limit 8 MiB\)/, r.stdout + r.stderr);
+    assert.match(r.stdout, /^hello from a Zigu workload\nslept at least 10 ms\nzigu: exit 0$/m, r.stdout + r.stderr);
+    assert.equal(r.exitCode, 0, r.stderr);
+  });
+});
