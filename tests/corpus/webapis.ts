@@ -1,8 +1,8 @@
 // The Web APIs a TypeScript programmer reaches for, as Node 20 has them: TextEncoder/TextDecoder,
 // URL/URLSearchParams, atob/btoa, structuredClone, AbortController/AbortSignal, EventTarget/
 // Event, setImmediate, performance.now, crypto. They are reached through globalThis with the
-// types below, because runtime/js/globals.d.ts does not declare them yet; a missing one prints
-// "missing: NAME" (a line Node never prints) and its section is skipped, so the others still run.
+// types below (whatever runtime/js/globals.d.ts declares): a missing one prints "missing: NAME"
+// (a line Node never prints) and its section is skipped, so the others still run.
 export {};
 
 const log = console.log;
