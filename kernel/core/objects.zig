@@ -849,6 +849,24 @@ test "a policy file: names on the first line, then the memory limit; anything el
     }
 }
 
+test "a policy file of random bytes is parsed or refused, never more" {
+    var prng = std.Random.DefaultPrng.init(0x706f6c);
+    const rnd = prng.random();
+    const alphabet = "log,time=memory_limit_mib0123456789\n\r \t-x\x00\xff";
+    var buf: [256]u8 = undefined;
+    for (0..20_000) |_| {
+        const len = rnd.uintLessThan(usize, buf.len);
+        for (buf[0..len]) |*b| b.* = alphabet[rnd.uintLessThan(usize, alphabet.len)];
+        const file = splitPolicyFile(buf[0..len]) catch continue;
+        try testing.expect(std.mem.indexOfScalar(u8, file.names, '\n') == null);
+        _ = policyFromNames(file.names) catch {};
+        if (file.memory_limit_mib) |text| {
+            const bytes = memoryLimitBytes(text) catch continue;
+            try testing.expect(bytes >= 1 << 20 and bytes <= max_memory_limit_mib << 20);
+        }
+    }
+}
+
 test "policy names parse into a mask" {
     try testing.expectEqual(Cap.log.bit() | Cap.net.bit(), try policyFromNames("log,net"));
     try testing.expectEqual(@as(u64, 0), try policyFromNames(""));
