@@ -25,8 +25,9 @@ static uint64_t now_ns(void) {
     return t < 0 ? 0 : (uint64_t)t;
 }
 
-/* libuv's loop time: read at the start of each iteration and after each wait. Timers are set
- * relative to it, as Node's are, so two timers set in one callback keep their order. */
+/* libuv's loop time: read at the start of each iteration. The timers phase runs the timers due
+ * at that time (one created during the phase waits for the next iteration, as in Node); a timer's
+ * deadline counts from when it is created, an interval's next one from the phase's time. */
 static uint64_t loop_ns;
 
 /* ---- timers -------------------------------------------------------------------------------- */
@@ -70,7 +71,7 @@ static JSValue set_timer(JSContext *ctx, int argc, JSValueConst *argv, int repea
         if (t->id != 0) continue;
         t->id = next_timer_id++;
         t->interval_ns = repeat ? (uint64_t)(ms * 1e6) : 0;
-        t->deadline_ns = loop_ns + (uint64_t)(ms * 1e6);
+        t->deadline_ns = now_ns() + (uint64_t)(ms * 1e6); /* Node: from the time it is created */
         t->seq = next_seq++;
         t->fn = JS_DupValue(ctx, argv[0]);
         t->argc = 0;

@@ -2,12 +2,12 @@
 // src/runtime-js.ts) before the program. It builds, over runtime.c's primitives (native.ts):
 // console with Node's own util.inspect (node-inspect-extracted), the Web APIs (TextEncoder and
 // TextDecoder from @exodus/bytes, URL from whatwg-url, EventTarget from event-target-shim,
-// structuredClone from @ungap/structured-clone, the rest in web.ts), process, stack traces in
+// structuredClone in clone.ts, the rest in web.ts), process, stack traces in
 // the program's own sources (sourcemap.ts) and the `zigu` module. Imports run in order.
 import { native } from "./native.ts";
 import { atomicsStandIn } from "./globals-early.ts";
 import { formatWithOptions, inspect } from "node-inspect-extracted";
-import structuredCloneImpl from "@ungap/structured-clone";
+import { structuredClone } from "./clone.ts";
 import { DOMException, atob, btoa, AbortController, AbortSignal, EventTarget, Event, crypto } from "./web.ts";
 import * as zigu from "./zigu.ts";
 import { check } from "./zigu.ts";
@@ -191,12 +191,7 @@ define(g, {
   console, process, DOMException, atob, btoa, AbortController, AbortSignal, EventTarget, Event,
   structuredClone(value: unknown, options?: { transfer?: unknown[] }): unknown {
     if (arguments.length === 0) throw new TypeError("The \"value\" argument must be specified");
-    try {
-      return structuredCloneImpl(value, options?.transfer ? { transfer: options.transfer } as never : undefined);
-    } catch (err) {
-      if (err instanceof TypeError) throw new DOMException(`${inspect(value)} could not be cloned.`, "DataCloneError");
-      throw err;
-    }
+    return structuredClone(value, options);
   },
 });
 define(g, { crypto }, false);

@@ -1,8 +1,4 @@
 // Types for the prelude's npm packages that ship none (or none their "exports" reach).
-declare module "@ungap/structured-clone" {
-  const structuredClone: (value: unknown, options?: { transfer?: unknown[]; json?: boolean; lossy?: boolean }) => unknown;
-  export default structuredClone;
-}
 declare module "event-target-shim" {
   export class Event {
     constructor(type: string, init?: { bubbles?: boolean; cancelable?: boolean; composed?: boolean });
@@ -13,4 +9,8 @@ declare module "event-target-shim" {
     removeEventListener(type: string, listener: unknown, options?: unknown): void;
     dispatchEvent(event: Event): boolean;
   }
+  export function setErrorHandler(handler: ((error: unknown) => void) | undefined): void;
+  export function setWarningHandler(handler: ((warning: unknown) => void) | undefined): void;
+  export function getEventAttributeValue(target: EventTarget, type: string): unknown;
+  export function setEventAttributeValue(target: EventTarget, type: string, callback: ((event: Event) => unknown) | null): void;
 }

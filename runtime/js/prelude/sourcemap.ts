@@ -118,6 +118,9 @@ export function installStackTraces(): void {
       configurable: true,
       get(this: Error) {
         const raw = get.call(this) as unknown;
+        // null: the engine could not build the trace (the stack was exhausted while it tried);
+        // V8 still gives the error's line.
+        if (raw === null) return header(this);
         if (!(raw instanceof PendingStack)) return raw;
         const text = header(this) + raw.frames;
         set.call(this, text);

@@ -1,6 +1,23 @@
 // The Web APIs of the runtime that no npm package gives as Node does: DOMException, atob/btoa,
 // AbortController/AbortSignal (on event-target-shim's EventTarget), crypto's random parts.
-import { EventTarget, Event } from "event-target-shim";
+import { EventTarget as ShimEventTarget, Event, getEventAttributeValue, setEventAttributeValue, setErrorHandler, setWarningHandler } from "event-target-shim";
+
+// Node's EventTarget warns of nothing on the console (a listener added twice, preventDefault on a
+// non-cancelable event), and refuses to dispatch what is not an Event.
+setWarningHandler(() => {});
+// A listener that throws is an uncaught exception, as in Node: reported after the dispatch.
+setErrorHandler((error: unknown) => {
+  (globalThis as unknown as { process: { nextTick(f: () => void): void } }).process.nextTick(() => {
+    throw error;
+  });
+});
+export class EventTarget extends ShimEventTarget {
+  override dispatchEvent(event: Event): boolean {
+    if (!(event instanceof Event)) throw new TypeError(`The "event" argument must be an instance of Event. Received ${typeof event}`);
+    return super.dispatchEvent(event);
+  }
+}
+Object.defineProperty(EventTarget, "name", { value: "EventTarget" });
 import { native } from "./native.ts";
 import { check } from "./zigu.ts";
 
@@ -64,72 +81,72 @@ export function atob(input: unknown): string {
 // ---- AbortController / AbortSignal ----------------------------------------------------------
 
 let constructing = false;
+const aborted = new WeakMap<object, { reason: unknown }>();
+
+function makeSignal(): AbortSignal {
+  constructing = true;
+  try {
+    return new AbortSignal();
+  } finally {
+    constructing = false;
+  }
+}
+
+function signalAbort(signal: AbortSignal, reason: unknown): void {
+  if (aborted.has(signal)) return;
+  aborted.set(signal, { reason: reason === undefined ? new DOMException("This operation was aborted", "AbortError") : reason });
+  signal.dispatchEvent(new Event("abort"));
+}
 
 export class AbortSignal extends EventTarget {
-  #aborted = false;
-  #reason: unknown = undefined;
-  onabort: ((this: AbortSignal, ev: Event) => unknown) | null = null;
   constructor() {
     if (!constructing) throw new TypeError("Illegal constructor");
     super();
   }
   get aborted(): boolean {
-    return this.#aborted;
+    return aborted.has(this);
   }
   get reason(): unknown {
-    return this.#reason;
+    return aborted.get(this)?.reason;
+  }
+  /** An event handler attribute: called in the order it was set among the listeners. */
+  get onabort(): unknown {
+    return getEventAttributeValue(this, "abort");
+  }
+  set onabort(fn: unknown) {
+    setEventAttributeValue(this, "abort", typeof fn === "function" ? (fn as never) : null);
   }
   throwIfAborted(): void {
-    if (this.#aborted) throw this.#reason;
-  }
-  static #make(): AbortSignal {
-    constructing = true;
-    try {
-      return new AbortSignal();
-    } finally {
-      constructing = false;
-    }
-  }
-  static create(): AbortSignal {
-    return AbortSignal.#make();
-  }
-  static signalAbort(signal: AbortSignal, reason: unknown): void {
-    if (signal.#aborted) return;
-    signal.#aborted = true;
-    signal.#reason = reason === undefined ? new DOMException("This operation was aborted", "AbortError") : reason;
-    const ev = new Event("abort");
-    if (typeof signal.onabort === "function") signal.onabort.call(signal, ev);
-    signal.dispatchEvent(ev);
+    const a = aborted.get(this);
+    if (a) throw a.reason;
   }
   static abort(reason?: unknown): AbortSignal {
-    const s = AbortSignal.#make();
-    AbortSignal.signalAbort(s, reason);
+    const s = makeSignal();
+    signalAbort(s, reason);
     return s;
   }
   static timeout(ms: number): AbortSignal {
-    const s = AbortSignal.#make();
-    setTimeout(() => AbortSignal.signalAbort(s, new DOMException("The operation was aborted due to timeout", "TimeoutError")), ms);
+    const s = makeSignal();
+    setTimeout(() => signalAbort(s, new DOMException("The operation was aborted due to timeout", "TimeoutError")), ms);
     return s;
   }
   static any(signals: Iterable<AbortSignal>): AbortSignal {
-    const s = AbortSignal.#make();
-    for (const other of signals) {
+    const s = makeSignal();
+    const list = [...signals];
+    for (const other of list) {
       if (other.aborted) {
-        AbortSignal.signalAbort(s, other.reason);
+        signalAbort(s, other.reason);
         return s;
       }
     }
-    for (const other of signals) other.addEventListener("abort", () => AbortSignal.signalAbort(s, other.reason), { once: true });
+    for (const other of list) other.addEventListener("abort", () => signalAbort(s, other.reason), { once: true });
     return s;
   }
 }
 Object.defineProperty(AbortSignal.prototype, Symbol.toStringTag, { value: "AbortSignal", configurable: true });
-const { create: createSignal, signalAbort } = AbortSignal;
-delete (AbortSignal as { create?: unknown }).create;
-delete (AbortSignal as { signalAbort?: unknown }).signalAbort;
 
 export class AbortController {
-  readonly #signal = createSignal();
+  readonly #signal = makeSignal();
   get signal(): AbortSignal {
     return this.#signal;
   }
@@ -164,4 +181,4 @@ function randomUUID(): string {
 }
 
 export const crypto = { getRandomValues, randomUUID };
-export { EventTarget, Event };
+export { Event };
