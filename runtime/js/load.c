@@ -4,8 +4,9 @@
  * is what JS_Eval gives for a module: the promise of its evaluation, or an exception.
  *
  * Bytecode comes from the user's own `ukernel build` and QuickJS reads it without verifying it, so
- * the checks here are for a damaged or stale file, not a hostile one (bytecode.h): each failure
- * is one error line and exit status 65 (sysexits' EX_DATAERR), before the engine reads a byte. */
+ * the checks here are for a damaged or stale file, not a hostile one (bytecode.h). They run before
+ * the engine reads a byte; each failure, and any error of the engine's reader after them, is one
+ * error line and exit status 65 (sysexits' EX_DATAERR). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
