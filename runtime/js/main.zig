@@ -25,13 +25,46 @@ export fn zigu_image_file(name: [*]const u8, name_len: usize, len: *usize) callc
     return data.ptr;
 }
 
+/// QuickJS recurses on the C stack, several C frames per JavaScript call: the 2 MiB stack the
+/// kernel gives holds ~1,000 nested calls, Node ~10,000. The engine runs on a stack of its own
+/// from mem_map (counted against the memory limit), and keeps 1 MiB of it for C; where the
+/// limit refuses it, on the kernel's stack with a 1 MiB engine limit.
+const js_stack_bytes = 16 << 20;
+const fallback_js_limit = 1 << 20;
+
+extern var zigu_js_stack_limit: usize;
+
+const Program = struct { source: []const u8, name: [*:0]const u8 };
+var program: Program = undefined;
+
+fn run() callconv(.c) noreturn {
+    const status = zigu_js_main(prelude.ptr, prelude.len, program.source.ptr, program.source.len, program.name);
+    zigu.exit(@truncate(@as(c_uint, @bitCast(status))));
+}
+
 pub fn main() u8 {
     const image = zigu.rootImage();
     // The bundle compiled on the host (`ukernel build`: runtime/js/compile.c), else its source;
     // runtime/js/load.c tells them apart by the name.
     const bytecode = if (image.len > 0) tar.find(image, "main.qjbc") catch null else null;
-    const program = if (image.len > 0) tar.find(image, "main.js") catch null else null;
-    const source = bytecode orelse program orelse built_in;
-    const name: [*:0]const u8 = if (bytecode != null) "main.qjbc" else "main.js";
-    return @truncate(@as(c_uint, @bitCast(zigu_js_main(prelude.ptr, prelude.len, source.ptr, source.len, name))));
+    const source = if (image.len > 0) tar.find(image, "main.js") catch null else null;
+    program = .{
+        .source = bytecode orelse source orelse built_in,
+        .name = if (bytecode != null) "main.qjbc" else "main.js",
+    };
+    const stack = zigu.memMap(js_stack_bytes) catch {
+        zigu_js_stack_limit = fallback_js_limit;
+        run();
+    };
+    zigu_js_stack_limit = js_stack_bytes - (1 << 20);
+    // Onto the new stack for good: zigu_js_main never returns (it ends the workload).
+    asm volatile (
+        \\ mov %[top], %%rsp
+        \\ call *%[f]
+        \\ ud2
+        :
+        : [top] "r" (@intFromPtr(stack.ptr) + stack.len),
+          [f] "r" (&run),
+    );
+    unreachable;
 }

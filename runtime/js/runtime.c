@@ -10,6 +10,7 @@
  * and ends with 1; process.exit(n) ends with n. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "quickjs.h"
 #include "ukernel_abi.h"
@@ -166,10 +167,11 @@ static int exit_status = 0;
 /* Rejections no handler has taken yet: as Node, the workload ends on one only when a callback and
  * the jobs after it are done and it is still unhandled (a .catch() attached later in the same
  * turn takes it). */
-#define MAX_UNHANDLED 64
-static JSValue unhandled_promise[MAX_UNHANDLED];
-static JSValue unhandled_reason[MAX_UNHANDLED];
-static int unhandled_count = 0;
+struct unhandled {
+    JSValue promise, reason;
+};
+static struct unhandled *unhandled; /* grows: a turn may reject thousands before it handles them */
+static size_t unhandled_count = 0, unhandled_cap = 0;
 /* The prelude's reporter: prints an uncaught error as Node does (util.inspect, mapped stack). */
 static JSValue reporter;
 static int have_reporter = 0;
@@ -270,30 +272,36 @@ static void report_and_exit(JSContext *ctx) {
 static void rejection_tracker(JSContext *ctx, JSValueConst promise, JSValueConst reason, bool is_handled, void *opaque) {
     (void)opaque;
     if (is_handled) {
-        for (int i = 0; i < unhandled_count; i++) {
-            if (!JS_IsStrictEqual(ctx, unhandled_promise[i], promise)) continue;
-            JS_FreeValue(ctx, unhandled_promise[i]);
-            JS_FreeValue(ctx, unhandled_reason[i]);
+        /* Newest first: a handler usually follows its rejection closely. */
+        for (size_t i = unhandled_count; i-- > 0;) {
+            if (!JS_IsStrictEqual(ctx, unhandled[i].promise, promise)) continue;
+            JS_FreeValue(ctx, unhandled[i].promise);
+            JS_FreeValue(ctx, unhandled[i].reason);
+            memmove(&unhandled[i], &unhandled[i + 1], (unhandled_count - i - 1) * sizeof *unhandled);
             unhandled_count--;
-            unhandled_promise[i] = unhandled_promise[unhandled_count];
-            unhandled_reason[i] = unhandled_reason[unhandled_count];
             return;
         }
         return;
     }
-    if (unhandled_count == MAX_UNHANDLED) { /* enough to end the workload with */
-        print_exception(ctx, reason);
-        finish(1);
+    if (unhandled_count == unhandled_cap) {
+        size_t cap = unhandled_cap ? unhandled_cap * 2 : 64;
+        struct unhandled *grown = realloc(unhandled, cap * sizeof *grown);
+        if (!grown) { /* out of memory: end on this one now */
+            print_exception(ctx, reason);
+            finish(1);
+        }
+        unhandled = grown;
+        unhandled_cap = cap;
     }
-    unhandled_promise[unhandled_count] = JS_DupValue(ctx, promise);
-    unhandled_reason[unhandled_count] = JS_DupValue(ctx, reason);
+    unhandled[unhandled_count].promise = JS_DupValue(ctx, promise);
+    unhandled[unhandled_count].reason = JS_DupValue(ctx, reason);
     unhandled_count++;
 }
 
 /* After a callback and its jobs: the first rejection still unhandled ends the workload. */
 static void check_unhandled(JSContext *ctx) {
     if (unhandled_count == 0) return;
-    print_exception(ctx, unhandled_reason[0]);
+    print_exception(ctx, unhandled[0].reason);
     finish(1);
 }
 
@@ -527,11 +535,14 @@ static void run_prelude(JSContext *ctx, const char *prelude, size_t prelude_len)
     JS_FreeValue(ctx, r);
 }
 
+/* The engine's stack limit: main.zig sets it for the stack the engine runs on. */
+size_t zigu_js_stack_limit = 1u << 20;
+
 int zigu_js_main(const char *prelude, size_t prelude_len, const char *source, size_t len, const char *filename) {
     enter_allowed_capabilities();
     JSRuntime *rt = JS_NewRuntime();
     if (!rt) finish(70);
-    JS_SetMaxStackSize(rt, 1u << 20);
+    JS_SetMaxStackSize(rt, zigu_js_stack_limit);
     JS_SetHostPromiseRejectionTracker(rt, rejection_tracker, NULL);
     JSContext *ctx = JS_NewContext(rt);
     if (!ctx) finish(70);
