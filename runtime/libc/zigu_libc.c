@@ -43,6 +43,10 @@ static uintptr_t map_heap(uint64_t len) {
     return (uintptr_t)r;
 }
 
+static void unmap_heap(uintptr_t at, uint64_t len) {
+    if (uk_mem_unmap((uint64_t)at, len) == UK_OK) heap_mapped_bytes -= len;
+}
+
 void *sbrk(ptrdiff_t incr) {
     if (incr < 0) { /* never from picolibc's malloc; memory stays mapped */
         errno = ENOMEM;
@@ -78,12 +82,15 @@ void *sbrk(ptrdiff_t incr) {
     if (at != brk_end) {
         /* Not adjacent: start over in the new mapping, sized for the whole request. */
         if (got < round_step(want + 64)) {
-            uintptr_t more = map_heap(round_step(want + 64) - got);
-            if (more != at + got) {
+            uint64_t rest = round_step(want + 64) - got;
+            uintptr_t more = map_heap(rest);
+            if (more != at + got) { /* give both back rather than hold what malloc cannot use */
+                unmap_heap(at, got);
+                if (more) unmap_heap(more, rest);
                 errno = ENOMEM;
                 return (void *)-1;
             }
-            got = round_step(want + 64);
+            got += rest;
         }
         brk_cur = at;
     }
