@@ -14,7 +14,12 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { parse } from "smol-toml";
+import Module, { register } from "node:module";
+import { format } from "node:util";
 import { Abi, CapabilityError, numbers as n } from "./abi.ts";
+import { CapabilityError as ZiguCapabilityError } from "./zigu.ts";
+
+const capabilityNames = ["log", "time", "task", "io", "net", "random"] as const;
 
 interface Timer {
   id: number;
@@ -97,7 +102,14 @@ function installGlobals(abi: Abi, loop: Loop): void {
   g.setTimeout = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => loop.setTimer(fn, ms, args, false);
   g.setInterval = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => loop.setTimer(fn, ms, args, true);
   g.clearTimeout = g.clearInterval = (id: unknown) => loop.clear(id);
-  const write = (level: number) => (...parts: unknown[]) => abi.log(parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p, (_, v) => (typeof v === "bigint" ? `${v}n` : v)))).join(" "), level);
+  // Node's own formatting, one ABI log call per line (as the in-guest runtime writes them).
+  const write = (level: number) => (...parts: unknown[]) => {
+    try {
+      for (const line of format(...parts).split("\n")) abi.log(line, level);
+    } catch (err) {
+      throw err instanceof CapabilityError ? new ZiguCapabilityError(level === n.LOG_ERROR || level === n.LOG_WARN ? "console.error" : "console.log", "log") : err;
+    }
+  };
   g.console = { ...console, log: write(n.LOG_INFO), info: write(n.LOG_INFO), warn: write(n.LOG_WARN), error: write(n.LOG_ERROR), debug: write(n.LOG_DEBUG) };
 }
 
@@ -112,7 +124,20 @@ export async function runProject(projectDir: string): Promise<number> {
     return 2;
   }
   const abi = new Abi();
-  abi.enter(n.CAP_TIME, ...(caps.includes("log") ? [n.CAP_LOG] : []));
+  // As in the microVM: every capability the policy allows, entered before the program's first line.
+  const allowed = capabilityNames.filter((c) => caps.includes(c));
+  abi.enter(...allowed.map((c) => n[`CAP_${c.toUpperCase()}` as keyof typeof n] as number));
+  (globalThis as Record<symbol, unknown>)[Symbol.for("zigu.host")] = { abi, active: new Set(allowed) };
+  // `import … from "zigu"`: the host's module of the same API (zigu.ts).
+  // ES modules resolve through a hook; a project without "type": "module" is loaded by tsx as
+  // CommonJS, whose resolver is Module._resolveFilename.
+  const ziguPath = join(import.meta.dirname, "zigu.ts");
+  register(`data:text/javascript,${encodeURIComponent(`export async function resolve(s, c, next) { return s === "zigu" ? { url: ${JSON.stringify(pathToFileURL(ziguPath).href)}, shortCircuit: true } : next(s, c); }`)}`);
+  const cjs = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+  const resolveFilename = cjs._resolveFilename;
+  cjs._resolveFilename = function (request: string, ...rest: unknown[]) {
+    return request === "zigu" ? ziguPath : resolveFilename.call(this, request, ...rest);
+  };
   const loop = new Loop(abi);
   const mod = (await import(pathToFileURL(join(dir, config.workload.entry ?? "src/main.ts")).href)) as { default?: () => Promise<unknown>; main?: () => Promise<unknown> };
   const main = mod.default ?? mod.main;

@@ -69,7 +69,26 @@ test("without the log capability console.log is refused by the ABI (CapabilityEr
   const r = await workload('export default async function main() { console.log("not allowed"); return 0; }', ["time"]);
   assert.equal(r.exitCode, 1);
   assert.equal(r.stdout, "");
-  assert.match(r.stderr, /runtime: capability refused: log: ERR_PERMISSION/);
+  assert.match(r.stderr, /runtime: capability refused: console.log needs the "log" capability, which is not active: ukernel.toml must allow it/);
+});
+
+test("the zigu module is the guest's: active capabilities, drop for good, a refusal is a CapabilityError naming the capability and its ukernel.toml key", async () => {
+  const r = await workload(`
+    import { capabilities, CapabilityError } from "zigu";
+    export default async function main() {
+      console.log(capabilities.active(), capabilities.has("random"), { nested: [1, "two"] });
+      capabilities.drop("log");
+      try {
+        console.log("never");
+      } catch (e) {
+        if (e instanceof CapabilityError && e.capability === "log" && e.key === "capabilities.allow") return 7;
+      }
+      return 1;
+    }
+  `, ["log", "time", "random"]);
+  assert.equal(r.exitCode, 7, r.stdout + r.stderr);
+  assert.equal(r.stdout, "[ 'log', 'time', 'random' ] true { nested: [ 1, 'two' ] }\n");
+  assert.doesNotMatch(r.stdout, /never/);
 });
 
 test("without the time capability the runtime says why; a promise nothing can settle fails instead of hanging", async () => {
