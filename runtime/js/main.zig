@@ -1,6 +1,7 @@
 //! The JavaScript workload's entry: runs runtime.c's event loop on the program. A packed
-//! workload finds it as `main.js` in its root image (mapped read-only by the kernel; `ukernel
-//! pack` writes it); otherwise the script built into this ELF (build.zig's anonymous import
+//! workload finds it as `main.qjbc` (or `main.js`) in its root image (mapped read-only by the
+//! kernel; `ukernel pack` writes it), and an image without either ends with status 66; booted
+//! without an image (an initrd), the script built into this ELF (build.zig's anonymous import
 //! "script") runs. The prelude (runtime/js/prelude/, bundled by the CLI: src/runtime-js.ts) is
 //! built in and runs first.
 const zigu = @import("zigu");
@@ -42,12 +43,23 @@ fn run() callconv(.c) noreturn {
     zigu.exit(@truncate(@as(c_uint, @bitCast(status))));
 }
 
+extern fn zigu_js_enter_capabilities() callconv(.c) void;
+
 pub fn main() u8 {
+    // Every capability the policy allows, before anything (runtime.c says why).
+    zigu_js_enter_capabilities();
     const image = zigu.rootImage();
     // The bundle compiled on the host (`ukernel build`: runtime/js/compile.c), else its source;
     // runtime/js/load.c tells them apart by the name.
     const bytecode = if (image.len > 0) tar.find(image, "main.qjbc") catch null else null;
     const source = if (image.len > 0) tar.find(image, "main.js") catch null else null;
+    if (image.len > 0 and bytecode == null and source == null) {
+        // A root image is the program's: without one in it, running the built-in script would be
+        // a wrong answer, not a fallback.
+        const msg = "zigu js: the root image holds neither main.qjbc nor main.js (ukernel pack puts the program there)";
+        zigu.logAt(.err, msg) catch {};
+        zigu.exit(66);
+    }
     program = .{
         .source = bytecode orelse source orelse built_in,
         .name = if (bytecode != null) "main.qjbc" else "main.js",

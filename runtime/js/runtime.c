@@ -502,7 +502,7 @@ static void install_globals(JSContext *ctx) {
 
 /* Every capability the policy allows, acquired and entered before the program's first line: a
  * plain program runs unchanged, and ukernel.toml's allow list stays the boundary. */
-static void enter_allowed_capabilities(void) {
+void zigu_js_enter_capabilities(void) { /* main.zig calls it first */
     uk_handle_t handles[8];
     uint32_t kinds = 0;
     uint64_t count = 0;
@@ -539,7 +539,6 @@ static void run_prelude(JSContext *ctx, const char *prelude, size_t prelude_len)
 size_t zigu_js_stack_limit = 1u << 20;
 
 int zigu_js_main(const char *prelude, size_t prelude_len, const char *source, size_t len, const char *filename) {
-    enter_allowed_capabilities();
     JSRuntime *rt = JS_NewRuntime();
     if (!rt) finish(70);
     JS_SetMaxStackSize(rt, zigu_js_stack_limit);

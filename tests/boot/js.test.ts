@@ -92,10 +92,16 @@ describe("JavaScript in the microVM", { skip }, () => {
     const image = join(dir, "rootfs.img");
     await createTar({ file: image, cwd: dir, portable: true, mtime: new Date(0), noDirRecurse: true }, ["policy", "workload.elf", "main.js"]);
     const k = await kernel("Debug");
+    // An image without the program: one clear line and status 66, not the built-in script.
+    const empty = join(dir, "empty.img");
+    await createTar({ file: empty, cwd: dir, portable: true, mtime: new Date(0), noDirRecurse: true }, ["policy", "workload.elf"]);
     for (const accel of accelerators()) {
       const r = await bootQemu({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=disk", accel, drive: image, timeoutMs: 60_000 });
       assert.deepEqual(programLines(r.console), ["from the root image 42"], r.console);
       assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
+      const none = await bootQemu({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=disk", accel, drive: empty, timeoutMs: 60_000 });
+      assert.deepEqual(programLines(none.console), ["error: zigu js: the root image holds neither main.qjbc nor main.js (ukernel pack puts the program there)"], none.console);
+      assert.deepEqual(none.end, { kind: "exit", status: 66 }, none.console);
     }
   });
 });
