@@ -195,7 +195,7 @@ describe("the corpus: TypeScript programs print in the microVM exactly what they
         p.error = `not built: ${(err as Error).message.split("\n").slice(0, 8).join("\n    ")}`;
       }
     }
-    process.stderr.write(`# corpus: ${programs.length} programs built and run under Node in ${((performance.now() - started) / 1000).toFixed(1)} s (${work})\n`);
+    process.stderr.write(`corpus: ${programs.length} programs built and run under Node in ${((performance.now() - started) / 1000).toFixed(1)} s (${work})\n`);
   });
 
   for (const accel of accelerators()) {
@@ -203,9 +203,9 @@ describe("the corpus: TypeScript programs print in the microVM exactly what they
       const failures: string[] = [];
       const started = performance.now();
       for (const name of programs) {
-        const problem = await compare(built.get(name)!, accel);
+        const { problem, wallMs } = await compare(built.get(name)!, accel);
         if (problem) failures.push(problem);
-        t.diagnostic(`${problem ? "differs" : "matches"}: ${name}`);
+        t.diagnostic(`${problem ? "differs" : "matches"}: ${name}${wallMs === undefined ? "" : ` (${(wallMs / 1000).toFixed(1)} s)`}`);
       }
       t.diagnostic(`${programs.length} boots under ${accel} in ${((performance.now() - started) / 1000).toFixed(1)} s; outputs in ${work}`);
       if (failures.length > 0) {
@@ -214,9 +214,9 @@ describe("the corpus: TypeScript programs print in the microVM exactly what they
     });
   }
 
-  /** Boots `p` and compares it with Node; the failure's report, or undefined when it matches. */
-  async function compare(p: Program, accel: Accel): Promise<string | undefined> {
-    if (p.error || !p.node || !p.kernel) return `${p.name}: ${p.error ?? "not built"}`;
+  /** Boots `p` and compares it with Node: the failure's report (none when it matches), the boot's time. */
+  async function compare(p: Program, accel: Accel): Promise<{ problem?: string; wallMs?: number }> {
+    if (p.error || !p.node || !p.kernel) return { problem: `${p.name}: ${p.error ?? "not built"}` };
     const r = await bootQemu({ kernel: p.kernel, cmdline: p.cmdline!, accel, drive: p.rootfs, timeoutMs: bootTimeoutMs });
     const guest = guestLines(r.console);
     writeFileSync(join(work, p.name, `guest-${accel}.txt`), `${guest.join("\n")}\n`);
@@ -226,6 +226,6 @@ describe("the corpus: TypeScript programs print in the microVM exactly what they
     if (status !== p.node.status) problems.push(`exit status ${status}, Node's ${p.node.status}`);
     const diff = firstDifferences(markKnown(p.name, p.node.lines), markKnown(p.name, guest));
     if (diff.length > 0) problems.push(`first differing lines (- Node, + guest):\n${diff.map((l) => `    ${l}`).join("\n")}`);
-    return problems.length === 0 ? undefined : `${p.name} (${accel}, ${(r.wallMs / 1000).toFixed(1)} s): ${problems.join("; ")}`;
+    return { wallMs: r.wallMs, problem: problems.length === 0 ? undefined : `${p.name} (${accel}, ${(r.wallMs / 1000).toFixed(1)} s): ${problems.join("; ")}` };
   }
 });
