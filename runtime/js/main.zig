@@ -45,6 +45,22 @@ fn run() callconv(.c) noreturn {
 
 extern fn zigu_js_enter_capabilities() callconv(.c) void;
 
+/// The engine's stack: 16 MiB, or 4 MiB, whichever leaves `heap_room` under the memory limit
+/// (a small limit must not go to the stack), else null (the kernel's stack).
+const heap_room = 8 << 20;
+fn engineStack() ?[]align(4096) u8 {
+    for ([_]u64{ js_stack_bytes, 4 << 20 }) |size| {
+        const stack = zigu.memMap(size) catch continue;
+        const probe = zigu.memMap(heap_room) catch {
+            zigu.memUnmap(stack) catch {};
+            continue;
+        };
+        zigu.memUnmap(probe) catch {};
+        return stack;
+    }
+    return null;
+}
+
 pub fn main() u8 {
     // Every capability the policy allows, before anything (runtime.c says why).
     zigu_js_enter_capabilities();
@@ -64,11 +80,11 @@ pub fn main() u8 {
         .source = bytecode orelse source orelse built_in,
         .name = if (bytecode != null) "main.qjbc" else "main.js",
     };
-    const stack = zigu.memMap(js_stack_bytes) catch {
+    const stack = engineStack() orelse {
         zigu_js_stack_limit = fallback_js_limit;
         run();
     };
-    zigu_js_stack_limit = js_stack_bytes - (1 << 20);
+    zigu_js_stack_limit = stack.len - (1 << 20);
     // Onto the new stack for good: zigu_js_main never returns (it ends the workload).
     asm volatile (
         \\ mov %[top], %%rsp

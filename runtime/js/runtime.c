@@ -259,11 +259,9 @@ static _Noreturn void finish(int status) {
 }
 
 static void report_and_exit(JSContext *ctx) {
+    /* Uncatchable errors too (QuickJS makes "out of memory" one): printed, status 1.
+     * process.exit() does not come here: it ends the workload itself. */
     JSValue err = JS_GetException(ctx);
-    if (JS_IsUncatchableError(err)) { /* process.exit() */
-        JS_FreeValue(ctx, err);
-        finish(exit_status);
-    }
     print_exception(ctx, err);
     JS_FreeValue(ctx, err);
     finish(1);
@@ -540,11 +538,18 @@ size_t zigu_js_stack_limit = 1u << 20;
 
 int zigu_js_main(const char *prelude, size_t prelude_len, const char *source, size_t len, const char *filename) {
     JSRuntime *rt = JS_NewRuntime();
-    if (!rt) finish(70);
+    static const char no_memory[] = "zigu js: no memory for the engine (ukernel.toml: memory_limit_mib or memory_mib too small)";
+    if (!rt) {
+        uk_log(UK_LOG_ERROR, no_memory, sizeof no_memory - 1);
+        finish(70);
+    }
     JS_SetMaxStackSize(rt, zigu_js_stack_limit);
     JS_SetHostPromiseRejectionTracker(rt, rejection_tracker, NULL);
     JSContext *ctx = JS_NewContext(rt);
-    if (!ctx) finish(70);
+    if (!ctx) {
+        uk_log(UK_LOG_ERROR, no_memory, sizeof no_memory - 1);
+        finish(70);
+    }
     loop_ns = now_ns();
     install_globals(ctx);
     run_prelude(ctx, prelude, prelude_len);

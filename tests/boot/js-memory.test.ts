@@ -45,7 +45,7 @@ describe("the JavaScript heap on mem_map", { skip }, () => {
   // takes any uncatchable error for process.exit(): an out-of-memory error outside the module's
   // own evaluation (a callback; a TypeScript program, which runs inside the bundle's wrapper)
   // ends the workload with status 0 and prints nothing.
-  test("allocating past the limit in a callback is out of memory and status 1 too", { todo: "runtime.c report_and_exit treats the uncatchable out-of-memory InternalError as process.exit()" }, async () => {
+  test("allocating past the limit in a callback is out of memory and status 1 too", async () => {
     const accel = accelerators()[0]!;
     const r = await boot(accel, "zigu.workload=initrd zigu.caps=log,time zigu.memory_limit_mib=32", { initrd: await jsWorkload("tests/js/oom-callback.js"), memMiB: 64, timeoutMs: 60_000 });
     assert.deepEqual(programLines(r.console).slice(0, 2), ["allocating in a callback", "error: Uncaught InternalError: out of memory"], r.console);

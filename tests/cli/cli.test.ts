@@ -100,6 +100,28 @@ describe("ukernel init", () => {
   });
 });
 
+describe("a TypeScript workload's endings", { skip: !jsDepsReady() && "the runtime's archives are not built (./scripts/setup)" }, () => {
+  test("a throw, a rejection, process.exit(3) and a loop that never ends (--timeout) each end with their status, the console kept in the run's log", async () => {
+    const dir = newProject();
+    assert.equal((await ukernel(["init", "."], dir)).exitCode, 0);
+    const cases: [string, string, number, RegExp][] = [
+      ["throws", 'console.log("before");\nthrow new TypeError("thrown");\n', 1, /^before\nerror: Uncaught TypeError: thrown\nerror: {5}at src\/main\.ts:3:\d+$/m],
+      ["rejects", 'console.log("before");\nawait Promise.reject(new RangeError("rejected"));\n', 1, /^before\nerror: Uncaught RangeError: rejected$/m],
+      ["exits", 'console.log("before");\nsetTimeout(() => console.log("never"), 10);\nprocess.exit(3);\n', 3, /^before\nzigu: exit 3$/m],
+      ["spins", 'console.log("spinning");\nfor (;;) {}\n', 124, /^spinning$/m],
+    ];
+    for (const [name, source, status, console] of cases) {
+      writeFileSync(join(dir, "src", "main.ts"), `export {};\n${source}`); // a module: top-level await
+      const r = await ukernel(["run", "--timeout", "8"], dir);
+      assert.equal(r.exitCode, status, `${name}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, console, name);
+      assert.doesNotMatch(r.stdout, /never/, name);
+      const logs = await ukernel(["logs"], dir);
+      assert.match(logs.stdout, console, `${name}: the run's log`);
+    }
+  });
+});
+
 describe("ukernel build, run, logs, runs", () => {
   test("runs the sample in a microVM, exits 0, stores the run, and logs shows it", async () => {
     const dir = await initProject();
