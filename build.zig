@@ -119,8 +119,10 @@ pub fn build(b: *std.Build) void {
         // compile a bundle to the bytecode the guest reads (runtime/js/bytecode.h). The flags that
         // shape the engine match the guest's (scripts/runtime-deps: qjs_flags); always optimized
         // and without C sanitizers, whatever -Doptimize says: a tool, built once. It compiles the
-        // fetched quickjs.c: the guest's copy carries runtime/libc/patches/quickjs-math-v8.patch,
-        // which changes Math only; a patch to the parser or the bytecode would have to apply here.
+        // fetched quickjs.c: the guest's copy carries runtime/libc/patches/quickjs-node.patch,
+        // which changes only what runs (Math, JSON.parse's numbers, BigInt/Number comparison,
+        // Object.isFrozen/isSealed), never the parser or the bytecode (the engine folds no
+        // constants); a patch to those would have to apply here too.
         const compiler_mod = b.createModule(.{ .target = b.graph.host, .optimize = .fast, .link_libc = true, .sanitize_c = .off });
         compiler_mod.addIncludePath(.{ .cwd_relative = qj });
         const engine_flags = &[_][]const u8{ "-std=gnu11", "-funsigned-char", "-D_POSIX_MONOTONIC_CLOCK=1", "-D_GNU_SOURCE", "-DQUICKJS_NG_BUILD", "-D__STDC_NO_ATOMICS__=1", "-DNDEBUG", "-w" };
