@@ -14,8 +14,9 @@ export const preludeBundle = join(repoRoot, "zig-out", "js-prelude", "prelude.js
 
 /**
  * node-inspect-extracted is Node's util.inspect without V8's internals: it sees every Promise as
- * pending. The engine knows (JS_PromiseState), so its one stand-in for getPromiseDetails asks the
- * runtime (runtime/js/prelude/index.ts sets the hook). The text replaced is that of the pinned
+ * pending and every Map/Set iterator as empty. The engine knows (JS_PromiseState; the iterator
+ * preview our QuickJS patch adds), so its stand-ins for getPromiseDetails and previewEntries ask
+ * the runtime (runtime/js/prelude/globals-early.ts sets the hooks). The text replaced is that of the pinned
  * version; a different one fails here, loudly.
  */
 const promiseDetails: Plugin = {
@@ -26,7 +27,12 @@ const promiseDetails: Plugin = {
       const stub = "getPromiseDetails:function(){return[c,void 0]}";
       if (!text.includes(stub)) throw new Error(`node-inspect-extracted changed (no "${stub}" in ${args.path}): the prelude expects version 3.0.2`);
       const hook = 'getPromiseDetails:function(p){var d=globalThis[Symbol.for("zigu.promiseDetails")](p);return d[0]===0?[c,void 0]:[d[0]===2?l:1,d[1]]}';
-      return { contents: text.replace(stub, hook), loader: "js" };
+      // previewEntries(iterator, true): a Map or Set iterator's entries; weak collections keep
+      // the stub ("<items unknown>", as Node prints them without showHidden).
+      const previewStub = "previewEntries:function(t){return[[],!1]}";
+      if (!text.includes(previewStub)) throw new Error(`node-inspect-extracted changed (no "${previewStub}" in ${args.path}): the prelude expects version 3.0.2`);
+      const previewHook = 'previewEntries:function(t,e){if(e){var d=globalThis[Symbol.for("zigu.previewEntries")](t);if(d)return d}return[[],!1]}';
+      return { contents: text.replace(stub, hook).replace(previewStub, previewHook), loader: "js" };
     });
   },
 };

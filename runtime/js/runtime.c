@@ -458,6 +458,21 @@ static JSValue js_promise(JSContext *ctx, JSValueConst this_val, int argc, JSVal
     return r;
 }
 
+/* runtime/libc/patches/quickjs-node.patch: a Map or Set iterator's entries not yet yielded. */
+JSValue JS_ZiguIteratorPreview(JSContext *ctx, JSValueConst val, bool *is_key_value);
+
+/* __zigu.preview(iterator): [entries, isKeyValue] (util.inspect's previewEntries), or undefined. */
+static JSValue js_preview(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    bool kv = false;
+    JSValue entries = JS_ZiguIteratorPreview(ctx, argc > 0 ? argv[0] : JS_UNDEFINED, &kv);
+    if (JS_IsException(entries) || JS_IsUndefined(entries)) return entries;
+    JSValue r = JS_NewArray(ctx);
+    JS_SetPropertyUint32(ctx, r, 0, entries);
+    JS_SetPropertyUint32(ctx, r, 1, JS_NewBool(ctx, kv));
+    return r;
+}
+
 static JSValue js_set_hooks(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     (void)this_val;
     if (argc < 2 || !JS_IsFunction(ctx, argv[0]) || !JS_IsFunction(ctx, argv[1])) return JS_ThrowTypeError(ctx, "setHooks(tickRunner, reporter)");
@@ -486,6 +501,7 @@ static void install_globals(JSContext *ctx) {
     add_fn(ctx, native, "log", js_log, 2);
     add_fn(ctx, native, "write", js_write, 2);
     add_fn(ctx, native, "promise", js_promise, 1);
+    add_fn(ctx, native, "preview", js_preview, 1);
     add_fn(ctx, native, "clock", js_clock, 1);
     add_fn(ctx, native, "random", js_random, 1);
     add_fn(ctx, native, "caps", js_caps, 0);

@@ -28,5 +28,7 @@ for (const name of ["URL", "URLSearchParams"]) {
   });
 }
 
-// util.inspect's view of a Promise's state (src/runtime-js.ts patches it in).
+// util.inspect's view of a Promise's state and of an iterator's entries (src/runtime-js.ts
+// patches them in).
 Object.defineProperty(g, Symbol.for("zigu.promiseDetails"), { value: (p: Promise<unknown>) => native.promise(p) });
+Object.defineProperty(g, Symbol.for("zigu.previewEntries"), { value: (it: unknown) => native.preview(it) });

@@ -16,6 +16,8 @@ export interface Native {
   file(name: string): ArrayBuffer | undefined;
   /** A promise's state (0 pending, 1 fulfilled, 2 rejected) and result. */
   promise(p: Promise<unknown>): [number, unknown];
+  /** A Map or Set iterator's entries not yet yielded and whether they are pairs, else undefined. */
+  preview(iterator: unknown): [unknown[], boolean] | undefined;
   /** Ends the workload with `code` (default: process.exitCode). */
   exit(code?: number): never;
   /** Asks the loop to call the tick runner before the next Promise jobs. */
