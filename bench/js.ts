@@ -3,17 +3,18 @@
  * packed with the release kernel, booted from VMM process start to exit, alternating with the
  * minimal PVH stub in the same run (ratio of medians); the image size; the smallest guest memory
  * it runs in; a small CPU benchmark (JSON round trip, a numeric loop, string building) timed
- * inside the guest against the same script under Node on the host; and the cold start of a
+ * inside the guest against the same engine built for the host (bench/js/qjs-host.c) and Node; and the cold start of a
  * ~200 KB program from its source (main.js, parsed in the guest) against its bytecode (main.qjbc,
  * compiled on the host by `ukernel build`; and with --strip-source), booted alternately.
  * `tsx bench/js.ts [rounds] [bytecode]`: `bytecode` runs only that last part.
  */
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { execFileSync } from "node:child_process";
 import { run } from "../src/proc.ts";
-import { buildKernel, jsDepsReady, releaseOptimize, repoRoot } from "../src/zig.ts";
+import { buildKernel, jsDepsReady, releaseOptimize, repoRoot, zigCommand } from "../src/zig.ts";
 import { bootQemu, kvmUsable, type Accel, type BootResult } from "../src/vmm/qemu.ts";
 import { bootFirecracker, firecrackerVersion } from "../src/vmm/firecracker.ts";
 import { loadProject } from "../src/config.ts";
@@ -117,11 +118,30 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "bench-node-"));
   writeFileSync(join(dir, "cpu.mjs"), cpuScript);
   const node = /^cpu (\d+) (\d+) (\d+)/m.exec(execFileSync(process.execPath, [join(dir, "cpu.mjs")], { encoding: "utf8" }));
-  if (!guest || !node) throw new Error(`cpu benchmark failed:\n${r.console}`);
+  const hostQjs = await qjsHost();
+  const host = /^cpu (\d+) (\d+) (\d+)/m.exec(execFileSync(hostQjs, [join(dir, "cpu.mjs")], { encoding: "utf8" }));
+  if (!guest || !node || !host) throw new Error(`cpu benchmark failed:\n${r.console}`);
   const names = ["JSON round trip", "numeric loop", "string building"];
-  console.log(`  CPU, ms in the guest (QuickJS-NG, ${platforms.at(-1)!.name}) vs Node ${process.versions.node} on the host:`);
-  names.forEach((n, i) => console.log(`    ${n.padEnd(16)} ${guest[i + 1]} vs ${node[i + 1]} (${(Number(guest[i + 1]) / Math.max(1, Number(node[i + 1]))).toFixed(1)}x)`));
+  const ratio = (a: string, b: string) => (Number(a) / Math.max(1, Number(b))).toFixed(2);
+  console.log(`  CPU, ms in the guest (QuickJS-NG, ${platforms.at(-1)!.name}) vs the same engine on the host vs Node ${process.versions.node}:`);
+  names.forEach((n, i) => console.log(`    ${n.padEnd(16)} ${guest[i + 1]} vs ${host[i + 1]} (${ratio(guest[i + 1]!, host[i + 1]!)}x) vs Node ${node[i + 1]} (${ratio(guest[i + 1]!, node[i + 1]!)}x)`));
   await sourceVsBytecode();
+}
+
+/** bench/js/qjs-host.c with the guest's engine sources (patched, as scripts/runtime-deps compiles
+ * them) and engine flags, built for the host by the pinned zig; rebuilt when missing. */
+async function qjsHost(): Promise<string> {
+  const qj = join(repoRoot, ".deps", "src", "libquickjs-ng-sys-0.14.0", "embed", "quickjs");
+  const patched = join(repoRoot, ".deps", "obj", "patched", "quickjs", "quickjs.c");
+  const sources = [existsSync(patched) ? patched : join(qj, "quickjs.c"), ...["libregexp.c", "libunicode.c", "dtoa.c"].map((f) => join(qj, f))];
+  const main = join(repoRoot, "bench", "js", "qjs-host.c");
+  const key = createHash("sha256").update(readFileSync(main)).update(readFileSync(sources[0]!)).digest("hex").slice(0, 12);
+  const out = join(repoRoot, "zig-out", "bench", `qjs-host-${key}`);
+  if (existsSync(out)) return out;
+  mkdirSync(join(out, ".."), { recursive: true });
+  const r = await run([...zigCommand(), "cc", "-O2", "-std=gnu11", "-funsigned-char", "-D_GNU_SOURCE", "-DQUICKJS_NG_BUILD", "-D__STDC_NO_ATOMICS__=1", "-DNDEBUG", "-w", `-I${qj}`, main, ...sources, "-lm", "-o", out], { cwd: repoRoot, timeoutMs: 10 * 60_000 });
+  if (r.exitCode !== 0) throw new Error(`building qjs-host failed:\n${r.stderr}`);
+  return out;
 }
 
 /**
