@@ -163,7 +163,6 @@ static JSValue js_clear_immediate(JSContext *ctx, JSValueConst this_val, int arg
 
 /* ---- errors and the end -------------------------------------------------------------------- */
 
-static int exit_status = 0;
 /* Rejections no handler has taken yet: as Node, the workload ends on one only when a callback and
  * the jobs after it are done and it is still unhandled (a .catch() attached later in the same
  * turn takes it). */
@@ -318,7 +317,7 @@ static int exit_code_or(JSContext *ctx, int fallback) {
 
 static JSValue js_exit(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     (void)this_val;
-    int32_t code = exit_code_or(ctx, exit_status);
+    int32_t code = exit_code_or(ctx, 0);
     if (argc > 0 && !JS_IsUndefined(argv[0])) JS_ToInt32(ctx, &code, argv[0]);
     finish(code);
 }
@@ -372,27 +371,6 @@ static void call_callback(JSContext *ctx, JSValue fn, int argc, JSValue *argv) {
 }
 
 /* ---- the primitives the prelude builds on (`__zigu`, removed from the global by the prelude) - */
-
-/* __zigu.log(level, text): one console line per call (longer ones go out in pieces); returns the
- * ABI's result, so the prelude can raise a CapabilityError. */
-static JSValue js_log(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    (void)this_val;
-    uint32_t level;
-    if (argc < 2 || JS_ToUint32(ctx, &level, argv[0])) return JS_ThrowTypeError(ctx, "log(level, text)");
-    size_t len;
-    const char *s = JS_ToCStringLen(ctx, &len, argv[1]);
-    if (!s) return JS_EXCEPTION;
-    const char *p = s;
-    int64_t r = 0;
-    do {
-        size_t take = len > UK_MAX_LOG_BYTES ? UK_MAX_LOG_BYTES : len;
-        r = uk_log(level, p, take);
-        p += take;
-        len -= take;
-    } while (len > 0 && r >= 0);
-    JS_FreeCString(ctx, s);
-    return JS_NewInt64(ctx, r);
-}
 
 /* __zigu.clock(which): nanoseconds as a number (exact below 2^53 ns, 104 days), or the error. */
 static JSValue js_clock(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -498,7 +476,6 @@ static void install_globals(JSContext *ctx) {
     add_fn(ctx, global, "setImmediate", js_set_immediate, 1);
     add_fn(ctx, global, "clearImmediate", js_clear_immediate, 1);
     JSValue native = JS_NewObject(ctx);
-    add_fn(ctx, native, "log", js_log, 2);
     add_fn(ctx, native, "write", js_write, 2);
     add_fn(ctx, native, "promise", js_promise, 1);
     add_fn(ctx, native, "preview", js_preview, 1);
@@ -621,5 +598,5 @@ int zigu_js_main(const char *prelude, size_t prelude_len, const char *source, si
             call_callback(ctx, fn, argc, argv);
         }
     }
-    finish(exit_code_or(ctx, exit_status));
+    finish(exit_code_or(ctx, 0));
 }

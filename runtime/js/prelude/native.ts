@@ -1,7 +1,5 @@
 // The primitives runtime.c gives the prelude (`__zigu`, removed from the global once taken).
 export interface Native {
-  /** One console line per call at `level` (LOG_*); the ABI's result (negative: an error code). */
-  log(level: number, text: string): number;
   /** Text to fd 1 or 2, line-buffered (a line goes out at its newline or at the end); the ABI's result. */
   write(fd: number, text: string): number;
   /** A clock (CLOCK_*) in nanoseconds, or a negative error code. */
