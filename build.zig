@@ -44,6 +44,7 @@ pub fn build(b: *std.Build) void {
         // C through include/ukernel_abi.h; the same source also runs against libukernel_abi.so.
         .{ .name = "abi_smoke", .path = "tests/kernel/workloads/c_main.zig", .c_source = "tests/kernel/abi_smoke.c" },
         .{ .name = "memory", .path = "tests/kernel/workloads/memory.zig" },
+        .{ .name = "net", .path = "tests/kernel/workloads/net.zig" },
     };
     var workload_names: [workloads.len][]const u8 = undefined;
     for (workloads, 0..) |w, i| workload_names[i] = w.name;
@@ -71,8 +72,7 @@ pub fn build(b: *std.Build) void {
         const app = b.createModule(.{ .root_source_file = b.path(w.path), .target = user_target, .optimize = workload_optimize });
         app.addImport("zigu", user_lib);
         if (w.c_source) |c_source| {
-            const guest_c_abi = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = user_target, .optimize = workload_optimize });
-            guest_c_abi.addImport("zigu", user_lib);
+            const guest_c_abi = guestCAbi(b, user_lib, user_target, workload_optimize, false);
             app.addImport("ukernel_abi_guest", guest_c_abi);
             app.addIncludePath(b.path("include"));
             app.addCSourceFile(.{ .file = b.path(c_source), .flags = &.{ "-std=c11", "-ffreestanding", "-Wall", "-Wextra", "-Werror", "-fPIC" } });
@@ -92,8 +92,7 @@ pub fn build(b: *std.Build) void {
         app.addImport("zigu", user_lib);
         app.addAnonymousImport("script", .{ .root_source_file = b.path(script) });
         app.addImport("tar", b.createModule(.{ .root_source_file = b.path("kernel/workload/tar.zig") }));
-        const guest_c_abi = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = user_target, .optimize = workload_optimize });
-        guest_c_abi.addImport("zigu", user_lib);
+        const guest_c_abi = guestCAbi(b, user_lib, user_target, workload_optimize, false);
         app.addImport("ukernel_abi_guest", guest_c_abi);
         const hl = b.fmt("{s}/src/hyperlight-libc-0.18.0", .{deps});
         const pl = b.fmt("{s}/third_party/picolibc", .{hl});
@@ -208,6 +207,17 @@ pub fn build(b: *std.Build) void {
     }
     const fuzz_tests = b.addTest(.{ .root_module = fuzz_mod });
     test_step.dependOn(&b.addRunArtifact(fuzz_tests).step);
+}
+
+/// The C functions of include/ukernel_abi.h for a guest workload (user/ukernel_abi_guest.zig);
+/// `net`: the network library (runtime/net) is linked and sees the folded calls first.
+fn guestCAbi(b: *std.Build, user_lib: *std.Build.Module, target: std.Build.ResolvedTarget, optimize: std.lang.Optimize, net: bool) *std.Build.Module {
+    const m = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = target, .optimize = optimize });
+    m.addImport("zigu", user_lib);
+    const options = b.addOptions();
+    options.addOption(bool, "net", net);
+    m.addOptions("guest_abi_options", options);
+    return m;
 }
 
 /// A ring-3 workload: user/start.zig as its entry, `app` (whose `main` it runs) and the user

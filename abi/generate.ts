@@ -61,6 +61,9 @@ const zigType: Record<Arg["type"], string> = {
 };
 const isMemory = (a: Arg) => a.type === "in" || a.type === "out" || a.type === "in_vec" || a.type === "out_vec";
 const kernelCalls = () => calls.filter((c) => (c.home ?? "kernel") === "kernel");
+/** The calls libukernel_abi.so exports (the library calls join them once the host library has them). */
+const hostCalls = () => kernelCalls();
+const libraryCalls = () => calls.filter((c) => c.home === "library");
 
 /** The argument as the raw u64 a call receives. */
 function zigRaw(a: Arg): string {
@@ -116,7 +119,8 @@ function zigCallArgs(): string {
     k.args.forEach((a, i) => {
       if (!isMemory(a)) return;
       if (a.type === "in" || a.type === "out") {
-        const { arg, elemBytes = 1 } = a.bytes!;
+        if (!a.bytes || !("arg" in a.bytes)) throw new Error(`${k.name}.${a.name}: kernel calls take lengths from arguments`);
+        const { arg, elemBytes = 1 } = a.bytes;
         const len = elemBytes === 1 ? arg : `std.math.mul(u64, ${arg}, ${elemBytes}) catch return error.Invalid`;
         out.push(`            const ${a.name} = try V.${a.type === "in" ? "userIn" : "userOut"}(r[${i}], ${len});`);
       } else {
@@ -141,16 +145,24 @@ function zigFieldType(a: Arg): string {
   }
 }
 
-/** `export fn uk_<call>` for every call, each forwarding to `forward(nr, a0, a1, a2)`. */
-function zigExports(header: string, forward: string, imports: string): string {
+/**
+ * `export fn uk_<call>` for every kernel call, each forwarding to `forward(nr, a0, a1, a2, a3)`.
+ * `guest`: also `uk_sys_<call>` (straight to the kernel, for the network library), and the folded
+ * calls go to the network library first when the workload links it (`guest_abi_options.net`).
+ */
+function zigExports(header: string, forward: string, imports: string, guest = false): string {
   const out: string[] = [`//! ${banner}`, header, imports, ""];
   for (const k of kernelCalls()) {
     const params = k.args.map((a) => `${a.name}: ${zigType[a.type]}`).join(", ");
+    const names = k.args.map((a) => a.name).join(", ");
     const raw = [...k.args.map(zigRaw), "0", "0", "0", "0"].slice(0, 4);
     const ret = k.name === "exit" ? "noreturn" : "i64";
+    const body = k.name === "exit" ? `    _ = ${forward}(${k.nr}, ${raw.join(", ")});\n    unreachable;` : `    return ${forward}(${k.nr}, ${raw.join(", ")});`;
     out.push(`export fn uk_${k.name}(${params}) callconv(.c) ${ret} {`);
-    out.push(k.name === "exit" ? `    _ = ${forward}(${k.nr}, ${raw.join(", ")});\n    unreachable;` : `    return ${forward}(${k.nr}, ${raw.join(", ")});`);
-    out.push("}", "");
+    if (guest && k.folded) out.push(`    if (options.net) return zigu_net_${k.name}(${names});`);
+    out.push(body, "}", "");
+    if (guest) out.push(`export fn uk_sys_${k.name}(${params}) callconv(.c) ${ret} {`, body, "}", "");
+    if (guest && k.folded) out.push(`extern fn zigu_net_${k.name}(${params}) callconv(.c) i64;`, "");
   }
   return out.join("\n");
 }
@@ -189,7 +201,12 @@ function c(): string {
     out.push(`/* ${k.doc}${k.cap ? ` Needs UK_${k.cap}.` : ""} */`);
     out.push(`${k.name === "exit" ? "_Noreturn void" : "int64_t"} uk_${k.name}(${args});`);
   }
-  out.push("", "#ifdef __cplusplus", "}", "#endif", "", "#endif /* UKERNEL_ABI_H */", "");
+  out.push("", "/* In the guest, each kernel call straight through the gate, past the network library (which uses these). */", "#ifdef UK_GUEST_SYS");
+  for (const k of kernelCalls()) {
+    const args = k.args.length ? k.args.map((a) => `${cType[a.type]}${cType[a.type].endsWith("*") ? "" : " "}${a.name}`).join(", ") : "void";
+    out.push(`${k.name === "exit" ? "_Noreturn void" : "int64_t"} uk_sys_${k.name}(${args});`);
+  }
+  out.push("#endif", "", "#ifdef __cplusplus", "}", "#endif", "", "#endif /* UKERNEL_ABI_H */", "");
   return out.join("\n");
 }
 
@@ -212,9 +229,11 @@ function ts(): string {
   out.push("", "/** The exception for a negative result `code` of `call`. */", "export function errorFor(call: string, code: number): UkernelError {", "  switch (code) {");
   for (const e of errors.filter((e) => e.className)) out.push(`    case ${e.value}:`, `      return new ${e.className}(call, code);`);
   out.push("    default:", "      return new UkernelError(call, code);", "  }", "}", "");
-  out.push("/** Each call's C prototype for FFI (koffi): typed pointers, `_Out_` where the call writes. */");
+  out.push("/** Calls a ring-3 library carries out (in the guest: runtime/net), not the kernel. */");
+  out.push(`export const libraryCalls: readonly string[] = [${libraryCalls().map((k) => `"${k.name}"`).join(", ")}];`, "");
+  out.push("/** The C prototype of each call libukernel_abi.so exports, for FFI (koffi): typed pointers, `_Out_` where the call writes. */");
   out.push("export const ffiPrototypes: Record<string, string> = {");
-  for (const k of calls) out.push(`  ${k.name}: "${ffiPrototype(k)}",`);
+  for (const k of hostCalls()) out.push(`  ${k.name}: "${ffiPrototype(k)}",`);
   out.push("};", "");
   return out.join("\n");
 }
@@ -250,9 +269,11 @@ function py(): string {
     out.push(`class ${e.className}(UkernelError${e.pyBase ? `, ${e.pyBase}` : ""}):`, `    """${e.name}: ${e.doc}"""`, "", `    code = ${e.name}`, "", "");
   }
   out.push("ERRORS: dict[int, type[UkernelError]] = {", ...errors.filter((e) => e.className).map((e) => `    ${e.name}: ${e.className},`), "}", "");
-  out.push('# Argument kinds of every uk_* function: "u32", "u64", "i64" or "ptr".');
+  out.push("# Calls a ring-3 library carries out (in the guest: runtime/net), not the kernel.");
+  out.push(`LIBRARY_CALLS = (${libraryCalls().map((k) => `"${k.name}"`).join(", ")}${libraryCalls().length === 1 ? "," : ""})`, "");
+  out.push('# Argument kinds of every uk_* function libukernel_abi.so exports: "u32", "u64", "i64" or "ptr".');
   out.push("SIGNATURES: dict[str, tuple[str, ...]] = {");
-  for (const k of calls) out.push(`    "${k.name}": (${k.args.map((a) => `"${pyKind(a)}"`).join(", ")}${k.args.length === 1 ? "," : ""}),`);
+  for (const k of hostCalls()) out.push(`    "${k.name}": (${k.args.map((a) => `"${pyKind(a)}"`).join(", ")}${k.args.length === 1 ? "," : ""}),`);
   out.push("}", "");
   return out.join("\n");
 }
@@ -263,7 +284,12 @@ export const outputs: Record<string, () => string> = {
   "host/exports.zig": () =>
     zigExports("//! The C functions of include/ukernel_abi.h in libukernel_abi.so.", "host.call", 'const host = @import("lib.zig");'),
   "user/ukernel_abi_guest.zig": () =>
-    zigExports("//! The C functions of include/ukernel_abi.h for C workloads in the guest: each goes through the gate.", "gate", 'const zigu = @import("zigu");\n\nfn gate(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {\n    return zigu.raw4(@enumFromInt(nr), a0, a1, a2, a3);\n}'),
+    zigExports(
+      "//! The C functions of include/ukernel_abi.h for C workloads in the guest: each goes through the gate,\n//! except the library's (the sockets: runtime/net), and the calls it folds in when it is linked.",
+      "gate",
+      'const zigu = @import("zigu");\nconst options = @import("guest_abi_options");\n\nfn gate(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {\n    return zigu.raw4(@enumFromInt(nr), a0, a1, a2, a3);\n}',
+      true,
+    ),
   "include/ukernel_abi.h": c,
   "src/abi.generated.ts": ts,
   "adapter/python-3.12/ukernel_abi_numbers.py": py,

@@ -82,3 +82,19 @@ export fn uk_mem_map(len: u64) callconv(.c) i64 {
 export fn uk_mem_unmap(addr: u64, len: u64) callconv(.c) i64 {
     return host.call(19, addr, len, 0, 0);
 }
+
+export fn uk_net_open() callconv(.c) i64 {
+    return host.call(20, 0, 0, 0, 0);
+}
+
+export fn uk_net_info(dev: u64, buf: ?*anyopaque, len: u64) callconv(.c) i64 {
+    return host.call(21, dev, @intFromPtr(buf), len, 0);
+}
+
+export fn uk_net_send(dev: u64, frames: ?*const anyopaque, count: u64) callconv(.c) i64 {
+    return host.call(22, dev, @intFromPtr(frames), count, 0);
+}
+
+export fn uk_net_recv(dev: u64, frames: ?*const anyopaque, count: u64, lens: ?*anyopaque) callconv(.c) i64 {
+    return host.call(23, dev, @intFromPtr(frames), count, @intFromPtr(lens));
+}

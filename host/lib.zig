@@ -97,6 +97,29 @@ const Host = struct {
     pub fn memUnmap(addr: u64, len: u64) void {
         _ = munmap(@ptrFromInt(addr), @intCast(len));
     }
+    /// No frame device on the host: its sockets are the host's own (the library calls).
+    pub fn netPresent() bool {
+        return false;
+    }
+    pub fn netMac() [6]u8 {
+        return .{ 0, 0, 0, 0, 0, 0 };
+    }
+    pub fn tscHz() u64 {
+        return 0;
+    }
+    pub fn netReadiness() u32 {
+        return 0;
+    }
+    pub fn netTxBuffer() ?[]u8 {
+        return null;
+    }
+    pub fn netTxSubmit(_: usize) void {}
+    pub fn netTxFlush() void {}
+    pub fn netRxPeek() ?[]const u8 {
+        return null;
+    }
+    pub fn netRxRelease() void {}
+    pub fn netRxFlush() void {}
     /// Tasks are ucontext coroutines on the stacks the caller gives.
     pub const tasks_supported = true;
     pub fn callerCode(addr: u64) bool {

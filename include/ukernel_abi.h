@@ -23,14 +23,17 @@ typedef uint64_t uk_handle_t;
 #define UK_ERR_NO_SPACE (-5) /* A bounded table is full (handles, registrations, mappings), or the workload's memory limit is reached. */
 #define UK_ERR_NO_SYS (-6) /* No such call. */
 #define UK_ERR_UNSUPPORTED (-7) /* The call exists but this machine cannot do it (e.g. no wall clock). */
-#define UK_ERR_EXISTS (-8) /* Already so (a handle registered twice with io_poll). */
+#define UK_ERR_EXISTS (-8) /* Already so (a handle registered twice with io_poll, a port already listened on, a device already open). */
+#define UK_ERR_WOULD_BLOCK (-9) /* Not now: nothing to read, no room to write, no connection to accept. Wait for the event with io_poll. */
+#define UK_ERR_CONNECTION (-10) /* The connection failed: refused, reset by the peer, or timed out. */
+#define UK_ERR_NOT_ALLOWED (-11) /* The network policy ([network] in ukernel.toml) names no such listen port or destination. */
 
 /* capability kinds (mask bit = 1 << kind) */
 #define UK_CAP_LOG (1) /* Write to the console log. */
 #define UK_CAP_TIME (2) /* Read clocks, create timers. */
 #define UK_CAP_TASK (3) /* Spawn, yield to and join cooperative tasks in the workload's address space. */
 #define UK_CAP_IO (4) /* Block devices and files (not built yet). */
-#define UK_CAP_NET (5) /* Sockets (not built yet). */
+#define UK_CAP_NET (5) /* The network: the frame device (kernel) and the sockets over it (the network library), within the network policy. */
 #define UK_CAP_RANDOM (6) /* Random bytes from the CPU's generator. */
 
 /* io_poll event flags */
@@ -62,6 +65,10 @@ typedef uint64_t uk_handle_t;
 #define UK_LARGE_PAGE_BYTES (2097152) /* A mapping whose length is a multiple of this starts on such a boundary and is mapped with 2 MiB pages. */
 #define UK_MAX_MAP_BYTES (17179869184) /* Largest length one mem_map call accepts (16 GiB; the workload's memory limit usually refuses less). */
 #define UK_MAX_MAPPINGS (256) /* Live mem_map mappings per workload. */
+#define UK_MAX_NET_BATCH (32) /* Frames one net_send or net_recv call moves at most. */
+#define UK_MAX_FRAME_BYTES (1514) /* Largest Ethernet frame (header included, no FCS) net_send takes; every net_recv buffer must hold this many. */
+#define UK_MIN_FRAME_BYTES (14) /* Smallest frame net_send takes: an Ethernet header. */
+#define UK_MAX_NET_INFO_BYTES (4096) /* Largest net_info text. */
 
 /* call numbers */
 #define UK_CALL_EXIT 0
@@ -84,6 +91,19 @@ typedef uint64_t uk_handle_t;
 #define UK_CALL_TASK_JOIN 17
 #define UK_CALL_MEM_MAP 18
 #define UK_CALL_MEM_UNMAP 19
+#define UK_CALL_NET_OPEN 20
+#define UK_CALL_NET_INFO 21
+#define UK_CALL_NET_SEND 22
+#define UK_CALL_NET_RECV 23
+#define UK_CALL_TCP_LISTEN 24
+#define UK_CALL_TCP_ACCEPT 25
+#define UK_CALL_TCP_CONNECT 26
+#define UK_CALL_SOCK_SEND 27
+#define UK_CALL_SOCK_RECV 28
+#define UK_CALL_SOCK_SHUTDOWN 29
+#define UK_CALL_UDP_BIND 30
+#define UK_CALL_UDP_SEND_TO 31
+#define UK_CALL_UDP_RECV_FROM 32
 
 /* One io_poll result. */
 struct uk_event {
@@ -139,6 +159,60 @@ int64_t uk_task_join(uk_handle_t task);
 int64_t uk_mem_map(uint64_t len);
 /* Unmaps one whole mapping that mem_map returned (the same address and length), giving its memory back to the limit. Anything else is ERR_INVALID. */
 int64_t uk_mem_unmap(uint64_t addr, uint64_t len);
+/* A handle on the network device: readable when frames have arrived, writable when the device takes frames. ERR_UNSUPPORTED without a device, ERR_EXISTS while another handle is open. Needs UK_CAP_NET. */
+int64_t uk_net_open(void);
+/* Writes the device and its policy as `key=value` lines (mac, mtu, tsc_hz, address, gateway, dns, listen, connect; docs/kernel-abi.md) and returns their length; ERR_NO_SPACE when `len` cannot hold them. Needs UK_CAP_NET. */
+int64_t uk_net_info(uk_handle_t dev, void *buf, uint64_t len);
+/* Sends up to `count` frames (each MIN_FRAME_BYTES..MAX_FRAME_BYTES, else ERR_INVALID before any is sent) and returns how many the device took; a frame the network policy refuses is taken, dropped and counted. Needs UK_CAP_NET. */
+int64_t uk_net_send(uk_handle_t dev, const struct uk_iovec *frames, uint64_t count);
+/* Receives up to `count` frames into the buffers (each at least MAX_FRAME_BYTES), their lengths into `lens`; returns how many (0: none waiting). Frames the network policy refuses never arrive (they are counted). Needs UK_CAP_NET. */
+int64_t uk_net_recv(uk_handle_t dev, const struct uk_iovec *frames, uint64_t count, void *lens);
+/* A listening TCP socket on `port` (a port the policy's listen list names, else ERR_NOT_ALLOWED): readable when a connection waits for tcp_accept. Needs UK_CAP_NET. */
+int64_t uk_tcp_listen(uint32_t port, uint32_t backlog);
+/* The next connection on a listening socket, as a socket handle; ERR_WOULD_BLOCK when none waits. Needs UK_CAP_NET. */
+int64_t uk_tcp_accept(uk_handle_t listener);
+/* A TCP socket connecting to the IPv4 address `addr` (10.0.2.2 is 0x0A000202) and `port`, which the policy's connect list must name (else ERR_NOT_ALLOWED). Writable once connected; a failed connection reads as ERR_CONNECTION. Needs UK_CAP_NET. */
+int64_t uk_tcp_connect(uint32_t addr, uint32_t port);
+/* Queues bytes on a connected TCP socket; returns how many (ERR_WOULD_BLOCK when none fit). Needs UK_CAP_NET. */
+int64_t uk_sock_send(uk_handle_t sock, const void *buf, uint64_t len);
+/* Reads received bytes from a TCP socket; 0 once the peer has closed its side, ERR_WOULD_BLOCK when nothing waits. Needs UK_CAP_NET. */
+int64_t uk_sock_recv(uk_handle_t sock, void *buf, uint64_t len);
+/* Closes the sending side of a TCP socket (the peer reads its end); receiving goes on. Needs UK_CAP_NET. */
+int64_t uk_sock_shutdown(uk_handle_t sock);
+/* A UDP socket on `port` (0: a free port for sending; a listening port must be in the policy's listen list). Needs UK_CAP_NET. */
+int64_t uk_udp_bind(uint32_t port);
+/* Sends one datagram to `to` = IPv4 address << 16 | port (a destination the policy allows). Needs UK_CAP_NET. */
+int64_t uk_udp_send_to(uk_handle_t sock, const void *buf, uint64_t len, uint64_t to);
+/* Receives one datagram (cut to `len`); its sender, address << 16 | port, goes to `from` (8 bytes). ERR_WOULD_BLOCK when none waits. Needs UK_CAP_NET. */
+int64_t uk_udp_recv_from(uk_handle_t sock, void *buf, uint64_t len, void *from);
+
+/* In the guest, each kernel call straight through the gate, past the network library (which uses these). */
+#ifdef UK_GUEST_SYS
+_Noreturn void uk_sys_exit(uint32_t status);
+int64_t uk_sys_log(uint32_t level, const void *msg, uint64_t len);
+int64_t uk_sys_clock_now(uint32_t clock);
+int64_t uk_sys_cap_acquire(uint32_t kind);
+int64_t uk_sys_cap_enter(const void *handles, uint64_t count);
+int64_t uk_sys_cap_drop(uint32_t kind);
+int64_t uk_sys_handle_close(uk_handle_t handle);
+int64_t uk_sys_timer_create(void);
+int64_t uk_sys_timer_arm(uk_handle_t timer, uint64_t delay_ns, uint64_t period_ns);
+int64_t uk_sys_io_register(uk_handle_t handle, uint32_t interest, uint64_t user_data);
+int64_t uk_sys_io_unregister(uk_handle_t handle);
+int64_t uk_sys_io_poll(void *events, uint64_t max, int64_t timeout_ns);
+int64_t uk_sys_random(void *buf, uint64_t len);
+int64_t uk_sys_nop(void);
+int64_t uk_sys_task_spawn(uint64_t entry, uint64_t arg, void *stack, uint64_t stack_len);
+int64_t uk_sys_task_yield(void);
+int64_t uk_sys_task_exit(uint32_t status);
+int64_t uk_sys_task_join(uk_handle_t task);
+int64_t uk_sys_mem_map(uint64_t len);
+int64_t uk_sys_mem_unmap(uint64_t addr, uint64_t len);
+int64_t uk_sys_net_open(void);
+int64_t uk_sys_net_info(uk_handle_t dev, void *buf, uint64_t len);
+int64_t uk_sys_net_send(uk_handle_t dev, const struct uk_iovec *frames, uint64_t count);
+int64_t uk_sys_net_recv(uk_handle_t dev, const struct uk_iovec *frames, uint64_t count, void *lens);
+#endif
 
 #ifdef __cplusplus
 }

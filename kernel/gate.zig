@@ -15,6 +15,13 @@ const mem_map = @import("workload/mem_map.zig");
 const memory = @import("core/memory.zig");
 const layout = @import("layout.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
+const virtio_net = @import("devices/virtio/net.zig");
+
+/// The network device, when the VM has one (main.zig sets it up before the workload runs).
+pub var net: ?*virtio_net.Net = null;
+/// Set by the device's interrupt; ends io_poll's sleep. Cleared when the rings are next read.
+var net_irq: bool = false;
+pub const net_vector: u8 = 33;
 
 /// Kernel-internal: the boot-time probe of the syscall gate; outside the probe it is no call.
 pub const gate_probe_call: u64 = 0x7a69_6775;
@@ -32,7 +39,41 @@ const Guest = struct {
         return time.wallNs();
     }
     pub fn sleepUntil(deadline_ns: u64) void {
-        lapic.sleepUntil(deadline_ns);
+        lapic.sleepUntil(deadline_ns, &net_irq);
+    }
+    pub fn netPresent() bool {
+        return net != null;
+    }
+    pub fn netMac() [6]u8 {
+        return net.?.mac;
+    }
+    pub fn tscHz() u64 {
+        return time.tsc_hz;
+    }
+    /// Clears the interrupt flag before looking at the rings: an interrupt after the look sets
+    /// it again, and the sleep that follows ends at once.
+    pub fn netReadiness() u32 {
+        const d = net orelse return 0;
+        @as(*volatile bool, &net_irq).* = false;
+        return (if (d.readable()) objects.numbers.ev_readable else 0) | (if (d.writable()) objects.numbers.ev_writable else 0);
+    }
+    pub fn netTxBuffer() ?[]u8 {
+        return net.?.txBuffer();
+    }
+    pub fn netTxSubmit(len: usize) void {
+        net.?.txSubmit(len);
+    }
+    pub fn netTxFlush() void {
+        net.?.txFlush();
+    }
+    pub fn netRxPeek() ?[]const u8 {
+        return net.?.rxPeek();
+    }
+    pub fn netRxRelease() void {
+        net.?.rxRelease();
+    }
+    pub fn netRxFlush() void {
+        net.?.rxFlush();
     }
     pub fn consoleWrite(bytes: []const u8) void {
         serial.write(bytes);
@@ -81,6 +122,15 @@ const Guest = struct {
 
 const calls = @import("core/calls.zig");
 const Calls = calls.Calls(Guest);
+
+/// The network policy the frames are checked against (main.zig, before the workload runs).
+pub fn setNetPolicy(p: calls.netpolicy.Policy) void {
+    Calls.net_policy = p;
+}
+
+pub fn netCounters() calls.netpolicy.Counters {
+    return Calls.net_counters;
+}
 
 /// Each task's registers while it does not run. Tasks switch only inside a call, at the gate's
 /// function-call boundary, where the SysV ABI leaves no SSE register live: saving the trap frame
@@ -158,5 +208,9 @@ pub fn userFault(frame: *trap.TrapFrame) void {
 }
 
 pub fn interrupt(vector: u64) void {
-    if (vector == lapic.timer_vector) lapic.eoi();
+    if (vector == net_vector) {
+        if (net) |d| d.ack();
+        @as(*volatile bool, &net_irq).* = true;
+    }
+    lapic.eoi();
 }

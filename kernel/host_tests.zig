@@ -9,5 +9,6 @@ test {
     _ = @import("core/objects.zig");
     _ = @import("core/calls.zig");
     _ = @import("core/memory.zig");
+    _ = @import("core/netpolicy.zig");
     _ = @import("time.zig");
 }

@@ -15,6 +15,9 @@ const memory = @import("core/memory.zig");
 const tar = @import("workload/tar.zig");
 const virtio_mmio = @import("devices/virtio/mmio.zig");
 const virtio_blk = @import("devices/virtio/blk.zig");
+const virtio_net = @import("devices/virtio/net.zig");
+const ioapic = @import("devices/ioapic.zig");
+const netpolicy = @import("core/netpolicy.zig");
 const gate = @import("gate.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const page_alloc = @import("mem/page_alloc.zig");
@@ -99,11 +102,14 @@ const Workload = struct {
     policy: []const u8,
     /// The most it may hold through mem_map, in MiB as text; null: what the RAM allows.
     memory_limit_mib: ?[]const u8 = null,
+    /// The image's whole policy file (its `net.*` lines are the network policy); null: the
+    /// network policy comes from `zigu.net.*=` on the command line.
+    policy_file: ?[]const u8 = null,
     source: []const u8,
 };
 
 /// Largest policy file in a root image.
-const max_policy_bytes: usize = 256;
+const max_policy_bytes: usize = 4096;
 
 
 /// The workload and its policy: from the root image on the first virtio-blk device
@@ -125,7 +131,7 @@ fn chooseWorkload(line: []const u8) Workload {
         if (cmdline.get(line, "zigu.caps") != null) serial.print("zigu: zigu.caps= ignored: the root image carries the policy\n", .{});
         if (limit != null) serial.print("zigu: zigu.memory_limit_mib= ignored: the root image carries the policy\n", .{});
         const file = objects.splitPolicyFile(policy) catch |err| fail("root image: policy file: {s} (the first line names capabilities; then only memory_limit_mib=N)", .{@errorName(err)});
-        return .{ .elf = elf, .root_image = image, .policy = file.names, .memory_limit_mib = file.memory_limit_mib, .source = "root image" };
+        return .{ .elf = elf, .root_image = image, .policy = file.names, .memory_limit_mib = file.memory_limit_mib, .policy_file = policy, .source = "root image" };
     }
     if (std.mem.eql(u8, name, "initrd")) {
         const mods = boot.moduleList();
@@ -156,6 +162,38 @@ fn readRootImage(line: []const u8) []const u8 {
         return out[0..size];
     }
     fail("zigu.workload=disk but no virtio-blk device on the command line (virtio_mmio.device=)", .{});
+}
+
+var net_device: virtio_net.Net = undefined;
+
+/// The network policy (the image's `net.*` lines, or `zigu.net.*=` on the command line), and the
+/// first virtio-net device, its interrupt routed to the gate's vector. No device: none.
+fn initNet(line: []const u8, chosen: *const Workload, virtio: []const cmdline.VirtioMmio) void {
+    var policy = netpolicy.Policy{};
+    const keys = [_][]const u8{ "address", "gateway", "dns", "listen", "connect" };
+    if (chosen.policy_file) |file| {
+        var lines = std.mem.splitScalar(u8, file, '\n');
+        while (lines.next()) |raw| {
+            const l = std.mem.trim(u8, raw, " \t\r");
+            if (!std.mem.startsWith(u8, l, "net.")) continue;
+            const eq = std.mem.indexOfScalar(u8, l, '=') orelse continue;
+            const key = std.mem.trim(u8, l[4..eq], " \t");
+            netpolicy.set(&policy, key, l[eq + 1 ..]) catch |err| fail("root image: policy file: net.{s}: {s}", .{ key, @errorName(err) });
+        }
+    } else inline for (keys) |key| {
+        if (cmdline.get(line, "zigu.net." ++ key)) |v| netpolicy.set(&policy, key, v) catch |err| fail("zigu.net.{s}={s}: {s}", .{ key, v, @errorName(err) });
+    }
+    gate.setNetPolicy(policy);
+    for (virtio) |d| {
+        const dev = virtio_mmio.probe(d.base) catch continue;
+        if (dev.device_id != virtio_mmio.device_net) continue;
+        net_device.init(dev, &pages) catch |err| fail("virtio-net at 0x{x}: {s}", .{ d.base, @errorName(err) });
+        ioapic.route(d.irq, gate.net_vector) catch fail("virtio-net at 0x{x}: no I/O APIC pin for IRQ {d}", .{ d.base, d.irq });
+        gate.net = &net_device;
+        const m = net_device.mac;
+        serial.print("zigu: net: virtio-net at 0x{x} irq {d}, mac {x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}\n", .{ d.base, d.irq, m[0], m[1], m[2], m[3], m[4], m[5] });
+        return;
+    }
 }
 
 /// `syscall` where it reaches ring 0, the trap gate where it does not (nested kvm-pvm), unless the
@@ -251,6 +289,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const mem_limit_bytes = if (chosen.memory_limit_mib) |text| objects.memoryLimitBytes(text) catch
         fail("memory limit \"{s}\" ({s}): expected MiB, 1 to {d}", .{ text, chosen.source, objects.max_memory_limit_mib }) else memory.unlimited;
     gate.init(policy, mem_limit_bytes, &pages);
+    initNet(line, &chosen, virtio);
 
     cpu.initSyscall();
     cpu.enableUserSse();
@@ -278,6 +317,10 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
         .faulted => |vector| 128 + vector,
         .probe => fail("probe outcome outside the probe", .{}),
     };
+    if (gate.net != null) {
+        const c = gate.netCounters();
+        serial.print("zigu: net: frames out {d}, in {d}; dropped by the policy: out {d}, in {d}\n", .{ c.tx, c.rx, c.tx_dropped, c.rx_dropped });
+    }
     serial.print("zigu: exit {d}\n", .{status});
     serial.flush();
     cpu.resetVm();

@@ -12,6 +12,9 @@ export const ERR_NO_SPACE = -5;
 export const ERR_NO_SYS = -6;
 export const ERR_UNSUPPORTED = -7;
 export const ERR_EXISTS = -8;
+export const ERR_WOULD_BLOCK = -9;
+export const ERR_CONNECTION = -10;
+export const ERR_NOT_ALLOWED = -11;
 
 // capability kinds (mask bit = 1 << kind)
 export const CAP_LOG = 1;
@@ -50,6 +53,10 @@ export const PAGE_BYTES = 4096;
 export const LARGE_PAGE_BYTES = 2097152;
 export const MAX_MAP_BYTES = 17179869184;
 export const MAX_MAPPINGS = 256;
+export const MAX_NET_BATCH = 32;
+export const MAX_FRAME_BYTES = 1514;
+export const MIN_FRAME_BYTES = 14;
+export const MAX_NET_INFO_BYTES = 4096;
 
 export const calls = {
   exit: { nr: 0, cap: null },
@@ -72,6 +79,19 @@ export const calls = {
   task_join: { nr: 17, cap: CAP_TASK },
   mem_map: { nr: 18, cap: null },
   mem_unmap: { nr: 19, cap: null },
+  net_open: { nr: 20, cap: CAP_NET },
+  net_info: { nr: 21, cap: CAP_NET },
+  net_send: { nr: 22, cap: CAP_NET },
+  net_recv: { nr: 23, cap: CAP_NET },
+  tcp_listen: { nr: 24, cap: CAP_NET },
+  tcp_accept: { nr: 25, cap: CAP_NET },
+  tcp_connect: { nr: 26, cap: CAP_NET },
+  sock_send: { nr: 27, cap: CAP_NET },
+  sock_recv: { nr: 28, cap: CAP_NET },
+  sock_shutdown: { nr: 29, cap: CAP_NET },
+  udp_bind: { nr: 30, cap: CAP_NET },
+  udp_send_to: { nr: 31, cap: CAP_NET },
+  udp_recv_from: { nr: 32, cap: CAP_NET },
 } as const;
 
 export const errorNames: Record<number, string> = {
@@ -84,6 +104,9 @@ export const errorNames: Record<number, string> = {
   [-6]: "ERR_NO_SYS",
   [-7]: "ERR_UNSUPPORTED",
   [-8]: "ERR_EXISTS",
+  [-9]: "ERR_WOULD_BLOCK",
+  [-10]: "ERR_CONNECTION",
+  [-11]: "ERR_NOT_ALLOWED",
 };
 
 /** A negative result of an ABI call: the subclass names the error code. */
@@ -111,8 +134,14 @@ export class NoSpaceError extends UkernelError {}
 export class NoSuchCallError extends UkernelError {}
 /** ERR_UNSUPPORTED: The call exists but this machine cannot do it (e.g. no wall clock). */
 export class UnsupportedError extends UkernelError {}
-/** ERR_EXISTS: Already so (a handle registered twice with io_poll). */
+/** ERR_EXISTS: Already so (a handle registered twice with io_poll, a port already listened on, a device already open). */
 export class ExistsError extends UkernelError {}
+/** ERR_WOULD_BLOCK: Not now: nothing to read, no room to write, no connection to accept. Wait for the event with io_poll. */
+export class WouldBlockError extends UkernelError {}
+/** ERR_CONNECTION: The connection failed: refused, reset by the peer, or timed out. */
+export class ConnectionFailedError extends UkernelError {}
+/** ERR_NOT_ALLOWED: The network policy ([network] in ukernel.toml) names no such listen port or destination. */
+export class NetworkPolicyError extends UkernelError {}
 
 /** The exception for a negative result `code` of `call`. */
 export function errorFor(call: string, code: number): UkernelError {
@@ -133,12 +162,21 @@ export function errorFor(call: string, code: number): UkernelError {
       return new UnsupportedError(call, code);
     case -8:
       return new ExistsError(call, code);
+    case -9:
+      return new WouldBlockError(call, code);
+    case -10:
+      return new ConnectionFailedError(call, code);
+    case -11:
+      return new NetworkPolicyError(call, code);
     default:
       return new UkernelError(call, code);
   }
 }
 
-/** Each call's C prototype for FFI (koffi): typed pointers, `_Out_` where the call writes. */
+/** Calls a ring-3 library carries out (in the guest: runtime/net), not the kernel. */
+export const libraryCalls: readonly string[] = ["tcp_listen", "tcp_accept", "tcp_connect", "sock_send", "sock_recv", "sock_shutdown", "udp_bind", "udp_send_to", "udp_recv_from"];
+
+/** The C prototype of each call libukernel_abi.so exports, for FFI (koffi): typed pointers, `_Out_` where the call writes. */
 export const ffiPrototypes: Record<string, string> = {
   exit: "void uk_exit(uint32_t status)",
   log: "int64_t uk_log(uint32_t level, const char *msg, uint64_t len)",
@@ -160,4 +198,8 @@ export const ffiPrototypes: Record<string, string> = {
   task_join: "int64_t uk_task_join(uint64_t task)",
   mem_map: "int64_t uk_mem_map(uint64_t len)",
   mem_unmap: "int64_t uk_mem_unmap(uint64_t addr, uint64_t len)",
+  net_open: "int64_t uk_net_open()",
+  net_info: "int64_t uk_net_info(uint64_t dev, _Out_ char *buf, uint64_t len)",
+  net_send: "int64_t uk_net_send(uint64_t dev, const uk_iovec *frames, uint64_t count)",
+  net_recv: "int64_t uk_net_recv(uint64_t dev, const uk_iovec *frames, uint64_t count, _Out_ uint64_t *lens)",
 };

@@ -9,7 +9,7 @@ pub const Cap = abi.Cap;
 pub const Event = abi.Event;
 pub const Handle = u64;
 
-pub const Error = error{ Permission, BadHandle, BadPointer, Invalid, NoSpace, NoSys, Unsupported, Exists, Unknown };
+pub const Error = error{ Permission, BadHandle, BadPointer, Invalid, NoSpace, NoSys, Unsupported, Exists, WouldBlock, Connection, NotAllowed, Unknown };
 
 const Gate = *const fn (nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) callconv(.c) i64;
 
@@ -40,6 +40,9 @@ pub fn toError(code: i64) Error {
         .no_sys => error.NoSys,
         .unsupported => error.Unsupported,
         .exists => error.Exists,
+        .would_block => error.WouldBlock,
+        .connection => error.Connection,
+        .not_allowed => error.NotAllowed,
         _ => error.Unknown,
     };
 }
@@ -216,3 +219,86 @@ pub fn panicHandler(msg: []const u8, _: ?usize) noreturn {
     print("workload panic: {s}", .{msg});
     exit(panic_status);
 }
+
+// ---- the network ---------------------------------------------------------------------------------
+
+/// The kernel's frame device (CAP_NET): raw Ethernet frames in batches, checked against the
+/// network policy. Workloads normally use sockets (`net` below) instead.
+pub const netdev = struct {
+    pub const IoVec = abi.IoVec;
+
+    pub fn open() Error!Handle {
+        return call(.net_open, 0, 0, 0);
+    }
+
+    /// The device and policy as `key=value` lines, into `buf`.
+    pub fn info(dev: Handle, buf: []u8) Error![]u8 {
+        const len = try call(.net_info, dev, @intFromPtr(buf.ptr), buf.len);
+        return buf[0..@intCast(len)];
+    }
+
+    /// Frames the device took (each 14..1514 bytes).
+    pub fn send(dev: Handle, frames: []const IoVec) Error!usize {
+        return @intCast(try call(.net_send, dev, @intFromPtr(frames.ptr), frames.len));
+    }
+
+    /// Frames received into `bufs` (each at least 1514 bytes), their lengths into `lens`.
+    pub fn recv(dev: Handle, bufs: []const IoVec, lens: []u64) Error!usize {
+        std.debug.assert(lens.len >= bufs.len);
+        const r = raw4(.net_recv, dev, @intFromPtr(bufs.ptr), bufs.len, @intFromPtr(lens.ptr));
+        return if (r < 0) toError(r) else @intCast(r);
+    }
+};
+
+/// TCP and UDP sockets from the network library (runtime/net, a TCP/IP stack in ring 3): only in
+/// workloads that link it (build.zig: `.net = true`). Their handles also work with register,
+/// unregister, poll and close, through the C functions of include/ukernel_abi.h.
+pub const net = struct {
+    extern fn uk_tcp_listen(port: u32, backlog: u32) callconv(.c) i64;
+    extern fn uk_tcp_accept(listener: u64) callconv(.c) i64;
+    extern fn uk_tcp_connect(addr: u32, port: u32) callconv(.c) i64;
+    extern fn uk_sock_send(sock: u64, buf: [*]const u8, len: u64) callconv(.c) i64;
+    extern fn uk_sock_recv(sock: u64, buf: [*]u8, len: u64) callconv(.c) i64;
+    extern fn uk_sock_shutdown(sock: u64) callconv(.c) i64;
+    extern fn uk_handle_close(h: u64) callconv(.c) i64;
+    extern fn uk_io_register(h: u64, interest: u32, user_data: u64) callconv(.c) i64;
+    extern fn uk_io_unregister(h: u64) callconv(.c) i64;
+    extern fn uk_io_poll(events: [*]Event, max: u64, timeout_ns: i64) callconv(.c) i64;
+
+    fn check(r: i64) Error!u64 {
+        return if (r < 0) toError(r) else @intCast(r);
+    }
+    pub fn listen(port: u16, backlog: u32) Error!Handle {
+        return check(uk_tcp_listen(port, backlog));
+    }
+    pub fn accept(listener: Handle) Error!Handle {
+        return check(uk_tcp_accept(listener));
+    }
+    pub fn connect(addr: u32, port: u16) Error!Handle {
+        return check(uk_tcp_connect(addr, port));
+    }
+    pub fn send(sock: Handle, bytes: []const u8) Error!usize {
+        return @intCast(try check(uk_sock_send(sock, bytes.ptr, bytes.len)));
+    }
+    pub fn recv(sock: Handle, buf: []u8) Error!usize {
+        return @intCast(try check(uk_sock_recv(sock, buf.ptr, buf.len)));
+    }
+    pub fn shutdown(sock: Handle) Error!void {
+        _ = try check(uk_sock_shutdown(sock));
+    }
+    /// Closes a socket or any kernel handle.
+    pub fn close(h: Handle) Error!void {
+        _ = try check(uk_handle_close(h));
+    }
+    pub fn register(h: Handle, interest: u32, user_data: u64) Error!void {
+        _ = try check(uk_io_register(h, interest, user_data));
+    }
+    pub fn unregister(h: Handle) Error!void {
+        _ = try check(uk_io_unregister(h));
+    }
+    /// io_poll over sockets and kernel handles alike (the library folds its own in).
+    pub fn poll(events: []Event, timeout_ns: i64) Error![]Event {
+        const got = try check(uk_io_poll(events.ptr, events.len, timeout_ns));
+        return events[0..@intCast(got)];
+    }
+};

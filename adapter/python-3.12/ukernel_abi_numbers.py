@@ -15,6 +15,9 @@ ERR_NO_SPACE = -5
 ERR_NO_SYS = -6
 ERR_UNSUPPORTED = -7
 ERR_EXISTS = -8
+ERR_WOULD_BLOCK = -9
+ERR_CONNECTION = -10
+ERR_NOT_ALLOWED = -11
 
 # capability kinds (mask bit = 1 << kind)
 CAP_LOG = 1
@@ -53,6 +56,10 @@ PAGE_BYTES = 4096
 LARGE_PAGE_BYTES = 2097152
 MAX_MAP_BYTES = 17179869184
 MAX_MAPPINGS = 256
+MAX_NET_BATCH = 32
+MAX_FRAME_BYTES = 1514
+MIN_FRAME_BYTES = 14
+MAX_NET_INFO_BYTES = 4096
 
 CALLS = {
     "exit": (0, None),
@@ -75,6 +82,19 @@ CALLS = {
     "task_join": (17, CAP_TASK),
     "mem_map": (18, None),
     "mem_unmap": (19, None),
+    "net_open": (20, CAP_NET),
+    "net_info": (21, CAP_NET),
+    "net_send": (22, CAP_NET),
+    "net_recv": (23, CAP_NET),
+    "tcp_listen": (24, CAP_NET),
+    "tcp_accept": (25, CAP_NET),
+    "tcp_connect": (26, CAP_NET),
+    "sock_send": (27, CAP_NET),
+    "sock_recv": (28, CAP_NET),
+    "sock_shutdown": (29, CAP_NET),
+    "udp_bind": (30, CAP_NET),
+    "udp_send_to": (31, CAP_NET),
+    "udp_recv_from": (32, CAP_NET),
 }
 
 ERROR_NAMES = {
@@ -87,6 +107,9 @@ ERROR_NAMES = {
     -6: "ERR_NO_SYS",
     -7: "ERR_UNSUPPORTED",
     -8: "ERR_EXISTS",
+    -9: "ERR_WOULD_BLOCK",
+    -10: "ERR_CONNECTION",
+    -11: "ERR_NOT_ALLOWED",
 }
 
 
@@ -143,9 +166,27 @@ class UnsupportedError(UkernelError):
 
 
 class ExistsError(UkernelError):
-    """ERR_EXISTS: Already so (a handle registered twice with io_poll)."""
+    """ERR_EXISTS: Already so (a handle registered twice with io_poll, a port already listened on, a device already open)."""
 
     code = ERR_EXISTS
+
+
+class WouldBlockError(UkernelError, BlockingIOError):
+    """ERR_WOULD_BLOCK: Not now: nothing to read, no room to write, no connection to accept. Wait for the event with io_poll."""
+
+    code = ERR_WOULD_BLOCK
+
+
+class ConnectionFailedError(UkernelError, ConnectionError):
+    """ERR_CONNECTION: The connection failed: refused, reset by the peer, or timed out."""
+
+    code = ERR_CONNECTION
+
+
+class NetworkPolicyError(UkernelError, PermissionError):
+    """ERR_NOT_ALLOWED: The network policy ([network] in ukernel.toml) names no such listen port or destination."""
+
+    code = ERR_NOT_ALLOWED
 
 
 ERRORS: dict[int, type[UkernelError]] = {
@@ -157,9 +198,15 @@ ERRORS: dict[int, type[UkernelError]] = {
     ERR_NO_SYS: NoSuchCallError,
     ERR_UNSUPPORTED: UnsupportedError,
     ERR_EXISTS: ExistsError,
+    ERR_WOULD_BLOCK: WouldBlockError,
+    ERR_CONNECTION: ConnectionFailedError,
+    ERR_NOT_ALLOWED: NetworkPolicyError,
 }
 
-# Argument kinds of every uk_* function: "u32", "u64", "i64" or "ptr".
+# Calls a ring-3 library carries out (in the guest: runtime/net), not the kernel.
+LIBRARY_CALLS = ("tcp_listen", "tcp_accept", "tcp_connect", "sock_send", "sock_recv", "sock_shutdown", "udp_bind", "udp_send_to", "udp_recv_from")
+
+# Argument kinds of every uk_* function libukernel_abi.so exports: "u32", "u64", "i64" or "ptr".
 SIGNATURES: dict[str, tuple[str, ...]] = {
     "exit": ("u32",),
     "log": ("u32", "ptr", "u64"),
@@ -181,4 +228,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "task_join": ("u64",),
     "mem_map": ("u64",),
     "mem_unmap": ("u64", "u64"),
+    "net_open": (),
+    "net_info": ("u64", "ptr", "u64"),
+    "net_send": ("u64", "ptr", "u64"),
+    "net_recv": ("u64", "ptr", "u64", "ptr"),
 }

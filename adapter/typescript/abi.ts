@@ -31,6 +31,7 @@ export class Abi {
     const koffi = createRequire(import.meta.url)("koffi") as typeof import("koffi");
     const lib = koffi.load(path);
     koffi.struct("uk_event", { user_data: "uint64_t", events: "uint32_t", reserved: "uint32_t" });
+    koffi.struct("uk_iovec", { ptr: "uint64_t", len: "uint64_t" });
     // The generated C prototypes, less the two that never return (exit ends the process).
     const decl = Object.entries(n.ffiPrototypes).filter(([name]) => name !== "exit" && name !== "task_exit").map(([, proto]) => proto);
     this.fns = {};

@@ -18,8 +18,14 @@ pub const Error = enum(i64) {
     no_sys = -6,
     /// The call exists but this machine cannot do it (e.g. no wall clock).
     unsupported = -7,
-    /// Already so (a handle registered twice with io_poll).
+    /// Already so (a handle registered twice with io_poll, a port already listened on, a device already open).
     exists = -8,
+    /// Not now: nothing to read, no room to write, no connection to accept. Wait for the event with io_poll.
+    would_block = -9,
+    /// The connection failed: refused, reset by the peer, or timed out.
+    connection = -10,
+    /// The network policy ([network] in ukernel.toml) names no such listen port or destination.
+    not_allowed = -11,
     _,
 };
 
@@ -32,7 +38,7 @@ pub const Cap = enum(u32) {
     task = 3,
     /// Block devices and files (not built yet).
     io = 4,
-    /// Sockets (not built yet).
+    /// The network: the frame device (kernel) and the sockets over it (the network library), within the network policy.
     net = 5,
     /// Random bytes from the CPU's generator.
     random = 6,
@@ -87,6 +93,14 @@ pub const Call = enum(u64) {
     mem_map = 18,
     /// Unmaps one whole mapping that mem_map returned (the same address and length), giving its memory back to the limit. Anything else is ERR_INVALID.
     mem_unmap = 19,
+    /// A handle on the network device: readable when frames have arrived, writable when the device takes frames. ERR_UNSUPPORTED without a device, ERR_EXISTS while another handle is open.
+    net_open = 20,
+    /// Writes the device and its policy as `key=value` lines (mac, mtu, tsc_hz, address, gateway, dns, listen, connect; docs/kernel-abi.md) and returns their length; ERR_NO_SPACE when `len` cannot hold them.
+    net_info = 21,
+    /// Sends up to `count` frames (each MIN_FRAME_BYTES..MAX_FRAME_BYTES, else ERR_INVALID before any is sent) and returns how many the device took; a frame the network policy refuses is taken, dropped and counted.
+    net_send = 22,
+    /// Receives up to `count` frames into the buffers (each at least MAX_FRAME_BYTES), their lengths into `lens`; returns how many (0: none waiting). Frames the network policy refuses never arrive (they are counted).
+    net_recv = 23,
     _,
 
     /// The capability that must be active for this call, or null.
@@ -112,6 +126,10 @@ pub const Call = enum(u64) {
             .task_join => .task,
             .mem_map => null,
             .mem_unmap => null,
+            .net_open => .net,
+            .net_info => .net,
+            .net_send => .net,
+            .net_recv => .net,
             _ => null,
         };
     }
@@ -146,6 +164,10 @@ pub const page_bytes: u64 = 4096;
 pub const large_page_bytes: u64 = 2097152;
 pub const max_map_bytes: u64 = 17179869184;
 pub const max_mappings: u64 = 256;
+pub const max_net_batch: u64 = 32;
+pub const max_frame_bytes: u64 = 1514;
+pub const min_frame_bytes: u64 = 14;
+pub const max_net_info_bytes: u64 = 4096;
 
 /// One io_poll result, as the workload reads it.
 pub const Event = extern struct {

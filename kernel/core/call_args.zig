@@ -257,5 +257,62 @@ pub fn Decoder(comptime V: type) type {
             return .{ .addr = addr, .len = len };
         }
 
+        pub const NetOpen = struct {
+        };
+
+        pub fn net_open(_: Raw) DecodeError!NetOpen {
+            return .{};
+        }
+
+        pub const NetInfo = struct {
+            dev: u64,
+            buf: V.Out,
+            len: u64,
+        };
+
+        pub fn net_info(r: Raw) DecodeError!NetInfo {
+            const dev_raw: u64 = r[0];
+            const dev = dev_raw;
+            const len_raw: u64 = r[2];
+            if (len_raw > n.max_net_info_bytes) return error.Invalid;
+            const len = len_raw;
+            const buf = try V.userOut(r[1], len);
+            return .{ .dev = dev, .buf = buf, .len = len };
+        }
+
+        pub const NetSend = struct {
+            dev: u64,
+            frames: V.InVec(n.max_net_batch),
+            count: u64,
+        };
+
+        pub fn net_send(r: Raw) DecodeError!NetSend {
+            const dev_raw: u64 = r[0];
+            const dev = dev_raw;
+            const count_raw: u64 = r[2];
+            if (count_raw > n.max_net_batch) return error.Invalid;
+            const count = count_raw;
+            const frames = try V.userInVec(n.max_net_batch, r[1], count);
+            return .{ .dev = dev, .frames = frames, .count = count };
+        }
+
+        pub const NetRecv = struct {
+            dev: u64,
+            frames: V.OutVec(n.max_net_batch),
+            count: u64,
+            lens: V.Out,
+        };
+
+        pub fn net_recv(r: Raw) DecodeError!NetRecv {
+            const dev_raw: u64 = r[0];
+            const dev = dev_raw;
+            const count_raw: u64 = r[2];
+            if (count_raw > n.max_net_batch) return error.Invalid;
+            const count = count_raw;
+            const frames = try V.userOutVec(n.max_net_batch, r[1], count);
+            const lens = try V.userOut(r[3], std.math.mul(u64, count, 8) catch return error.Invalid);
+            return .{ .dev = dev, .frames = frames, .count = count, .lens = lens };
+        }
+
     };
 }

@@ -7,6 +7,7 @@ const std = @import("std");
 const objects = @import("objects.zig");
 const call_args = @import("call_args.zig");
 const mem_map = @import("memory.zig");
+pub const netpolicy = @import("netpolicy.zig");
 const n = objects.numbers;
 
 /// What the platform does after a call, beyond handing back its value.
@@ -52,7 +53,12 @@ const checked: Proof = .{ .checked = true };
 ///   memMap(mappings: *const mem_map.Mappings, len) ?mem_map.Mapped (maps `len` fresh bytes where
 ///   no mapping is, writable and no-execute; null when the machine has no memory left) and
 ///   memUnmap(addr, len) void (only ever on a live mapping);
-///   exit(status: u8) noreturn.
+///   exit(status: u8) noreturn;
+///   the network device: netPresent() bool; netMac() [6]u8; tscHz() u64; netReadiness() u32
+///   (EV_READABLE: a frame waits; EV_WRITABLE: a TX buffer is free); netTxBuffer() ?[]u8 (a free
+///   TX buffer of at least MAX_FRAME_BYTES) then netTxSubmit(len), and netTxFlush() once per batch;
+///   netRxPeek() ?[]const u8 (the next received frame) then netRxRelease(), and netRxFlush() once
+///   per batch.
 pub fn Calls(comptime Platform: type) type {
     return struct {
         pub var core: objects.Core = undefined;
@@ -63,10 +69,14 @@ pub fn Calls(comptime Platform: type) type {
         /// ring-0 store is emulated under kvm-pvm (1 KiB of events cost ~0.3 ms per io_poll).
         var poll_events: [n.max_poll_events]n.Event = undefined;
         var enter_handles: [objects.max_handles]u64 = undefined;
+        /// The network policy every frame is checked against, and what the checks did.
+        pub var net_policy: netpolicy.Policy = .{};
+        pub var net_counters: netpolicy.Counters = .{};
 
         pub fn init(policy: u64) void {
             core.init(policy);
             mappings.init(mem_map.unlimited);
+            net_counters = .{};
         }
 
         /// The most the workload may hold through mem_map at once (set before it runs).
@@ -129,6 +139,13 @@ pub fn Calls(comptime Platform: type) type {
                 .task_join => if (try core.taskJoin((try D.task_join(r)).task)) |status| value(status) else .{ .action = .restart },
                 .mem_map => try memMap(try D.mem_map(r)),
                 .mem_unmap => value(done(try memUnmap(try D.mem_unmap(r)))),
+                .net_open => blk: {
+                    if (!Platform.netPresent()) break :blk error.Unsupported;
+                    break :blk value(handle(try core.netOpen()));
+                },
+                .net_info => value(try netInfo(try D.net_info(r))),
+                .net_send => value(try netSend(try D.net_send(r))),
+                .net_recv => value(try netRecv(try D.net_recv(r))),
                 _ => error.NoSys,
             };
         }
@@ -149,6 +166,66 @@ pub fn Calls(comptime Platform: type) type {
             if (!mappings.isMapping(a.addr, a.len)) return error.Invalid;
             Platform.memUnmap(a.addr, a.len);
             mappings.remove(a.addr, a.len) catch unreachable;
+        }
+
+        fn netInfo(a: D.NetInfo) objects.Error!i64 {
+            try core.netLookup(a.dev);
+            var buf: [n.max_net_info_bytes]u8 = undefined;
+            var w = std.Io.Writer.fixed(&buf);
+            const mac = Platform.netMac();
+            w.print("mac={x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}\nmtu=1500\ntsc_hz={d}\n", .{ mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], Platform.tscHz() }) catch return error.NoSpace;
+            netpolicy.format(&net_policy, &w) catch return error.NoSpace;
+            const text = w.buffered();
+            if (text.len > a.len) return error.NoSpace;
+            copyOut(a.buf, 0, text);
+            return @intCast(text.len);
+        }
+
+        /// Every frame's length first (all or none are refused), then each copied straight into a
+        /// device buffer and checked there, after the copy: ring 3 cannot change what was checked.
+        fn netSend(a: D.NetSend) objects.Error!i64 {
+            try core.netLookup(a.dev);
+            for (a.frames.items[0..a.frames.len]) |f| {
+                if (f.len < n.min_frame_bytes or f.len > n.max_frame_bytes) return error.Invalid;
+            }
+            var taken: usize = 0;
+            for (a.frames.items[0..a.frames.len]) |f| {
+                const buf = Platform.netTxBuffer() orelse break;
+                const bytes = buf[0..@intCast(f.len)];
+                copyIn(f, 0, bytes);
+                taken += 1;
+                if (!netpolicy.allows(&net_policy, .out, bytes)) {
+                    net_counters.tx_dropped += 1;
+                    continue; // the buffer stays free
+                }
+                Platform.netTxSubmit(bytes.len);
+                net_counters.tx += 1;
+            }
+            if (taken > 0) Platform.netTxFlush();
+            return @intCast(taken);
+        }
+
+        fn netRecv(a: D.NetRecv) objects.Error!i64 {
+            try core.netLookup(a.dev);
+            for (a.frames.items[0..a.frames.len]) |f| if (f.len < n.max_frame_bytes) return error.Invalid;
+            var got: usize = 0;
+            var released = false;
+            while (got < a.frames.len) {
+                const frame = Platform.netRxPeek() orelse break;
+                if (frame.len > n.max_frame_bytes or !netpolicy.allows(&net_policy, .in, frame)) {
+                    net_counters.rx_dropped += 1;
+                } else {
+                    copyOut(a.frames.items[got], 0, frame);
+                    const len: u64 = frame.len;
+                    copyOut(a.lens, got * 8, std.mem.asBytes(&len));
+                    got += 1;
+                    net_counters.rx += 1;
+                }
+                Platform.netRxRelease();
+                released = true;
+            }
+            if (released) Platform.netRxFlush();
+            return @intCast(got);
         }
 
         fn taskSpawn(a: D.TaskSpawn) objects.Error!i64 {
@@ -282,6 +359,7 @@ pub fn Calls(comptime Platform: type) type {
             const give_up = core.pollDeadline(Platform.nowNs(), a.timeout_ns);
             const events = &poll_events;
             while (true) {
+                if (core.net_handle != 0) core.net_ready = Platform.netReadiness();
                 const now = Platform.nowNs();
                 const count = core.poll(now, events[0..max]);
                 if (count > 0) {
@@ -298,11 +376,13 @@ pub fn Calls(comptime Platform: type) type {
                     return .{ .action = .restart };
                 }
                 // No other task can run: wait here for the first deadline, ours, a timer's, or
-                // another poller's. With none at all, nothing can ever wake this poll.
-                const wake = earliest(earliest(give_up, core.nextDeadline()), core.pollersDeadline()) orelse {
-                    core.pollDone();
-                    return error.Invalid;
-                };
+                // another poller's. With none at all, nothing can ever wake this poll, unless the
+                // network device is registered: then its interrupt ends the sleep.
+                const wake = earliest(earliest(give_up, core.nextDeadline()), core.pollersDeadline()) orelse
+                    if (core.netRegistered()) std.math.maxInt(u64) else {
+                        core.pollDone();
+                        return error.Invalid;
+                    };
                 Platform.sleepUntil(wake);
                 core.wakePollers();
             }
@@ -392,6 +472,28 @@ const TestPlatform = struct {
     pub fn memUnmap(_: u64, len: u64) void {
         unmapped += len;
     }
+    pub fn netPresent() bool {
+        return false;
+    }
+    pub fn netMac() [6]u8 {
+        return .{ 0, 0, 0, 0, 0, 0 };
+    }
+    pub fn tscHz() u64 {
+        return 0;
+    }
+    pub fn netReadiness() u32 {
+        return 0;
+    }
+    pub fn netTxBuffer() ?[]u8 {
+        return null;
+    }
+    pub fn netTxSubmit(_: usize) void {}
+    pub fn netTxFlush() void {}
+    pub fn netRxPeek() ?[]const u8 {
+        return null;
+    }
+    pub fn netRxRelease() void {}
+    pub fn netRxFlush() void {}
 };
 
 test "every gated call: refused before acquire, after acquire without enter, and after drop; allowed when entered" {

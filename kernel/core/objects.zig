@@ -45,7 +45,8 @@ pub fn policyFromNames(names: []const u8) error{UnknownCapability}!u64 {
 }
 
 /// A root image's policy file (`ukernel pack` writes it): the capability names on the first line,
-/// then optional `key=value` lines; `memory_limit_mib` is the one key so far. Values stay text.
+/// then optional `key=value` lines: `memory_limit_mib`, and the network policy's `net.*` keys
+/// (left to netpolicy.zig). Values stay text.
 pub const PolicyFile = struct { names: []const u8, memory_limit_mib: ?[]const u8 = null };
 
 pub fn splitPolicyFile(text: []const u8) error{ UnknownPolicyKey, DuplicatePolicyKey }!PolicyFile {
@@ -55,7 +56,9 @@ pub fn splitPolicyFile(text: []const u8) error{ UnknownPolicyKey, DuplicatePolic
         const line = std.mem.trim(u8, raw_line, " \t\r");
         if (line.len == 0) continue;
         const eq = std.mem.indexOfScalar(u8, line, '=') orelse return error.UnknownPolicyKey;
-        if (!std.mem.eql(u8, std.mem.trim(u8, line[0..eq], " \t"), "memory_limit_mib")) return error.UnknownPolicyKey;
+        const key = std.mem.trim(u8, line[0..eq], " \t");
+        if (std.mem.startsWith(u8, key, "net.")) continue; // the network policy's: netpolicy.zig reads them
+        if (!std.mem.eql(u8, key, "memory_limit_mib")) return error.UnknownPolicyKey;
         if (file.memory_limit_mib != null) return error.DuplicatePolicyKey;
         file.memory_limit_mib = std.mem.trim(u8, line[eq + 1 ..], " \t");
     }
@@ -72,7 +75,11 @@ pub fn memoryLimitBytes(mib_text: []const u8) error{BadMemoryLimit}!u64 {
     return mib << 20;
 }
 
-pub const ObjectType = enum(u8) { capability = 1, timer = 2, task = 3 };
+pub const ObjectType = enum(u8) { capability = 1, timer = 2, task = 3, netdev = 4 };
+
+/// The first type tag a ring-3 library may use for its own handles (the network library's
+/// sockets): the kernel never makes one, so such a value is never a kernel handle.
+pub const first_library_type: u8 = 16;
 
 /// Handle layout: slot in bits 0..15, object type in 16..23, generation in 24..54. Bit 63 stays
 /// clear so a handle is a positive i64; generation 0 never occurs, so 0 is never a handle.
@@ -102,6 +109,8 @@ const Object = union(ObjectType) {
     timer: Timer,
     /// Index into Core.tasks.
     task: u16,
+    /// The network device (one handle at a time): ready as the platform says (`net_ready`).
+    netdev: void,
 };
 
 pub const max_tasks: usize = numbers.max_tasks;
@@ -171,6 +180,10 @@ pub const Core = struct {
     ready_count: usize = 0,
     polling_count: usize = 0,
     joining_count: usize = 0,
+    /// Readiness of the network device (EV_READABLE | EV_WRITABLE), set by the platform before
+    /// each poll; the device's handle, when one is open (0: none).
+    net_ready: u32 = 0,
+    net_handle: u64 = 0,
 
     /// In place: a Core is ~14 KiB, and Debug builds copy returned values several times over.
     /// Sets the scalars and the task table only: writing the whole ~14 KiB Core (every slot's
@@ -190,6 +203,8 @@ pub const Core = struct {
         self.ready_count = 0;
         self.polling_count = 0;
         self.joining_count = 0;
+        self.net_ready = 0;
+        self.net_handle = 0;
         self.setState(0, .ready);
     }
 
@@ -276,6 +291,7 @@ pub const Core = struct {
     pub fn close(self: *Core, handle: u64) Error!void {
         const slot = try self.lookup(handle, null);
         const index: u16 = @intCast(handle & ((1 << slot_bits) - 1));
+        if (slot.object.? == .netdev) self.net_handle = 0;
         if (slot.object.? == .task) {
             const task = &self.tasks[slot.object.?.task];
             if (task.state == .exited) task.* = .{} else task.orphaned = true; // exited: no count to keep
@@ -315,6 +331,24 @@ pub const Core = struct {
         unreachable; // a slot marked registered is always in the list
     }
 
+    /// A handle on the network device; one at a time.
+    pub fn netOpen(self: *Core) Error!u64 {
+        if (self.net_handle != 0) return error.Exists;
+        self.net_handle = try self.alloc(.{ .netdev = {} });
+        return self.net_handle;
+    }
+
+    pub fn netLookup(self: *Core, handle: u64) Error!void {
+        _ = try self.lookup(handle, .netdev);
+    }
+
+    /// Whether the network device's handle is registered (io_poll can then be woken by it).
+    pub fn netRegistered(self: *Core) bool {
+        if (self.net_handle == 0) return false;
+        const slot = self.lookup(self.net_handle, .netdev) catch return false;
+        return slot.registered;
+    }
+
     pub fn timerCreate(self: *Core) Error!u64 {
         return self.alloc(.{ .timer = .{} });
     }
@@ -339,6 +373,7 @@ pub const Core = struct {
             // Timers fire and tasks end: they only ever become readable, so an interest without
             // readable would wait for nothing (and a due timer would wake io_poll for ever).
             .timer, .task => if (interest & numbers.ev_readable == 0) return error.Invalid,
+            .netdev => {},
         }
         if (slot.registered) return error.Exists;
         assert(self.registered_count < max_handles);
@@ -528,6 +563,16 @@ pub const Core = struct {
             while (at > 0 and ready[at - 1].deadline > timer.deadline_ns) : (at -= 1) ready[at] = ready[at - 1];
             ready[at] = .{ .deadline = timer.deadline_ns, .index = index };
             ready_count += 1;
+        }
+        // The network device: level-triggered, as the platform last saw it.
+        if (self.net_ready != 0 and count < out.len and self.net_handle != 0) {
+            if (self.lookup(self.net_handle, .netdev)) |slot| {
+                const ev = slot.interest & self.net_ready;
+                if (slot.registered and ev != 0) {
+                    out[count] = .{ .user_data = slot.user_data, .events = ev };
+                    count += 1;
+                }
+            } else |_| {}
         }
         // Ended tasks whose handle is registered: readable and hung up, reported once.
         for (self.registered[0..self.registered_count]) |index| {

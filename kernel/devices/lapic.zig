@@ -59,17 +59,18 @@ const max_spin_ns: u64 = 5_000_000;
 
 /// Waits until the monotonic clock reaches `deadline_ns`: halts until the wake-up overshoot
 /// before it, then spins the rest. Interrupts are off on entry and exit; `sti; hlt` cannot lose
-/// the wake-up (the interrupt shadow of sti covers hlt).
-pub fn sleepUntil(deadline_ns: u64) void {
+/// the wake-up (the interrupt shadow of sti covers hlt). Returns early once `wake` is set (by a
+/// device's interrupt handler).
+pub fn sleepUntil(deadline_ns: u64, wake: *volatile bool) void {
     std.debug.assert(ticks_per_ms > 0);
-    while (true) {
+    while (!wake.*) {
         const now = time.nowNs();
         if (now >= deadline_ns) break;
         const margin = @min(wake_overshoot_ns, max_spin_ns);
         if (deadline_ns - now <= margin) {
             // No `pause` here: under kvm-pvm it exits to the host, which may not run the vCPU
             // again until its next tick (4 ms).
-            while (time.nowNs() < deadline_ns) {}
+            while (time.nowNs() < deadline_ns and !wake.*) {}
             break;
         }
         const target = deadline_ns - margin;

@@ -50,8 +50,34 @@ export interface BootOptions {
   initrd?: string;
   /** A raw disk image, attached read-only as a virtio-blk device (the packed root image). */
   drive?: string;
+  /** A virtio-net device. */
+  net?: QemuNet;
   timeoutMs: number;
   onConsole?: (chunk: string) => void;
+}
+
+/** A TCP port on the host forwarded to one in the guest. */
+export interface PortForward {
+  host: number;
+  guest: number;
+  /** Host address to listen on (default 127.0.0.1: nothing outside this machine reaches the guest). */
+  hostAddress?: string;
+}
+
+/**
+ * The guest's network: QEMU's user network (slirp: no root, the guest is 10.0.2.15 behind a NAT,
+ * the host is 10.0.2.2, DNS 10.0.2.3) with host port forwards, or raw frames over a socket to a
+ * frame proxy (`-netdev stream`, for the loss tests).
+ */
+export type QemuNet =
+  | { kind: "user"; forwards: PortForward[]; mac?: string }
+  | { kind: "stream"; socketPath: string; mac?: string };
+
+export function qemuNetArgs(net: QemuNet): string[] {
+  const netdev = net.kind === "user"
+    ? ["user", "id=n0", "ipv6=off", ...net.forwards.map((f) => `hostfwd=tcp:${f.hostAddress ?? "127.0.0.1"}:${f.host}-:${f.guest}`)].join(",")
+    : `stream,id=n0,server=off,addr.type=unix,addr.path=${net.socketPath}`;
+  return ["-netdev", netdev, "-device", `virtio-net-device,netdev=n0${net.mac ? `,mac=${net.mac}` : ""}`];
 }
 
 export interface BootResult {
@@ -81,9 +107,9 @@ export function qemuCommand(o: Omit<BootOptions, "timeoutMs" | "onConsole">): st
     // The guest stops the VM through the i8042 reset line; -no-reboot turns the reset into an exit.
     "-device", "i8042", "-no-reboot",
     // virtio-mmio version 2 (modern), as Firecracker presents it: the kernel drives only that.
-    ...(o.drive
-      ? ["-global", "virtio-mmio.force-legacy=false", "-drive", `id=root,file=${o.drive},format=raw,if=none,readonly=on`, "-device", "virtio-blk-device,drive=root"]
-      : []),
+    ...(o.drive || o.net ? ["-global", "virtio-mmio.force-legacy=false"] : []),
+    ...(o.drive ? ["-drive", `id=root,file=${o.drive},format=raw,if=none,readonly=on`, "-device", "virtio-blk-device,drive=root"] : []),
+    ...(o.net ? qemuNetArgs(o.net) : []),
     "-kernel", o.kernel,
     ...(o.initrd ? ["-initrd", o.initrd] : []),
     "-append", o.cmdline,

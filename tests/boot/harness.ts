@@ -1,6 +1,6 @@
 // Shared by the boot tests: one kernel build per mode, and the accelerators to run under.
 import { buildKernel, type KernelBuild, type Optimize } from "../../src/zig.ts";
-import { bootQemu, kvmUsable, type Accel, type BootResult } from "../../src/vmm/qemu.ts";
+import { bootQemu, kvmUsable, type Accel, type BootResult, type QemuNet } from "../../src/vmm/qemu.ts";
 
 const builds = new Map<Optimize, Promise<KernelBuild>>();
 
@@ -23,7 +23,7 @@ export const bootTimeoutMs = 30_000;
 /** The policy boots get unless a test gives its own `zigu.caps=`. */
 export const defaultCaps = "log,time,random";
 
-export async function boot(accel: Accel, cmdline: string, opts: { optimize?: Optimize; initrd?: string; timeoutMs?: number; memMiB?: number } = {}): Promise<BootResult> {
+export async function boot(accel: Accel, cmdline: string, opts: { optimize?: Optimize; initrd?: string; timeoutMs?: number; memMiB?: number; net?: QemuNet; onConsole?: (chunk: string) => void } = {}): Promise<BootResult> {
   const k = await kernel(opts.optimize);
   const caps = cmdline.includes("zigu.caps=") ? "" : ` zigu.caps=${defaultCaps}`;
   return bootQemu({
@@ -32,6 +32,8 @@ export async function boot(accel: Accel, cmdline: string, opts: { optimize?: Opt
     accel,
     initrd: opts.initrd,
     memMiB: opts.memMiB,
+    net: opts.net,
+    onConsole: opts.onConsole,
     timeoutMs: opts.timeoutMs ?? bootTimeoutMs,
   });
 }
