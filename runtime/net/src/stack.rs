@@ -675,6 +675,25 @@ impl<K: Kernel> Net<K> {
         }
     }
 
+    /// The smoltcp state of a TCP socket handle, for tests and diagnostics.
+    #[doc(hidden)]
+    pub fn debug_tcp(&self, h: u64) -> Option<alloc::string::String> {
+        let st = self.st.as_ref()?;
+        match st.table.get(h, Some(TAG_TCP)) {
+            Ok(Obj::Tcp(t)) => {
+                let s = st.sockets.get::<tcp::Socket>(t.sh);
+                Some(alloc::format!("{} rx={} tx={} pending={}", s.state(), s.recv_queue(), s.send_queue(), t.pending.is_some()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Sockets alive in smoltcp (listening, open and closing ones), for tests.
+    #[doc(hidden)]
+    pub fn debug_socket_count(&self) -> usize {
+        self.st.as_ref().map_or(0, |s| s.socket_count)
+    }
+
     // ---- the socket calls ----------------------------------------------------------------
 
     pub fn tcp_listen(&mut self, port: u32, backlog: u32) -> i64 {
