@@ -43,5 +43,4 @@ fn classes_alignment_reuse_and_big_blocks() {
     // A failing mem_map gives null, not a crash.
     let mut fail = |_len: usize| -> i64 { -5 };
     assert!(h.alloc(Layout::from_size_align(5 << 20, 8).unwrap(), &mut fail).is_null());
-    assert!(h.alloc(Layout::from_size_align(1 << 20, 8).unwrap(), &mut fail) == a.wrapping_add(0) || true);
 }
