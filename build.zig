@@ -26,6 +26,11 @@ pub fn build(b: *std.Build) void {
         .cpu_model = .baseline,
     });
 
+    // The guest's network library (runtime/net, scripts/net-lib): linked into the js workload and
+    // into a user's workload when given; their io_poll, io_register, io_unregister and handle_close
+    // then go to it first (user/ukernel_abi_guest.zig).
+    const net_lib = b.option([]const u8, "net-lib", "The network library archive (scripts/net-lib: .deps/lib/libzigu_net.a)");
+
     // Ring-3 workloads built into the kernel image: the sample and the ones the boot tests need.
     const layout_mod = b.createModule(.{ .root_source_file = b.path("kernel/layout.zig") });
     const user_lib = b.createModule(.{ .root_source_file = b.path("user/zigu.zig"), .target = user_target, .optimize = workload_optimize });
@@ -92,8 +97,9 @@ pub fn build(b: *std.Build) void {
         app.addImport("zigu", user_lib);
         app.addAnonymousImport("script", .{ .root_source_file = b.path(script) });
         app.addImport("tar", b.createModule(.{ .root_source_file = b.path("kernel/workload/tar.zig") }));
-        const guest_c_abi = guestCAbi(b, user_lib, user_target, workload_optimize, false);
+        const guest_c_abi = guestCAbi(b, user_lib, user_target, workload_optimize, net_lib != null);
         app.addImport("ukernel_abi_guest", guest_c_abi);
+        if (net_lib) |lib| app.addObjectFile(.{ .cwd_relative = lib });
         const hl = b.fmt("{s}/src/hyperlight-libc-0.18.0", .{deps});
         const pl = b.fmt("{s}/third_party/picolibc", .{hl});
         const qj = b.fmt("{s}/src/libquickjs-ng-sys-0.14.0/embed/quickjs", .{deps});
@@ -151,7 +157,9 @@ pub fn build(b: *std.Build) void {
         const name = b.option([]const u8, "workload-name", "Its name") orelse "workload";
         const app = b.createModule(.{ .root_source_file = .{ .cwd_relative = src }, .target = user_target, .optimize = workload_optimize });
         app.addImport("zigu", user_lib);
-        const exe = addWorkload(b, name, app, user_lib, user_target, workload_optimize);
+        // With the network library: the sockets' C functions, and the folded calls through it.
+        if (net_lib) |lib| app.addObjectFile(.{ .cwd_relative = lib });
+        const exe = addWorkloadWith(b, name, app, user_lib, user_target, workload_optimize, if (net_lib != null) guestCAbi(b, user_lib, user_target, workload_optimize, true) else null);
         const step = b.step("workload", "Build the workload given by -Dworkload-src");
         step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "workload" } } }).step);
     }
@@ -223,6 +231,12 @@ fn guestCAbi(b: *std.Build, user_lib: *std.Build.Module, target: std.Build.Resol
 /// A ring-3 workload: user/start.zig as its entry, `app` (whose `main` it runs) and the user
 /// library, position-independent code linked at the user image base, stripped.
 fn addWorkload(b: *std.Build, name: []const u8, app: *std.Build.Module, user_lib: *std.Build.Module, target: std.Build.ResolvedTarget, optimize: std.lang.Optimize) *std.Build.Step.Compile {
+    return addWorkloadWith(b, name, app, user_lib, target, optimize, null);
+}
+
+/// `c_abi`: the guest's C functions (guestCAbi), linked in even though the workload never
+/// imports them (the network library calls them).
+fn addWorkloadWith(b: *std.Build, name: []const u8, app: *std.Build.Module, user_lib: *std.Build.Module, target: std.Build.ResolvedTarget, optimize: std.lang.Optimize, c_abi: ?*std.Build.Module) *std.Build.Step.Compile {
     const start = b.createModule(.{
         .root_source_file = b.path("user/start.zig"),
         .target = target,
@@ -236,6 +250,7 @@ fn addWorkload(b: *std.Build, name: []const u8, app: *std.Build.Module, user_lib
     });
     start.addImport("zigu", user_lib);
     start.addImport("app", app);
+    start.addImport("guest_c_abi", c_abi orelse b.createModule(.{ .root_source_file = b.path("user/no_c_abi.zig") }));
     const exe = b.addExecutable(.{ .name = name, .root_module = start, .use_llvm = true, .use_lld = true });
     exe.setLinkerScript(b.path("user/linker.ld"));
     exe.entry = .{ .symbol_name = "_start" };

@@ -15,6 +15,39 @@ export const configFile = "ukernel.toml";
 export const capabilityNames = capabilities.map((c) => c.name.slice("CAP_".length).toLowerCase()) as [string, ...string[]];
 export const runtimes = ["zig", "typescript", "python"] as const;
 
+const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const port = z.number().int().min(1).max(65535);
+/** `addr[/prefix]:port|lo-hi|*`, the address an IPv4 address or CIDR. */
+const destination = z.string().refine((d) => {
+  const m = /^([^/:]+)(?:\/(\d{1,2}))?:(\*|\d{1,5}(?:-\d{1,5})?)$/.exec(d);
+  if (!m || !ipv4.test(m[1]!) || (m[2] !== undefined && Number(m[2]) > 32)) return false;
+  const [lo, hi = lo] = m[3] === "*" ? ["1", "65535"] : m[3]!.split("-");
+  return Number(lo) >= 1 && Number(hi) <= 65535 && Number(lo) <= Number(hi);
+}, "a destination: IPv4 address or CIDR, a colon, then a port, a range lo-hi, or * (\"10.0.2.2:80\", \"10.1.0.0/16:*\")");
+
+/**
+ * [network]: the workload's address and what it may do on the network, enforced by the kernel on
+ * every frame (docs/kernel-abi.md) and by the network library at listen/connect. Needs "net" in
+ * capabilities.allow.
+ */
+const network = z.strictObject({
+  /** "dhcp", or an IPv4 address with its prefix. Default: QEMU's user network (10.0.2.15/24). */
+  address: z.string().refine((a) => a === "dhcp" || (/^[^/]+\/\d{1,2}$/.test(a) && ipv4.test(a.split("/")[0]!) && Number(a.split("/")[1]) >= 1 && Number(a.split("/")[1]) <= 30), 'an IPv4 address with its prefix ("10.0.2.15/24"), or "dhcp"').default("10.0.2.15/24"),
+  gateway: z.string().regex(ipv4, "an IPv4 address").default("10.0.2.2"),
+  dns: z.string().regex(ipv4, "an IPv4 address").default("10.0.2.3"),
+  /** Ports the workload may serve on (TCP and UDP). */
+  listen: z.array(port).max(32).default([]),
+  /** Destinations it may connect to. */
+  connect: z.array(destination).max(32).default([]),
+  /**
+   * Host ports forwarded to the guest's ("8080:80", as `docker -p`). Default: each listen port
+   * from the same host port (from 8000 + port below 1024).
+   */
+  forward: z.array(z.string().regex(/^\d{1,5}:\d{1,5}$/, 'a forward: "hostport:guestport"')).max(32).optional(),
+});
+
+export type NetworkConfig = z.infer<typeof network>;
+
 const schema = z.strictObject({
   workload: z.strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a lower-case name: letters, digits, - and _"),
@@ -45,7 +78,16 @@ const schema = z.strictObject({
   env: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environment name: letters, digits and _, not starting with a digit"), z.string().max(65536))
     .default({}),
+  network: network.optional(),
 }).superRefine((config, ctx) => {
+  if (config.network && !config.capabilities.allow.includes("net")) {
+    ctx.addIssue({ code: "custom", path: ["network"], message: 'needs "net" in capabilities.allow: without CAP_NET no frame moves' });
+  }
+  for (const f of config.network?.forward ?? []) {
+    const [host, guest] = f.split(":").map(Number) as [number, number];
+    if (host < 1 || host > 65535 || guest < 1 || guest > 65535) ctx.addIssue({ code: "custom", path: ["network", "forward"], message: `${f}: ports are 1 to 65535` });
+    else if (!config.network!.listen.includes(guest)) ctx.addIssue({ code: "custom", path: ["network", "forward"], message: `${f}: guest port ${guest} is not in network.listen` });
+  }
   const limit = config.workload.memory_limit_mib;
   if (limit !== undefined && limit > config.vm.memory_mib) {
     ctx.addIssue({ code: "custom", path: ["workload", "memory_limit_mib"], message: `at most vm.memory_mib (${config.vm.memory_mib}): the guest cannot give more` });
@@ -53,6 +95,12 @@ const schema = z.strictObject({
 });
 
 export type Config = z.infer<typeof schema>;
+
+/** The host-to-guest port forwards of a network section (explicit, or one per listen port). */
+export function forwards(net: NetworkConfig): { host: number; guest: number }[] {
+  if (net.forward) return net.forward.map((f) => f.split(":").map(Number) as [number, number]).map(([host, guest]) => ({ host, guest }));
+  return net.listen.map((p) => ({ host: p < 1024 ? 8000 + p : p, guest: p }));
+}
 
 export interface Project {
   dir: string;

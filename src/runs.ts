@@ -15,6 +15,8 @@ export interface RunResult {
   outcome: "exited" | "timeout" | "interrupted" | "no-exit-line";
   /** What the ukernel process exits with. */
   exitCode: number;
+  /** The kernel's network counters, when the VM had a network device. */
+  network?: { framesOut: number; framesIn: number; droppedOut: number; droppedIn: number };
 }
 
 export function runsDir(projectDir: string): string {

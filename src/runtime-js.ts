@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Plugin } from "esbuild";
-import { jsDeps, repoRoot } from "./zig.ts";
+import { jsDeps, netLib, repoRoot } from "./zig.ts";
 
 export const preludeDir = join(repoRoot, "runtime", "js", "prelude");
 export const preludeBundle = join(repoRoot, "zig-out", "js-prelude", "prelude.js");
@@ -59,5 +59,5 @@ export async function buildPrelude(): Promise<string> {
 
 /** The zig build options that build the js workload: its C archives and the bundled prelude. */
 export async function jsBuildArgs(): Promise<string[]> {
-  return [`-Djs-deps=${jsDeps}`, `-Djs-prelude=${await buildPrelude()}`];
+  return [`-Djs-deps=${jsDeps}`, `-Djs-prelude=${await buildPrelude()}`, ...(existsSync(netLib) ? [`-Dnet-lib=${netLib}`] : [])];
 }

@@ -57,6 +57,9 @@ const prefixes: Record<Optimize, string> = { Debug: "debug", ReleaseSafe: "relea
 
 /** The runtime's archives (scripts/runtime-deps): `-Djs-deps` builds the js workload from them. */
 export const jsDeps = join(repoRoot, ".deps");
+/** The guest's network library (scripts/net-lib), linked into the js workload and networked Zig workloads. */
+export const netLib = join(jsDeps, "lib", "libzigu_net.a");
+
 export function jsDepsReady(): boolean {
   return existsSync(join(jsDeps, "lib", ".stamp"));
 }

@@ -4,6 +4,11 @@ const std = @import("std");
 const zigu = @import("zigu");
 const app = @import("app");
 
+comptime {
+    // The guest's C functions when the workload links the network library (build.zig), else nothing.
+    _ = @import("guest_c_abi");
+}
+
 pub const panic = std.debug.FullPanic(zigu.panicHandler);
 
 export fn _start() callconv(.naked) noreturn {

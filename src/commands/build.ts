@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSy
 import { join, relative } from "node:path";
 import type { Project } from "../config.ts";
 import { run } from "../proc.ts";
-import { jsDepsReady, releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
+import { jsDepsReady, netLib, releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
 import { jsBuildArgs } from "../runtime-js.ts";
 import { UserError } from "../errors.ts";
 import type { Plugin } from "esbuild";
@@ -50,6 +50,7 @@ function inputsHash(project: Project, mode: string): string {
     }
   }
   h.update(String(statSync(join(repoRoot, "build.zig")).mtimeMs)).update(String(statSync(join(repoRoot, "package-lock.json")).mtimeMs));
+  if (existsSync(netLib)) h.update(String(statSync(netLib).mtimeMs));
   return h.digest("hex").slice(0, 16);
 }
 
@@ -78,8 +79,12 @@ export async function build(project: Project, opts: { release: boolean; progress
   mkdirSync(dir, { recursive: true });
   opts.progress(`building kernel and workload "${workload.name}" (${mode}); the first build compiles Zig's build runner and takes a few minutes`);
   const optimize = opts.release ? releaseOptimize : "Debug";
+  // A workload with a [network] section gets the sockets: the network library is linked in.
+  if (project.config.network && !existsSync(netLib)) {
+    throw new UserError("the network library is not built (.deps/lib/libzigu_net.a)", "run ./scripts/setup in the Zigu checkout (it runs scripts/net-lib)");
+  }
   const r = await run(
-    [...zigCommand(), "build", "install", "workload", `-Doptimize=${optimize}`, `-Dworkload-src=${join(project.dir, workload.entry)}`, `-Dworkload-name=${workload.name}`, "-p", dir, "--summary", "none"],
+    [...zigCommand(), "build", "install", "workload", `-Doptimize=${optimize}`, `-Dworkload-src=${join(project.dir, workload.entry)}`, `-Dworkload-name=${workload.name}`, ...(project.config.network ? [`-Dnet-lib=${netLib}`] : []), "-p", dir, "--summary", "none"],
     { cwd: repoRoot, timeoutMs: 30 * 60_000 },
   );
   if (r.timedOut) throw new UserError("zig build timed out after 30 minutes");

@@ -42,13 +42,18 @@ export interface Manifest {
 }
 
 /**
- * The root image's `policy` file, which the kernel reads (at most 256 bytes): the capability
- * names on the first line, then `memory_limit_mib=N` when ukernel.toml sets a limit.
+ * The root image's `policy` file, which the kernel reads (at most 4096 bytes): the capability
+ * names on the first line, then `memory_limit_mib=N` when ukernel.toml sets a limit, then the
+ * network policy's `net.*` lines (kernel/core/netpolicy.zig) when it has a [network] section.
  */
 export function policyFile(project: Project): string {
   const { config } = project;
   const limit = config.workload.memory_limit_mib;
-  return `${config.capabilities.allow.join(",")}\n${limit === undefined ? "" : `memory_limit_mib=${limit}\n`}`;
+  const net = config.network;
+  const netLines = net
+    ? [`net.address=${net.address}`, `net.gateway=${net.gateway}`, `net.dns=${net.dns}`, `net.listen=${net.listen.join(",")}`, `net.connect=${net.connect.join(",")}`].map((l) => `${l}\n`).join("")
+    : "";
+  return `${config.capabilities.allow.join(",")}\n${limit === undefined ? "" : `memory_limit_mib=${limit}\n`}${netLines}`;
 }
 
 export function imageCmdline(project: Project): string {
@@ -68,7 +73,7 @@ export async function pack(project: Project, opts: { release: boolean; progress:
     upToDate: false,
   };
   const stampPath = join(dir, ".inputs");
-  const stamp = `${built.inputsHash}:${built.mode}`;
+  const stamp = `${built.inputsHash}:${built.mode}:${createHash("sha256").update(policyFile(project)).digest("hex")}`;
   if (existsSync(stampPath) && readFileSync(stampPath, "utf8") === stamp && existsSync(out.rootfs)) return { ...out, upToDate: true };
 
   rmSync(dir, { recursive: true, force: true });

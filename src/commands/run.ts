@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Project } from "../config.ts";
+import { forwards, type Project } from "../config.ts";
 import { pack } from "./pack.ts";
 import { bootQemu, resolveAccel, requireQemu, qemuCommand, type Accel } from "../vmm/qemu.ts";
 import { bootFirecracker, firecrackerConfig, firecrackerVersion } from "../vmm/firecracker.ts";
@@ -31,7 +31,9 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   const image = await pack(project, { release: opts.release, progress: opts.note });
   const { id, dir } = newRun(project.dir);
   const memMiB = project.config.vm.memory_mib;
+  const net = project.config.network;
   const common = {
+    net: net ? { kind: "user" as const, forwards: forwards(net) } : undefined,
     kernel: image.kernel,
     drive: image.rootfs,
     cmdline: image.cmdline,
@@ -53,6 +55,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   let result;
   try {
     if (vmm === "firecracker") {
+      if (net) throw new UserError("[network] runs on QEMU for now: Firecracker needs a TAP device, which `ukernel run` does not set up yet", "use --vmm qemu (the default)");
       writeFileSync(join(dir, "vmm.json"), JSON.stringify({ vmm, config: firecrackerConfig(common) }, null, 2));
       opts.note(`run ${id}: Firecracker v${firecrackerVersion()}`);
       result = await bootFirecracker(common);
@@ -62,6 +65,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
       if (resolved.note) opts.note(resolved.note);
       writeFileSync(join(dir, "vmm.json"), JSON.stringify({ vmm, accel, command: quoteCommand(qemuCommand({ ...common, accel })) }, null, 2));
       opts.note(`run ${id}: QEMU microvm, ${accel.toUpperCase()}`);
+      for (const f of common.net?.forwards ?? []) opts.note(`network: http://127.0.0.1:${f.host} -> guest :${f.guest}`);
       result = await bootQemu({ ...common, accel });
     }
   } finally {
@@ -71,6 +75,9 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   const status = result.end.kind === "exit" ? result.end.status : null;
   const exitCode = outcome === "exited" ? status! : outcome === "timeout" ? 124 : outcome === "interrupted" ? 130 : 1;
   const record: RunResult = { id, workload: project.config.workload.name, vmm, accel, startedAt, wallMs: Math.round(result.wallMs), status, outcome, exitCode };
+  // The kernel's network counters (its last lines): frames moved and frames its policy dropped.
+  const counters = /^zigu: net: frames out (\d+), in (\d+); dropped by the policy: out (\d+), in (\d+)/m.exec(result.console);
+  if (counters) record.network = { framesOut: Number(counters[1]), framesIn: Number(counters[2]), droppedOut: Number(counters[3]), droppedIn: Number(counters[4]) };
   writeFileSync(join(dir, "result.json"), JSON.stringify(record, null, 2));
   return record;
 }

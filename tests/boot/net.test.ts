@@ -42,7 +42,7 @@ for (const accel of accelerators()) {
     });
 
     test("a malformed network policy stops the boot with a clear panic", async () => {
-      for (const [key, bad] of [["address", "10.0.2"], ["listen", "0"], ["connect", "1.2.3.4"], ["connect", "1.2.3.4/40:80"]]) {
+      for (const [key, bad] of [["address", "10.0.2"], ["listen", "0"], ["connect", "1.2.3.4"], ["connect", "1.2.3.4/40:80"]] as const) {
         const r = await boot(accel, `zigu.workload=hello zigu.caps=log zigu.net.${key}=${bad}`);
         assert.match(r.console, new RegExp(`zigu: panic: zigu\\.net\\.${key}=${bad.replaceAll(".", "\\.")}: BadNetPolicy`), r.console);
         assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic }, r.console);
