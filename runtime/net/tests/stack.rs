@@ -403,3 +403,23 @@ fn bulk(total: usize, fin_while_lossy: bool) {
     // Batching: many frames per net_send call.
     assert!(p.b.stats.frames_out > 4 * p.b.stats.net_send_calls, "{:?}", p.b.stats);
 }
+
+#[test]
+fn dhcp_configuration_defers_connects_until_an_address_comes() {
+    let mut p = Pair::with_policies(
+        "mac=52:54:00:12:34:01\nmtu=1500\ntsc_hz=1000000000\naddress=dhcp\nlisten=80\nconnect=10.0.0.0/24:*\n".into(),
+        info("10.0.0.2", 2, "", ""),
+    );
+    let c = p.a.tcp_connect(B_ADDR, 80);
+    assert!(c > 0, "connect before an address: {c}");
+    assert!(!p.a.has_address());
+    let mut b = [0u8; 4];
+    assert_eq!(p.a.sock_send(c as u64, b.as_ptr(), 4), ERR_WOULD_BLOCK);
+    assert_eq!(p.a.sock_recv(c as u64, b.as_mut_ptr(), 4), ERR_WOULD_BLOCK);
+    assert!(p.a.tcp_listen(80, 1) > 0);
+    // The DHCP client broadcasts a DISCOVER (UDP 68 -> 67).
+    p.step(100);
+    let w = p.wire.borrow();
+    let discover = w.q[1].iter().find(|f| f.len() > 42 && f[0..6] == [0xff; 6] && f[12..14] == [8, 0] && f[23] == 17 && f[34..38] == [0, 68, 0, 67]);
+    assert!(discover.is_some(), "no DHCPDISCOVER among {} frames", w.q[1].len());
+}
