@@ -99,7 +99,6 @@ pub fn build(b: *std.Build) void {
         app.addImport("tar", b.createModule(.{ .root_source_file = b.path("kernel/workload/tar.zig") }));
         const guest_c_abi = guestCAbi(b, user_lib, user_target, workload_optimize, net_lib != null);
         app.addImport("ukernel_abi_guest", guest_c_abi);
-        if (net_lib) |lib| app.addObjectFile(.{ .cwd_relative = lib });
         const hl = b.fmt("{s}/src/hyperlight-libc-0.18.0", .{deps});
         const pl = b.fmt("{s}/third_party/picolibc", .{hl});
         const qj = b.fmt("{s}/src/libquickjs-ng-sys-0.14.0/embed/quickjs", .{deps});
@@ -117,6 +116,10 @@ pub fn build(b: *std.Build) void {
         app.addCSourceFile(.{ .file = b.path("runtime/js/load.c"), .flags = c_flags });
         app.addObjectFile(.{ .cwd_relative = b.fmt("{s}/lib/libquickjs.a", .{deps}) });
         app.addObjectFile(.{ .cwd_relative = b.fmt("{s}/lib/libpicolibc.a", .{deps}) });
+        // After picolibc: Rust's compiler builtins in the network library carry their own
+        // soft-float pow, exp, … (x86_64-unknown-none passes doubles in integer registers), which
+        // must never stand in for picolibc's; lld takes a symbol from the first archive naming it.
+        if (net_lib) |lib| app.addObjectFile(.{ .cwd_relative = lib });
         const exe = addWorkload(b, "js", app, user_lib, user_target, workload_optimize);
         b.getInstallStep().dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = .{ .custom = "workloads" } } }).step);
 

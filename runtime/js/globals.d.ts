@@ -149,6 +149,78 @@ declare global {
     getRandomValues<T extends Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array>(array: T): T;
     randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
   };
+
+  // ---- HTTP: runtime/js/prelude/http/ (bodies are bytes: no ReadableStream) ----
+  type HeadersInit = [string, string][] | Record<string, string> | Headers;
+  type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams;
+  class Headers implements Iterable<[string, string]> {
+    constructor(init?: HeadersInit);
+    append(name: string, value: string): void;
+    delete(name: string): void;
+    get(name: string): string | null;
+    getSetCookie(): string[];
+    has(name: string): boolean;
+    set(name: string, value: string): void;
+    forEach(callback: (value: string, key: string, parent: Headers) => void): void;
+    entries(): IterableIterator<[string, string]>;
+    keys(): IterableIterator<string>;
+    values(): IterableIterator<string>;
+    [Symbol.iterator](): IterableIterator<[string, string]>;
+  }
+  interface Body {
+    readonly bodyUsed: boolean;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    bytes(): Promise<Uint8Array>;
+    json(): Promise<any>;
+    text(): Promise<string>;
+  }
+  interface RequestInit {
+    method?: string;
+    headers?: HeadersInit;
+    body?: BodyInit | null;
+    redirect?: "follow" | "manual" | "error";
+    signal?: AbortSignal | null;
+  }
+  class Request implements Body {
+    constructor(input: string | URL | Request, init?: RequestInit);
+    readonly method: string;
+    readonly url: string;
+    readonly headers: Headers;
+    readonly redirect: "follow" | "manual" | "error";
+    readonly signal: AbortSignal;
+    readonly bodyUsed: boolean;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    bytes(): Promise<Uint8Array>;
+    json(): Promise<any>;
+    text(): Promise<string>;
+    clone(): Request;
+  }
+  interface ResponseInit {
+    status?: number;
+    statusText?: string;
+    headers?: HeadersInit;
+  }
+  class Response implements Body {
+    constructor(body?: BodyInit | null, init?: ResponseInit);
+    static json(data: unknown, init?: ResponseInit): Response;
+    static redirect(url: string | URL, status?: number): Response;
+    static error(): Response;
+    readonly status: number;
+    readonly statusText: string;
+    readonly ok: boolean;
+    readonly headers: Headers;
+    readonly redirected: boolean;
+    readonly type: string;
+    readonly url: string;
+    readonly bodyUsed: boolean;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    bytes(): Promise<Uint8Array>;
+    json(): Promise<any>;
+    text(): Promise<string>;
+    clone(): Response;
+  }
+  /** http:// URLs only (no TLS inside Zigu yet), to destinations [network] connect names. */
+  function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
 }
 
 export {};

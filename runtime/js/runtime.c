@@ -461,6 +461,116 @@ static JSValue js_set_hooks(JSContext *ctx, JSValueConst this_val, int argc, JSV
     return JS_UNDEFINED;
 }
 
+/* ---- sockets and I/O watches ---------------------------------------------------------------- */
+/* The sockets are the network library's (runtime/net, linked in: its io_poll folds them into the
+ * kernel's). A watch is a handle registered with io_poll and the function the poll phase calls
+ * with its events; a live watch keeps the loop running, as a libuv handle does. */
+
+#define MAX_WATCHES 1024
+
+struct watch {
+    uk_handle_t handle; /* 0: free */
+    uint32_t interest;
+    JSValue fn;
+};
+
+static struct watch watches[MAX_WATCHES];
+static int watches_live = 0;
+
+static int to_handle(JSContext *ctx, JSValueConst v, uk_handle_t *h) {
+    double d;
+    if (JS_ToFloat64(ctx, &d, v)) return -1;
+    *h = d > 0 && d < 9007199254740992.0 ? (uk_handle_t)d : 0;
+    return 0;
+}
+
+static JSValue result(JSContext *ctx, int64_t r) {
+    return JS_NewFloat64(ctx, (double)r);
+}
+
+/* __zigu.watch(handle, interest, fn): the poll phase calls fn(events) while it is ready; a new
+ * interest or function replaces the old. Interest 0 removes the watch. */
+static JSValue js_watch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uk_handle_t h;
+    uint32_t interest = 0;
+    if (argc < 2 || to_handle(ctx, argv[0], &h) || JS_ToUint32(ctx, &interest, argv[1])) return JS_EXCEPTION;
+    int free_slot = -1;
+    for (int i = 0; i < MAX_WATCHES; i++) {
+        struct watch *w = &watches[i];
+        if (w->handle == h && h != 0) {
+            uk_io_unregister(h);
+            JS_FreeValue(ctx, w->fn);
+            w->handle = 0;
+            watches_live--;
+            free_slot = i;
+            break;
+        }
+        if (w->handle == 0 && free_slot < 0) free_slot = i;
+    }
+    if (interest == 0) return JS_NewInt32(ctx, 0);
+    if (argc < 3 || !JS_IsFunction(ctx, argv[2])) return JS_ThrowTypeError(ctx, "watch: a function is needed");
+    if (free_slot < 0) return JS_ThrowRangeError(ctx, "too many sockets watched at once (%d)", MAX_WATCHES);
+    int64_t r = uk_io_register(h, interest, (uint64_t)free_slot + 1);
+    if (r < 0) return result(ctx, r);
+    watches[free_slot] = (struct watch){ .handle = h, .interest = interest, .fn = JS_DupValue(ctx, argv[2]) };
+    watches_live++;
+    return JS_NewInt32(ctx, 0);
+}
+
+static JSValue js_tcp_listen(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uint32_t port = 0, backlog = 0;
+    if (argc < 2 || JS_ToUint32(ctx, &port, argv[0]) || JS_ToUint32(ctx, &backlog, argv[1])) return JS_EXCEPTION;
+    return result(ctx, uk_tcp_listen(port, backlog));
+}
+
+static JSValue js_tcp_connect(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uint32_t addr = 0, port = 0;
+    if (argc < 2 || JS_ToUint32(ctx, &addr, argv[0]) || JS_ToUint32(ctx, &port, argv[1])) return JS_EXCEPTION;
+    return result(ctx, uk_tcp_connect(addr, port));
+}
+
+/* __zigu.sock(op, handle): accept (0), shutdown (1), close (2). */
+static JSValue js_sock(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uint32_t op = 0;
+    uk_handle_t h;
+    if (argc < 2 || JS_ToUint32(ctx, &op, argv[0]) || to_handle(ctx, argv[1], &h)) return JS_EXCEPTION;
+    switch (op) {
+    case 0: return result(ctx, uk_tcp_accept(h));
+    case 1: return result(ctx, uk_sock_shutdown(h));
+    default: return result(ctx, uk_handle_close(h));
+    }
+}
+
+/* __zigu.send(handle, bytes): bytes taken, or a negative error code. */
+static JSValue js_send(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uk_handle_t h;
+    size_t len = 0;
+    if (argc < 2 || to_handle(ctx, argv[0], &h)) return JS_EXCEPTION;
+    uint8_t *bytes = JS_GetUint8Array(ctx, &len, argv[1]);
+    if (!bytes) return JS_EXCEPTION;
+    return result(ctx, uk_sock_send(h, bytes, len));
+}
+
+/* __zigu.recv(handle, max): a Uint8Array of what arrived, null at the end of the stream, or a
+ * negative error code (ERR_WOULD_BLOCK: nothing yet). */
+static JSValue js_recv(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    static uint8_t buf[65536];
+    uk_handle_t h;
+    uint32_t max = 0;
+    if (argc < 2 || to_handle(ctx, argv[0], &h) || JS_ToUint32(ctx, &max, argv[1])) return JS_EXCEPTION;
+    if (max > sizeof buf) max = sizeof buf;
+    int64_t r = uk_sock_recv(h, buf, max);
+    if (r < 0) return result(ctx, r);
+    if (r == 0) return JS_NULL;
+    return JS_NewUint8ArrayCopy(ctx, buf, (size_t)r);
+}
+
 /* ---- setup and the loop -------------------------------------------------------------------- */
 
 static void add_fn(JSContext *ctx, JSValue obj, const char *name, JSCFunction *fn, int len) {
@@ -487,6 +597,12 @@ static void install_globals(JSContext *ctx) {
     add_fn(ctx, native, "exit", js_exit, 1);
     add_fn(ctx, native, "requestTicks", js_request_ticks, 0);
     add_fn(ctx, native, "setHooks", js_set_hooks, 2);
+    add_fn(ctx, native, "watch", js_watch, 3);
+    add_fn(ctx, native, "tcpListen", js_tcp_listen, 2);
+    add_fn(ctx, native, "tcpConnect", js_tcp_connect, 2);
+    add_fn(ctx, native, "sock", js_sock, 2);
+    add_fn(ctx, native, "send", js_send, 2);
+    add_fn(ctx, native, "recv", js_recv, 2);
     JS_SetPropertyStr(ctx, global, "__zigu", native);
     JS_FreeValue(ctx, global);
 }
@@ -573,17 +689,25 @@ int zigu_js_main(const char *prelude, size_t prelude_len, const char *source, si
             call_callback(ctx, fn, argc, argv);
         }
         int immediates_pending = imm_head != imm_tail;
-        if (!immediates_pending && timers_live == 0) break;
-        /* poll: wait for the next timer, unless immediates are pending */
-        if (!immediates_pending) {
-            struct timer *next = earliest(UINT64_MAX);
+        if (!immediates_pending && timers_live == 0 && watches_live == 0) break;
+        /* poll: wait for the next timer or a watched handle, unless immediates are pending */
+        if (!immediates_pending || watches_live > 0) {
+            struct timer *next = timers_live ? earliest(UINT64_MAX) : NULL;
             uint64_t now = now_ns();
-            if (next->deadline_ns > now) {
-                struct uk_event ev[1];
-                uk_timer_arm(wake_timer, next->deadline_ns - now, 0);
-                uk_io_poll(ev, 1, UK_TIMEOUT_INFINITE); /* the only way this runtime waits */
+            int64_t timeout = UK_TIMEOUT_INFINITE;
+            if (immediates_pending || (next && next->deadline_ns <= now)) timeout = 0;
+            else if (next) uk_timer_arm(wake_timer, next->deadline_ns - now, 0);
+            struct uk_event ev[64];
+            int64_t n = uk_io_poll(ev, 64, timeout); /* the only way this runtime waits */
+            for (int64_t i = 0; i < n; i++) {
+                uint64_t slot = ev[i].user_data;
+                if (slot == 0 || slot > MAX_WATCHES) continue; /* the wake timer */
+                struct watch *w = &watches[slot - 1];
+                if (w->handle == 0) continue; /* unwatched by an earlier callback */
+                JSValue arg = JS_NewUint32(ctx, ev[i].events);
+                call_callback(ctx, JS_DupValue(ctx, w->fn), 1, &arg);
             }
-            continue;
+            if (!immediates_pending) continue;
         }
         /* check: the immediates queued before this phase began */
         uint32_t end = imm_tail;

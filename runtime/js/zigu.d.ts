@@ -28,4 +28,30 @@ declare module "zigu" {
   export class NoSuchCallError extends UkernelError {}
   export class UnsupportedError extends UkernelError {}
   export class ExistsError extends UkernelError {}
+  /** ERR_NOT_ALLOWED: a listen port or a destination outside ukernel.toml's [network] policy. */
+  export class NetworkPolicyError extends UkernelError {}
+  /** A connected TCP stream. */
+  export interface Socket {
+    /** The next chunk received, or null at the end of the stream. */
+    read(): Promise<Uint8Array | null>;
+    write(data: Uint8Array): Promise<void>;
+    /** Sends FIN after the pending writes; reading goes on. */
+    shutdown(): void;
+    close(): void;
+    readonly remoteAddress?: string;
+    readonly remotePort?: number;
+  }
+  export interface Listener {
+    accept(): Promise<Socket>;
+    close(): void;
+    readonly port: number;
+  }
+  /** TCP sockets, within the [network] policy (CAP_NET). */
+  export const net: {
+    listen(port: number, backlog?: number): Listener;
+    /** To an IPv4 address (no DNS in the guest yet). */
+    connect(host: string, port: number): Promise<Socket>;
+  };
+  /** Serves `app.fetch` over HTTP/1.1 on `app.port`, $PORT, or the first [network] listen port. */
+  export function serve(app: { fetch(request: Request): Response | Promise<Response>; port?: number }): Promise<void>;
 }

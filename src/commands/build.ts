@@ -100,7 +100,7 @@ const ziguModule: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^zigu$/ }, () => ({ path: "zigu", namespace: "zigu" }));
     b.onLoad({ filter: /.*/, namespace: "zigu" }, () => ({
-      contents: 'const z = globalThis[Symbol.for("zigu")];\nexport const { capabilities, CapabilityError, UkernelError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError } = z;\n',
+      contents: 'const z = globalThis[Symbol.for("zigu")];\nexport const { capabilities, CapabilityError, UkernelError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError, net, serve, NetworkPolicyError } = z;\n',
       loader: "js",
     }));
   },
@@ -153,7 +153,7 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
 
   opts.progress("bundling with esbuild");
   const esbuild = await import("esbuild");
-  const wrapper = `import * as program from ${JSON.stringify(entry)};\nconst main = program.default ?? program.main;\nif (typeof main === "function") {\n  const status = await main();\n  if (typeof status === "number") process.exitCode = status;\n}\n`;
+  const wrapper = `import * as program from ${JSON.stringify(entry)};\nconst main = program.default ?? program.main;\nif (typeof main === "function") {\n  const status = await main();\n  if (typeof status === "number") process.exitCode = status;\n} else if (main && typeof main.fetch === "function") {\n  await globalThis[Symbol.for("zigu")].serve(main);\n}\n`;
   try {
     await esbuild.build({
       stdin: { contents: wrapper, resolveDir: project.dir, sourcefile: "zigu-entry.js", loader: "js" },

@@ -22,6 +22,16 @@ export interface Native {
   requestTicks(): void;
   /** The tick runner (process.nextTick's queue) and the reporter of uncaught errors. */
   setHooks(runTicks: () => void, report: (error: unknown) => void): void;
+  /** The poll phase calls fn(events) while `handle` is ready for `interest`; interest 0 unwatches. */
+  watch(handle: number, interest: number, fn?: (events: number) => void): number;
+  /** The network library's sockets (runtime/net): a handle or a negative error code. */
+  tcpListen(port: number, backlog: number): number;
+  tcpConnect(addr: number, port: number): number;
+  /** accept (0), shutdown (1) or close (2) of a socket: its result. */
+  sock(op: 0 | 1 | 2, handle: number): number;
+  send(handle: number, bytes: Uint8Array): number;
+  /** Received bytes, null at the end of the stream, or a negative error code. */
+  recv(handle: number, max: number): Uint8Array | null | number;
 }
 
 const g = globalThis as unknown as { __zigu?: Native };
