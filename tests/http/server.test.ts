@@ -117,7 +117,7 @@ test("curl: GET, HEAD, POST with a body, chunked upload, 100-continue, cookies",
   const json = JSON.parse(get.stdout.slice(get.stdout.indexOf("\r\n\r\n") + 4));
   assert.equal(json.method, "GET");
   assert.equal(json.url, `${base}/echo?x=1`);
-  assert.ok(json.headers.some(([k, v]: string[]) => k === "user-agent" && v.startsWith("curl/")));
+  assert.ok(json.headers.some(([k, v]: string[]) => k === "user-agent" && v!.startsWith("curl/")));
 
   const head = await run("curl", ["-s", "-I", `${base}/big`]);
   assert.match(head.stdout, /^HTTP\/1\.1 200 OK\r\n/);

@@ -215,5 +215,5 @@ test("Response behaves as Node's", async () => {
   for (const [name, f] of Object.entries(cases)) await same(name, f);
   assert.equal(typeof (new Response("x") as unknown as { bytes(): unknown }).bytes, "function");
   assert.deepEqual([...(await (new Response("hi") as unknown as { bytes(): Promise<Uint8Array> }).bytes())], [104, 105]);
-  assert.throws(() => new Response(new ReadableStream()), (e: Error) => e instanceof TypeError && /ReadableStream/.test(e.message));
+  assert.throws(() => new Response(new ReadableStream() as never), (e: Error) => e instanceof TypeError && /ReadableStream/.test(e.message));
 });
