@@ -53,6 +53,7 @@ before(async () => {
     s.once("data", (d) => {
       if (d.toString().startsWith("GET /interim")) s.end("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
       else if (d.toString().startsWith("GET /truncated")) s.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
+      else if (d.toString().startsWith("GET /bad-length")) s.end("HTTP/1.1 200 OK\r\ncontent-length: abc\r\n\r\nabc");
       else {
         s.write("HTTP/1.0 200 OK\r\nx-kind: to-close\r\n\r\nread ");
         setTimeout(() => s.end("to the end"), 20);
@@ -92,6 +93,7 @@ test("chunked, read-to-close and 100-continue responses; a truncated body fails"
   assert.deepEqual([r.status, r.headers.get("x-kind"), await r.text()], [200, "to-close", "read to the end"]);
   assert.equal(await (await fetch(`http://127.0.0.1:${rawPort}/interim`)).text(), "ok");
   await assert.rejects(fetch(`http://127.0.0.1:${rawPort}/truncated`), (e: Error) => e instanceof TypeError && e.message === "fetch failed");
+  await assert.rejects(fetch(`http://127.0.0.1:${rawPort}/bad-length`), (e: Error) => e instanceof TypeError && e.message === "fetch failed");
 });
 
 test("404, Set-Cookie, immutable response headers", async () => {

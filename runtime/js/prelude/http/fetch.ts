@@ -4,7 +4,7 @@
 // as Node's are.
 import { peekBody } from "./body.ts";
 import { Headers } from "./headers.ts";
-import { createParser, type HeadInfo } from "./parser.ts";
+import { checkFraming, createParser, type HeadInfo } from "./parser.ts";
 import { Request, type RequestInit } from "./request.ts";
 import { Response, networkResponse } from "./response.ts";
 import { concat, latin1 } from "./server.ts";
@@ -101,6 +101,7 @@ async function exchange(connect: Connect, url: URL, method: string, headers: Hea
         if (state.result) return;
         const status = info.statusCode!;
         if (status >= 100 && status < 200 && status !== 101) return; // interim (100 Continue...): its done() is skipped below
+        checkFraming(info.headers, Infinity); // a Content-Length of "abc" would read as an empty body
         const h = new Headers();
         for (let i = 0; i < info.headers.length; i += 2) {
           try {
