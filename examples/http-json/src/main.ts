@@ -15,7 +15,8 @@ export default {
       return Response.json({ received: body, hits });
     }
     if (url.pathname === "/stop") {
-      setTimeout(() => process.exit(0), 10);
+      // Exit once the answer has left: the network moves frames only while the loop polls.
+      setTimeout(() => process.exit(0), 200);
       return new Response("bye\n");
     }
     return Response.json({ error: "not found", path: url.pathname }, { status: 404 });

@@ -36,8 +36,12 @@ pub const MAX_SOCKETS: usize = 256;
 /// Library handles at most (listeners, TCP and UDP sockets).
 pub const MAX_HANDLES: usize = 256;
 /// Listening sockets one tcp_listen keeps at most (each holds its buffers).
-pub const MAX_BACKLOG: u32 = 16;
-pub const TCP_BUFFER_BYTES: usize = 64 * 1024;
+pub const MAX_BACKLOG: u32 = 64;
+/// Connections a listener holds that were not accepted yet, listening ones included: smoltcp
+/// answers a SYN only from a socket in LISTEN, so `backlog` of them are kept listening, topped up
+/// after every poll, and a burst of connections is not refused while the program accepts.
+pub const MAX_PENDING: usize = 256;
+pub const TCP_BUFFER_BYTES: usize = 32 * 1024;
 pub const UDP_BUFFER_BYTES: usize = 64 * 1024;
 pub const UDP_PACKETS: usize = 64;
 /// Frames waiting for the device at most (smoltcp holds back beyond this).
@@ -365,14 +369,19 @@ impl State {
                     }
                 }
                 Obj::Listener(l) => {
+                    let mut listening = 0;
                     for &sh in &l.socks {
                         let s = self.sockets.get_mut::<tcp::Socket>(sh);
                         if s.state() == tcp::State::Closed {
                             let _ = s.listen(IpListenEndpoint { addr: None, port: l.port });
                         }
+                        if s.state() == tcp::State::Listen {
+                            listening += 1;
+                        }
                     }
-                    if l.socks.len() < l.backlog {
-                        rearm.push((h, l.backlog - l.socks.len()));
+                    let missing = (l.backlog - listening.min(l.backlog)).min(MAX_PENDING.saturating_sub(l.socks.len()));
+                    if missing > 0 {
+                        rearm.push((h, missing));
                     }
                 }
                 Obj::Udp(_) => {}

@@ -1,0 +1,132 @@
+// The network end to end, through the built `ukernel` CLI in temporary copies of the examples:
+// the TypeScript JSON service (examples/http-json) answers curl from the host, keeps connections
+// alive and says 404; the Zig echo server (examples/echo) answers many concurrent connections
+// byte for byte; the run record keeps the kernel's frame counters. Under KVM and TCG.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import { run } from "../../src/proc.ts";
+import { repoRoot } from "../../src/zig.ts";
+import { accelerators } from "../boot/harness.ts";
+
+const cli = join(repoRoot, "bin", "ukernel.js");
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function copyExample(name: string, accel: string, edit: (toml: string) => string): string {
+  const dir = mkdtempSync(join(tmpdir(), `ukernel-${name}-`));
+  cpSync(join(repoRoot, "examples", name), dir, { recursive: true, filter: (src) => !/\/(dist|\.ukernel)(\/|$)/.test(src) });
+  const toml = join(dir, "ukernel.toml");
+  writeFileSync(toml, edit(readFileSync(toml, "utf8")).replace("[vm]\n", `[vm]\naccel = "${accel}"\n`));
+  return dir;
+}
+
+function start(dir: string): { child: ChildProcess; output: () => string; done: Promise<number | null> } {
+  let out = "";
+  const child = spawn("node", [cli, "run"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const done = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => out, done };
+}
+
+/** curl, retried until the service answers (the VM is booting) or the time is up. */
+async function curl(args: string[], untilMs: number): Promise<string> {
+  for (;;) {
+    const r = await run(["curl", "-sS", "--max-time", "10", ...args], { timeoutMs: 20_000 });
+    if (r.exitCode === 0) return r.stdout;
+    if (Date.now() > untilMs) throw new Error(`curl ${args.join(" ")}: ${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 300));
+  }
+}
+
+function echoClients(port: number, conns: number, msgs: number): Promise<string[]> {
+  const one = (id: number) =>
+    new Promise<string>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      let got = "";
+      let want = "";
+      for (let i = 0; i < msgs; i++) want += `connection ${id} message ${i}\n`;
+      s.on("connect", () => s.write(want));
+      s.on("data", (d) => {
+        got += d;
+        if (got.length >= want.length) s.end();
+      });
+      s.on("close", () => resolve(got === want ? "" : `connection ${id}: ${JSON.stringify(got.slice(0, 60))}`));
+      s.on("error", (e) => resolve(`connection ${id}: ${e.message}`));
+    });
+  return Promise.all(Array.from({ length: conns }, (_, i) => one(i)));
+}
+
+function runRecord(dir: string): { exitCode: number; network?: { framesOut: number; framesIn: number; droppedOut: number; droppedIn: number } } {
+  const runs = join(dir, ".ukernel", "runs");
+  const last = readdirSync(runs).sort().at(-1)!;
+  return JSON.parse(readFileSync(join(runs, last, "result.json"), "utf8"));
+}
+
+for (const accel of accelerators()) {
+  describe(`the network through ukernel run, QEMU ${accel.toUpperCase()}`, () => {
+    test("the TypeScript JSON service answers curl: GET, POST, 404, keep-alive; the run record keeps the counters", async () => {
+      const port = await freePort();
+      const dir = copyExample("http-json", accel, (t) => t.replace('forward = ["8080:80"]', `forward = ["${port}:80"]`));
+      const vm = start(dir);
+      try {
+        const until = Date.now() + 240_000; // the first build of the runtime takes minutes
+        const hello = await curl([`http://127.0.0.1:${port}/hello?name=zigu`], until);
+        assert.deepEqual(JSON.parse(hello), { message: "hello, zigu", hits: 1, runtime: "zigu" }, vm.output());
+        const echo = await curl(["-X", "POST", "-H", "content-type: application/json", "--data", '{"n":[1,2,3]}', `http://127.0.0.1:${port}/echo`], until);
+        assert.deepEqual(JSON.parse(echo), { received: { n: [1, 2, 3] }, hits: 2 });
+        // Two requests on one connection (curl says so when it reuses it), then a 404.
+        const two = await run(["curl", "-sS", "-v", "--max-time", "10", `http://127.0.0.1:${port}/hello`, `http://127.0.0.1:${port}/nope`], { timeoutMs: 20_000 });
+        assert.match(two.stderr, /Re-using existing connection/, two.stderr);
+        assert.match(two.stdout, /"hits":3/);
+        assert.match(two.stdout, /\{"error":"not found","path":"\/nope"\}/);
+        assert.match(vm.output(), new RegExp(`network: http://127\\.0\\.0\\.1:${port} -> guest :80`));
+        assert.match(vm.output(), /Listening on http:\/\/0\.0\.0\.0:80\//);
+        const stop = await run(["curl", "-sS", "--max-time", "10", `http://127.0.0.1:${port}/stop`], { timeoutMs: 20_000 });
+        assert.equal(stop.stdout, "bye\n", stop.stderr + vm.output());
+        assert.equal(await vm.done, 0, vm.output());
+        const record = runRecord(dir);
+        assert.equal(record.exitCode, 0);
+        assert.ok(record.network && record.network.framesIn > 0 && record.network.framesOut > 0, JSON.stringify(record));
+        assert.equal(record.network.droppedOut, 0, "the library never sends outside the policy");
+      } finally {
+        vm.child.kill("SIGKILL");
+      }
+    });
+
+    test("the Zig echo server answers 40 concurrent connections byte for byte, then stops when asked", async () => {
+      const port = await freePort();
+      const dir = copyExample("echo", accel, (t) => t.replace('forward = ["7007:7"]', `forward = ["${port}:7"]`));
+      const vm = start(dir);
+      try {
+        const until = Date.now() + 240_000;
+        while (!/echo: listening on port 7/.test(vm.output())) {
+          if (Date.now() > until) throw new Error(`the echo server never listened:\n${vm.output()}`);
+          await new Promise((res) => setTimeout(res, 200));
+        }
+        assert.deepEqual(await echoClients(port, 1, 1), [""], vm.output());
+        const failures = (await echoClients(port, 40, 5)).filter(Boolean);
+        assert.deepEqual(failures, [], vm.output());
+        const s = net.connect(port, "127.0.0.1", () => s.write("shutdown\n"));
+        s.on("error", () => {});
+        assert.equal(await vm.done, 0, vm.output());
+        assert.match(vm.output(), /echo: shutdown after \d+ connections/);
+      } finally {
+        vm.child.kill("SIGKILL");
+      }
+    });
+  });
+}
