@@ -130,3 +130,42 @@ for (const accel of accelerators()) {
     });
   });
 }
+
+describe("the network policy and fetch() inside the microVM (TypeScript)", () => {
+  const accel = accelerators().at(-1)!;
+  test("connect and listen outside [network] fail at once with NetworkPolicyError; fetch reaches the host; https says it is not built", async () => {
+    const http = await import("node:http");
+    const server = http.createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ path: req.url, method: req.method }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const hostPort = (server.address() as net.AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), "ukernel-netpolicy-"));
+    writeFileSync(join(dir, "ukernel.toml"), `[workload]\nname = "netpolicy"\nentry = "main.ts"\nruntime = "typescript"\n\n[vm]\naccel = "${accel}"\ntimeout_s = 120\n\n[capabilities]\nallow = ["log", "time", "net"]\n\n[network]\nlisten = [8080]\nconnect = ["10.0.2.2:${hostPort}"]\n`);
+    writeFileSync(join(dir, "main.ts"), `
+import { net, NetworkPolicyError } from "zigu";
+const show = (e: unknown) => e instanceof Error ? \`\${e.name}: \${e.message}\` : String(e);
+try { await net.connect("1.2.3.4", 80); console.log("connect: allowed?!"); } catch (e) { console.log("connect:", e instanceof NetworkPolicyError, show(e)); }
+try { net.listen(81); console.log("listen: allowed?!"); } catch (e) { console.log("listen:", e instanceof NetworkPolicyError, show(e)); }
+try { await fetch("https://10.0.2.2/"); } catch (e) { console.log("https:", show(e)); }
+const r = await fetch("http://10.0.2.2:${hostPort}/from-the-guest?x=1", { method: "POST", body: "hi" });
+console.log("fetch:", r.status, r.headers.get("content-type"), JSON.stringify(await r.json()));
+const l = net.listen(8080);
+l.close();
+console.log("listen 8080: ok");
+`);
+    try {
+      const r = await run(["node", cli, "run"], { cwd: dir, timeoutMs: 10 * 60_000 });
+      const out = r.stdout + r.stderr;
+      assert.equal(r.exitCode, 0, out);
+      assert.match(out, /^connect: true NetworkPolicyError: connect: 1\.2\.3\.4:80 is outside the network policy: ukernel\.toml's \[network\] connect list must name it$/m, out);
+      assert.match(out, /^listen: true NetworkPolicyError: listen: port 81 is outside the network policy: ukernel\.toml's \[network\] listen list must name it$/m, out);
+      assert.match(out, /^https: TypeError: fetch: https is not supported inside Zigu yet/m, out);
+      assert.match(out, /^fetch: 200 application\/json \{"path":"\/from-the-guest\?x=1","method":"POST"\}$/m, out);
+      assert.match(out, /^listen 8080: ok$/m, out);
+    } finally {
+      server.close();
+    }
+  });
+});
