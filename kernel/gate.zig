@@ -170,7 +170,12 @@ fn zeroOnReturn(frame: *trap.TrapFrame, zero: memory.Region) void {
     frame.rip = layout.user_info_addr + layout.user_zero_offset;
 }
 
+/// Kernel calls made by the workload (printed with the network counters at exit: the network
+/// benchmark divides them by the requests served).
+pub var entries: u64 = 0;
+
 pub fn dispatch(frame: *trap.TrapFrame) void {
+    entries += 1;
     if (frame.rax == gate_probe_call and probing) workload.resumeKernel((workload.Outcome{ .probe = true }).encode());
     const r = Calls.call(frame.rax, frame.rdi, frame.rsi, frame.rdx, frame.r10);
     const running = Calls.core.current;

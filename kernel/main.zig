@@ -319,7 +319,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     };
     if (gate.net != null) {
         const c = gate.netCounters();
-        serial.print("zigu: net: frames out {d}, in {d}; dropped by the policy: out {d}, in {d}\n", .{ c.tx, c.rx, c.tx_dropped, c.rx_dropped });
+        serial.print("zigu: net: frames out {d}, in {d}; dropped by the policy: out {d}, in {d}; kernel entries {d}\n", .{ c.tx, c.rx, c.tx_dropped, c.rx_dropped, gate.entries });
     }
     serial.print("zigu: exit {d}\n", .{status});
     serial.flush();

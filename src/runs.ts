@@ -16,7 +16,7 @@ export interface RunResult {
   /** What the ukernel process exits with. */
   exitCode: number;
   /** The kernel's network counters, when the VM had a network device. */
-  network?: { framesOut: number; framesIn: number; droppedOut: number; droppedIn: number };
+  network?: { framesOut: number; framesIn: number; droppedOut: number; droppedIn: number; kernelEntries: number };
 }
 
 export function runsDir(projectDir: string): string {

@@ -12,6 +12,7 @@ import { bootFirecracker, firecrackerConfig, firecrackerVersion } from "../vmm/f
 import { appendConsole, newRun, type RunResult } from "../runs.ts";
 import { killAll, quoteCommand } from "../proc.ts";
 import { UserError } from "../errors.ts";
+import { forwardPorts, makeTap } from "../vmm/tap.ts";
 
 export interface RunOptions {
   vmm?: "qemu" | "firecracker";
@@ -55,10 +56,20 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   let result;
   try {
     if (vmm === "firecracker") {
-      if (net) throw new UserError("[network] runs on QEMU for now: Firecracker needs a TAP device, which `ukernel run` does not set up yet", "use --vmm qemu (the default)");
-      writeFileSync(join(dir, "vmm.json"), JSON.stringify({ vmm, config: firecrackerConfig(common) }, null, 2));
-      opts.note(`run ${id}: Firecracker v${firecrackerVersion()}`);
-      result = await bootFirecracker(common);
+      // The network: a TAP device for this run (root), removed when it ends, and the forwards.
+      const tap = net ? makeTap(`zigu${id.slice(-4)}${id.slice(9, 13)}`, net) : undefined;
+      let forwarded: { close(): void } | undefined;
+      try {
+        if (tap) forwarded = await forwardPorts(tap.guest, common.net!.forwards);
+        const fc = { ...common, tap: tap?.name };
+        writeFileSync(join(dir, "vmm.json"), JSON.stringify({ vmm, config: firecrackerConfig(fc) }, null, 2));
+        opts.note(`run ${id}: Firecracker v${firecrackerVersion()}${tap ? `, TAP device ${tap.name}` : ""}`);
+        for (const f of common.net?.forwards ?? []) opts.note(`network: http://127.0.0.1:${f.host} -> guest ${tap!.guest}:${f.guest}`);
+        result = await bootFirecracker(fc);
+      } finally {
+        forwarded?.close();
+        tap?.remove();
+      }
     } else {
       const resolved = resolveAccel(project.config.vm.accel);
       accel = resolved.accel;
@@ -76,8 +87,8 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   const exitCode = outcome === "exited" ? status! : outcome === "timeout" ? 124 : outcome === "interrupted" ? 130 : 1;
   const record: RunResult = { id, workload: project.config.workload.name, vmm, accel, startedAt, wallMs: Math.round(result.wallMs), status, outcome, exitCode };
   // The kernel's network counters (its last lines): frames moved and frames its policy dropped.
-  const counters = /^zigu: net: frames out (\d+), in (\d+); dropped by the policy: out (\d+), in (\d+)/m.exec(result.console);
-  if (counters) record.network = { framesOut: Number(counters[1]), framesIn: Number(counters[2]), droppedOut: Number(counters[3]), droppedIn: Number(counters[4]) };
+  const counters = /^zigu: net: frames out (\d+), in (\d+); dropped by the policy: out (\d+), in (\d+); kernel entries (\d+)/m.exec(result.console);
+  if (counters) record.network = { framesOut: Number(counters[1]), framesIn: Number(counters[2]), droppedOut: Number(counters[3]), droppedIn: Number(counters[4]), kernelEntries: Number(counters[5]) };
   writeFileSync(join(dir, "result.json"), JSON.stringify(record, null, 2));
   return record;
 }

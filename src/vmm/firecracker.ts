@@ -36,16 +36,20 @@ export interface FirecrackerConfig {
   "boot-source": { kernel_image_path: string; boot_args: string; initrd_path?: string };
   drives: FirecrackerDrive[];
   "machine-config": { vcpu_count: number; mem_size_mib: number };
+  "network-interfaces"?: { iface_id: string; host_dev_name: string; guest_mac: string }[];
   logger?: { log_path: string; level: "Error" | "Warning" | "Info" | "Debug" };
 }
 
-export function firecrackerConfig(o: { kernel: string; cmdline: string; memMiB?: number; vcpus?: number; initrd?: string; drive?: string; logPath?: string }): FirecrackerConfig {
+export function firecrackerConfig(o: { kernel: string; cmdline: string; memMiB?: number; vcpus?: number; initrd?: string; drive?: string; logPath?: string; tap?: string }): FirecrackerConfig {
   return {
     "boot-source": { kernel_image_path: o.kernel, boot_args: o.cmdline, ...(o.initrd ? { initrd_path: o.initrd } : {}) },
     // Firecracker refuses a config without "drives", even an empty one. The root image is no
     // root file system for a Linux: is_root_device stays false, and the kernel reads it itself.
     drives: o.drive ? [{ drive_id: "rootfs", path_on_host: o.drive, is_root_device: false, is_read_only: true }] : [],
     "machine-config": { vcpu_count: o.vcpus ?? 1, mem_size_mib: o.memMiB ?? 256 },
+    // virtio-net over a TAP device the launcher made (tap.ts); the MAC is QEMU's default, so the
+    // guest looks the same on both VMMs.
+    ...(o.tap ? { "network-interfaces": [{ iface_id: "net0", host_dev_name: o.tap, guest_mac: "52:54:00:12:34:56" }] } : {}),
     ...(o.logPath ? { logger: { log_path: o.logPath, level: "Info" as const } } : {}),
   };
 }
@@ -56,6 +60,7 @@ export async function bootFirecracker(o: {
   memMiB?: number;
   initrd?: string;
   drive?: string;
+  tap?: string;
   timeoutMs: number;
   onConsole?: (chunk: string) => void;
 }): Promise<BootResult & { log: string }> {

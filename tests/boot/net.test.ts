@@ -22,7 +22,7 @@ for (const accel of accelerators()) {
       assert.match(r.console, /^net: arp: 10\.0\.2\.2 is at 52:55:0a:00:02:02$/m, r.console);
       assert.match(r.console, /^net: \d+ passed, 0 failed$/m, r.console);
       // The SYN to 1.2.3.4:80 and the 32 garbage frames: dropped by the kernel, not sent.
-      const m = /^zigu: net: frames out (\d+), in (\d+); dropped by the policy: out (\d+), in (\d+)$/m.exec(r.console);
+      const m = /^zigu: net: frames out (\d+), in (\d+); dropped by the policy: out (\d+), in (\d+); kernel entries (\d+)$/m.exec(r.console);
       assert.ok(m, r.console);
       assert.equal(Number(m[1]), 1, "only the ARP request went out");
       assert.equal(Number(m[3]), 33, r.console);

@@ -12,6 +12,8 @@ import net from "node:net";
 import { run } from "../../src/proc.ts";
 import { repoRoot } from "../../src/zig.ts";
 import { accelerators } from "../boot/harness.ts";
+import { firecrackerVersion } from "../../src/vmm/firecracker.ts";
+import { kvmUsable } from "../../src/vmm/qemu.ts";
 
 const cli = join(repoRoot, "bin", "ukernel.js");
 
@@ -166,6 +168,46 @@ console.log("listen 8080: ok");
       assert.match(out, /^listen 8080: ok$/m, out);
     } finally {
       server.close();
+    }
+  });
+});
+
+describe("the network on Firecracker: a TAP device made and removed by ukernel run, inside a network namespace", () => {
+  const skip = !firecrackerVersion() ? "no firecracker binary on PATH" : !kvmUsable() ? "firecracker needs a usable /dev/kvm" : process.getuid?.() !== 0 ? "making a TAP device and a network namespace needs root" : false;
+  test("the TypeScript JSON service answers through the forward and at the guest's address; the TAP device is gone after", { skip }, async () => {
+    const ns = `zigu-test-${process.pid}`;
+    const inNs = (cmd: string[]) => ["ip", "netns", "exec", ns, ...cmd];
+    await run(["ip", "netns", "add", ns], { timeoutMs: 10_000 });
+    try {
+      await run(inNs(["ip", "link", "set", "lo", "up"]), { timeoutMs: 10_000 });
+      const dir = copyExample("http-json", "kvm", (t) => t.replace("[vm]\n", '[vm]\nvmm = "firecracker"\n'));
+      const child = spawn(inNs(["node", cli, "run"])[0]!, inNs(["node", cli, "run"]).slice(1), { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout!.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => (out += d));
+      const done = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      try {
+        const until = Date.now() + 240_000;
+        let hello = "";
+        while (!hello) {
+          const r = await run(inNs(["curl", "-sS", "--max-time", "10", "http://127.0.0.1:8080/hello?name=fc"]), { timeoutMs: 20_000 });
+          if (r.exitCode === 0) hello = r.stdout;
+          else if (Date.now() > until) throw new Error(`no answer:\n${out}`);
+          else await new Promise((res) => setTimeout(res, 300));
+        }
+        assert.deepEqual(JSON.parse(hello), { message: "hello, fc", hits: 1, runtime: "zigu" });
+        assert.match(out, /Firecracker v\S+, TAP device zigu\w+/);
+        assert.match(out, /network: http:\/\/127\.0\.0\.1:8080 -> guest 10\.0\.2\.15:80/);
+        const direct = await run(inNs(["curl", "-sS", "--max-time", "10", "http://10.0.2.15/stop"]), { timeoutMs: 20_000 });
+        assert.equal(direct.stdout, "bye\n", direct.stderr);
+        assert.equal(await done, 0, out);
+        const links = await run(inNs(["ip", "-o", "link"]), { timeoutMs: 10_000 });
+        assert.doesNotMatch(links.stdout, /zigu/, "the TAP device is removed when the run ends");
+      } finally {
+        child.kill("SIGKILL");
+      }
+    } finally {
+      await run(["ip", "netns", "del", ns], { timeoutMs: 10_000 });
     }
   });
 });
