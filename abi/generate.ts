@@ -61,8 +61,8 @@ const zigType: Record<Arg["type"], string> = {
 };
 const isMemory = (a: Arg) => a.type === "in" || a.type === "out" || a.type === "in_vec" || a.type === "out_vec";
 const kernelCalls = () => calls.filter((c) => (c.home ?? "kernel") === "kernel");
-/** The calls libukernel_abi.so exports (the library calls join them once the host library has them). */
-const hostCalls = () => kernelCalls();
+/** The calls libukernel_abi.so exports: every call, the library's sockets too (host/net.zig, over the host's sockets). */
+const hostCalls = () => calls;
 const libraryCalls = () => calls.filter((c) => c.home === "library");
 
 /** The argument as the raw u64 a call receives. */
@@ -146,13 +146,20 @@ function zigFieldType(a: Arg): string {
 }
 
 /**
- * `export fn uk_<call>` for every kernel call, each forwarding to `forward(nr, a0, a1, a2, a3)`.
+ * `export fn uk_<call>` for each of `list`, each forwarding to `forward(nr, a0, a1, a2, a3)`.
  * `guest`: also `uk_sys_<call>` (straight to the kernel, for the network library), and the folded
  * calls go to the network library first when the workload links it (`guest_abi_options.net`).
+ * Not `guest` (the host library): also `LibraryCall`, the numbers of the library's calls, which
+ * the host carries out itself (host/net.zig) and the kernel's `Call` enum does not name.
  */
-function zigExports(header: string, forward: string, imports: string, guest = false): string {
+function zigExports(header: string, forward: string, imports: string, list: Call[], guest = false): string {
   const out: string[] = [`//! ${banner}`, header, imports, ""];
-  for (const k of kernelCalls()) {
+  if (!guest) {
+    out.push("/// The calls a library carries out (abi/spec.ts: home \"library\"): on the host, host/net.zig.", "pub const LibraryCall = enum(u64) {");
+    for (const k of libraryCalls()) out.push(`    ${k.name} = ${k.nr},`);
+    out.push("};", "");
+  }
+  for (const k of list) {
     const params = k.args.map((a) => `${a.name}: ${zigType[a.type]}`).join(", ");
     const names = k.args.map((a) => a.name).join(", ");
     const raw = [...k.args.map(zigRaw), "0", "0", "0", "0"].slice(0, 4);
@@ -282,12 +289,13 @@ export const outputs: Record<string, () => string> = {
   "kernel/core/abi_numbers.zig": zig,
   "kernel/core/call_args.zig": zigCallArgs,
   "host/exports.zig": () =>
-    zigExports("//! The C functions of include/ukernel_abi.h in libukernel_abi.so.", "host.call", 'const host = @import("lib.zig");'),
+    zigExports("//! The C functions of include/ukernel_abi.h in libukernel_abi.so.", "host.call", 'const host = @import("lib.zig");', hostCalls()),
   "user/ukernel_abi_guest.zig": () =>
     zigExports(
       "//! The C functions of include/ukernel_abi.h for C workloads in the guest: each goes through the gate,\n//! except the library's (the sockets: runtime/net), and the calls it folds in when it is linked.",
       "gate",
       'const zigu = @import("zigu");\nconst options = @import("guest_abi_options");\n\nfn gate(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {\n    return zigu.raw4(@enumFromInt(nr), a0, a1, a2, a3);\n}',
+      kernelCalls(),
       true,
     ),
   "include/ukernel_abi.h": c,

@@ -2,6 +2,19 @@
 //! The C functions of include/ukernel_abi.h in libukernel_abi.so.
 const host = @import("lib.zig");
 
+/// The calls a library carries out (abi/spec.ts: home "library"): on the host, host/net.zig.
+pub const LibraryCall = enum(u64) {
+    tcp_listen = 24,
+    tcp_accept = 25,
+    tcp_connect = 26,
+    sock_send = 27,
+    sock_recv = 28,
+    sock_shutdown = 29,
+    udp_bind = 30,
+    udp_send_to = 31,
+    udp_recv_from = 32,
+};
+
 export fn uk_exit(status: u32) callconv(.c) noreturn {
     _ = host.call(0, status, 0, 0, 0);
     unreachable;
@@ -97,4 +110,40 @@ export fn uk_net_send(dev: u64, frames: ?*const anyopaque, count: u64) callconv(
 
 export fn uk_net_recv(dev: u64, frames: ?*const anyopaque, count: u64, lens: ?*anyopaque) callconv(.c) i64 {
     return host.call(23, dev, @intFromPtr(frames), count, @intFromPtr(lens));
+}
+
+export fn uk_tcp_listen(port: u32, backlog: u32) callconv(.c) i64 {
+    return host.call(24, port, backlog, 0, 0);
+}
+
+export fn uk_tcp_accept(listener: u64) callconv(.c) i64 {
+    return host.call(25, listener, 0, 0, 0);
+}
+
+export fn uk_tcp_connect(addr: u32, port: u32) callconv(.c) i64 {
+    return host.call(26, addr, port, 0, 0);
+}
+
+export fn uk_sock_send(sock: u64, buf: ?*const anyopaque, len: u64) callconv(.c) i64 {
+    return host.call(27, sock, @intFromPtr(buf), len, 0);
+}
+
+export fn uk_sock_recv(sock: u64, buf: ?*anyopaque, len: u64) callconv(.c) i64 {
+    return host.call(28, sock, @intFromPtr(buf), len, 0);
+}
+
+export fn uk_sock_shutdown(sock: u64) callconv(.c) i64 {
+    return host.call(29, sock, 0, 0, 0);
+}
+
+export fn uk_udp_bind(port: u32) callconv(.c) i64 {
+    return host.call(30, port, 0, 0, 0);
+}
+
+export fn uk_udp_send_to(sock: u64, buf: ?*const anyopaque, len: u64, to: u64) callconv(.c) i64 {
+    return host.call(31, sock, @intFromPtr(buf), len, to);
+}
+
+export fn uk_udp_recv_from(sock: u64, buf: ?*anyopaque, len: u64, from: ?*anyopaque) callconv(.c) i64 {
+    return host.call(32, sock, @intFromPtr(buf), len, @intFromPtr(from));
 }

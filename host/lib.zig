@@ -3,6 +3,8 @@
 //! capability checks and error codes; the platform is libc: clock_gettime, nanosleep, getrandom,
 //! stdout, mmap. The policy comes from the environment: UKERNEL_CAPS=log,time,... (absent: none),
 //! and UKERNEL_MEMORY_LIMIT_MIB=N, the most mem_map may hold at once (absent: what mmap gives).
+//! The socket calls are the host's own sockets (host/net.zig), under the network policy of
+//! UKERNEL_NET_LISTEN, UKERNEL_NET_CONNECT and UKERNEL_NET_BIND.
 //! On the host a pointer cannot be checked against page tables: only null, the first page and
 //! wrapping ranges are refused; anything else is the caller's own memory.
 const std = @import("std");
@@ -15,7 +17,6 @@ comptime {
 
 const Timespec = extern struct { sec: i64, nsec: i64 };
 extern "c" fn clock_gettime(clock: c_int, ts: *Timespec) c_int;
-extern "c" fn nanosleep(req: *const Timespec, rem: ?*Timespec) c_int;
 extern "c" fn getrandom(buf: [*]u8, len: usize, flags: c_uint) isize;
 extern "c" fn write(fd: c_int, buf: [*]const u8, len: usize) isize;
 extern "c" fn exit(status: c_int) noreturn;
@@ -49,12 +50,10 @@ const Host = struct {
     pub fn wallNs() ?u64 {
         return clockNs(clock_realtime);
     }
+    /// In ppoll(2) on the sockets registered with io_poll (none: a plain sleep), so that a
+    /// socket becoming ready ends the wait; an early return just polls again.
     pub fn sleepUntil(deadline_ns: u64) void {
-        const now = nowNs();
-        if (now >= deadline_ns) return;
-        const wait = deadline_ns - now;
-        const ts = Timespec{ .sec = @intCast(wait / std.time.ns_per_s), .nsec = @intCast(wait % std.time.ns_per_s) };
-        _ = nanosleep(&ts, null); // an early return (a signal) just polls again
+        Sockets.sleepUntil(deadline_ns);
     }
     pub fn consoleWrite(bytes: []const u8) void {
         var rest = bytes;
@@ -143,6 +142,8 @@ fn exitProcess(status: u8) noreturn {
 }
 
 const Calls = core.calls.Calls(Host);
+const net = @import("net.zig");
+const Sockets = net.Sockets(Calls, Host);
 var initialised = false;
 
 // ---- tasks: ucontext coroutines ----------------------------------------------------------------
@@ -193,6 +194,14 @@ fn initOnce() void {
         };
         Calls.limitMemory(limit);
     }
+    Sockets.init() catch |err| {
+        Host.consoleWrite(switch (err) {
+            error.BadListen => "libukernel_abi: UKERNEL_NET_LISTEN: expected ports 1-65535, comma-separated (as net.listen)\n",
+            error.BadConnect => "libukernel_abi: UKERNEL_NET_CONNECT: expected address[/bits]:port|lo-hi|*, comma-separated (as net.connect)\n",
+            error.BadBind => "libukernel_abi: UKERNEL_NET_BIND: expected an IPv4 address\n",
+        });
+        exitProcess(2);
+    };
 }
 
 /// Every exported uk_* function lands here. Single-threaded, like the kernel it stands in for:
@@ -200,7 +209,7 @@ fn initOnce() void {
 pub fn call(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {
     initOnce();
     while (true) {
-        const r = Calls.call(nr, a0, a1, a2, a3);
+        const r = dispatch(nr, a0, a1, a2, a3);
         switch (r.action) {
             .none => return r.value,
             .switch_after => {
@@ -214,4 +223,20 @@ pub fn call(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {
             },
         }
     }
+}
+
+/// The socket calls, and the folded calls on socket handles, go to the host's sockets; io_poll
+/// too while sockets are registered (it merges their readiness with the core's events). The
+/// rest, and everything on the core's handles, to the core, as in the kernel.
+fn dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) core.calls.Result {
+    const Call = core.numbers.Call;
+    if (std.enums.fromInt(net.LibraryCall, nr)) |which| return .{ .value = Sockets.call(which, a0, a1, a2, a3) };
+    const value: i64 = switch (@as(Call, @enumFromInt(nr))) {
+        .handle_close => if (Sockets.owns(a0)) Sockets.handleClose(a0) else return Calls.call(nr, a0, a1, a2, a3),
+        .io_register => if (Sockets.owns(a0)) Sockets.ioRegister(a0, a1, a2) else return Calls.call(nr, a0, a1, a2, a3),
+        .io_unregister => if (Sockets.owns(a0)) Sockets.ioUnregister(a0) else return Calls.call(nr, a0, a1, a2, a3),
+        .io_poll => return if (Sockets.polling()) Sockets.ioPoll(a0, a1, a2) else Calls.call(nr, a0, a1, a2, a3),
+        else => return Calls.call(nr, a0, a1, a2, a3),
+    };
+    return .{ .value = value };
 }

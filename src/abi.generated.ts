@@ -202,4 +202,13 @@ export const ffiPrototypes: Record<string, string> = {
   net_info: "int64_t uk_net_info(uint64_t dev, _Out_ char *buf, uint64_t len)",
   net_send: "int64_t uk_net_send(uint64_t dev, const uk_iovec *frames, uint64_t count)",
   net_recv: "int64_t uk_net_recv(uint64_t dev, const uk_iovec *frames, uint64_t count, _Out_ uint64_t *lens)",
+  tcp_listen: "int64_t uk_tcp_listen(uint32_t port, uint32_t backlog)",
+  tcp_accept: "int64_t uk_tcp_accept(uint64_t listener)",
+  tcp_connect: "int64_t uk_tcp_connect(uint32_t addr, uint32_t port)",
+  sock_send: "int64_t uk_sock_send(uint64_t sock, const uint8_t *buf, uint64_t len)",
+  sock_recv: "int64_t uk_sock_recv(uint64_t sock, _Out_ uint8_t *buf, uint64_t len)",
+  sock_shutdown: "int64_t uk_sock_shutdown(uint64_t sock)",
+  udp_bind: "int64_t uk_udp_bind(uint32_t port)",
+  udp_send_to: "int64_t uk_udp_send_to(uint64_t sock, const uint8_t *buf, uint64_t len, uint64_t to)",
+  udp_recv_from: "int64_t uk_udp_recv_from(uint64_t sock, _Out_ uint8_t *buf, uint64_t len, _Out_ uint64_t *from)",
 };

@@ -232,4 +232,13 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "net_info": ("u64", "ptr", "u64"),
     "net_send": ("u64", "ptr", "u64"),
     "net_recv": ("u64", "ptr", "u64", "ptr"),
+    "tcp_listen": ("u32", "u32"),
+    "tcp_accept": ("u64",),
+    "tcp_connect": ("u32", "u32"),
+    "sock_send": ("u64", "ptr", "u64"),
+    "sock_recv": ("u64", "ptr", "u64"),
+    "sock_shutdown": ("u64",),
+    "udp_bind": ("u32",),
+    "udp_send_to": ("u64", "ptr", "u64", "u64"),
+    "udp_recv_from": ("u64", "ptr", "u64", "ptr"),
 }
