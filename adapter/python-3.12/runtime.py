@@ -7,8 +7,12 @@ reads DIR/ukernel.toml, puts its capability policy in force (UKERNEL_CAPS), load
 module named by workload.entry and exits with main()'s result (an int, or 0 for None; 1 for an
 uncaught exception). Runs on the host library (libukernel_abi.so) for now.
 
-What the ABI does not provide yet fails loudly: sockets (CAP_NET), pipes and files (CAP_IO),
-subprocesses, signals and threads raise NotImplementedError naming what is missing.
+TCP runs over the ABI's socket calls (CAP_NET, within the network policy: on the host, the
+library's UKERNEL_NET_LISTEN/UKERNEL_NET_CONNECT/UKERNEL_NET_BIND, which `ukernel adapter` sets from
+[network]): asyncio.open_connection/start_server and loop.create_connection/create_server, with
+IPv4 addresses and localhost as names (ukernel_net.py). What the ABI does not provide yet fails
+loudly: UDP endpoints, TLS, pipes and files (CAP_IO), subprocesses, signals and threads raise
+NotImplementedError naming what is missing.
 
 The workload's console output (sys.stdout, and sys.stderr at the error level) goes through the
 ABI's `log` call, as in the microVM: without the log capability, print raises CapabilityError.
@@ -25,6 +29,7 @@ import importlib.util
 import io
 import os
 import selectors
+import socket
 import sys
 import threading
 import tomllib
@@ -33,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import ukernel_abi_numbers as abi
-from ukernel_abi import Abi, CapabilityError, InvalidArgumentError
+import ukernel_net
+from ukernel_abi import Abi, BadHandleError, CapabilityError, InvalidArgumentError
 
 _abi: Abi | None = None
 
@@ -50,41 +56,107 @@ def _missing(what: str, capability: str) -> NotImplementedError:
     return NotImplementedError(f"{what} needs {capability}, which the Zigu ABI does not provide yet")
 
 
-class UkernelSelector(selectors.BaseSelector):
-    """A selector whose select() is io_poll. A timeout is an ABI timer registered in the poll set."""
+def _fd(fileobj: Any) -> int:
+    return fileobj if isinstance(fileobj, int) else int(fileobj.fileno())
 
-    _TIMER = 1  # user data of the selector's own timer
+
+class UkernelSelector(selectors.BaseSelector):
+    """A selector whose select() is io_poll. Its "file descriptors" are ABI handles (the sockets'
+    fileno(), ukernel_net.py): each is registered with io_register, its own value as user data.
+    A timeout is an ABI timer registered in the poll set."""
+
+    _TIMER = 1  # user data of the selector's own timer (no handle is 1: see handle layout)
 
     def __init__(self) -> None:
         self._abi = ukernel()
         self._timer = self._abi.timer_create()
         self._abi.io_register(self._timer, abi.EV_READABLE, self._TIMER)
-        self._map: dict[Any, selectors.SelectorKey] = {}
+        self._map: dict[int, selectors.SelectorKey] = {}
+        # Handles that hung up (EV_HANGUP) in the last select(): a connect that failed.
+        self._hangups: set[int] = set()
+
+    @staticmethod
+    def _interest(events: int) -> int:
+        return (abi.EV_READABLE if events & selectors.EVENT_READ else 0) | (abi.EV_WRITABLE if events & selectors.EVENT_WRITE else 0)
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
-        raise _missing("waiting on a file descriptor (sockets, pipes)", "CAP_NET or CAP_IO")
+        fd = _fd(fileobj)
+        if not events or events & ~(selectors.EVENT_READ | selectors.EVENT_WRITE):
+            raise ValueError(f"invalid events: {events!r}")
+        if fd in self._map:
+            raise KeyError(f"{fileobj!r} (handle {fd:#x}) is already registered")
+        if fd >> 16 == 0:  # a handle's type tag (bits 16..23) is never 0: this is a host fd
+            raise _missing("waiting on a host file descriptor (pipes, files, host sockets)", "CAP_IO")
+        self._abi.io_register(fd, self._interest(events), fd)
+        key = selectors.SelectorKey(fileobj, fd, events, data)
+        self._map[fd] = key
+        return key
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
-        raise KeyError(fileobj)
+        fd = _fd(fileobj)
+        key = self._map.pop(fd)  # KeyError when not registered, as selectors do
+        try:
+            self._abi.io_unregister(fd)
+        except BadHandleError:
+            pass  # closed already: the ABI dropped the registration (its hang-up is ignored)
+        return key
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        fd = _fd(fileobj)
+        key = self._map[fd]
+        if events != key.events:
+            self.unregister(fd)
+            return self.register(fileobj, events, data)
+        key = key._replace(data=data)
+        self._map[fd] = key
+        return key
+
+    def get_key(self, fileobj: Any) -> selectors.SelectorKey:
+        try:
+            return self._map[_fd(fileobj)]
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+
+    def hung_up(self, fd: int) -> bool:
+        return fd in self._hangups
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None and timeout <= 0:
-            self._abi.io_poll(1, 0)
-            return []
+            return self._ready(self._abi.io_poll(abi.MAX_POLL_EVENTS, 0))
         if timeout is not None:
             self._abi.timer_arm(self._timer, max(1, int(timeout * 1e9)))
         try:
-            self._abi.io_poll(1, abi.TIMEOUT_INFINITE)
+            events = self._abi.io_poll(abi.MAX_POLL_EVENTS, abi.TIMEOUT_INFINITE)
         except InvalidArgumentError:
             raise RuntimeError("the event loop would wait for ever: nothing is scheduled and nothing can wake it") from None
         finally:
             self._abi.timer_arm(self._timer, 0, 0)  # disarm
-        return []
+        return self._ready(events)
+
+    def _ready(self, events: list[tuple[int, int]]) -> list[tuple[selectors.SelectorKey, int]]:
+        """asyncio's view of io_poll's events: a hang-up wakes the reader and the writer, whose
+        next recv or send says what happened (the end of the stream, or ConnectionError)."""
+        self._hangups.clear()
+        ready = []
+        for user_data, ev in events:
+            key = self._map.get(user_data)
+            if key is None:
+                continue  # the timer, or the hang-up of a handle closed while registered
+            mask = 0
+            if ev & (abi.EV_READABLE | abi.EV_HANGUP):
+                mask |= selectors.EVENT_READ
+            if ev & (abi.EV_WRITABLE | abi.EV_HANGUP):
+                mask |= selectors.EVENT_WRITE
+            if ev & abi.EV_HANGUP:
+                self._hangups.add(user_data)
+            if mask & key.events:
+                ready.append((key, mask & key.events))
+        return ready
 
     def close(self) -> None:
         self._abi.close(self._timer)
 
-    def get_map(self) -> dict[Any, selectors.SelectorKey]:
+    def get_map(self) -> dict[int, selectors.SelectorKey]:
         return self._map
 
 
@@ -126,17 +198,83 @@ class UkernelEventLoop(asyncio.SelectorEventLoop):
     async def subprocess_shell(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise _missing("subprocesses", "a process capability")
 
-    async def create_connection(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise _missing("TCP connections", "CAP_NET")
+    # TCP over the ABI's sockets: connecting and listening are the ABI's; the transports and
+    # the Server are asyncio's own, over ukernel_net's socket-shaped handles.
+    async def create_connection(  # type: ignore[override]
+        self, protocol_factory, host=None, port=None, *, ssl=None, sock=None, local_addr=None, server_hostname=None, **_ignored
+    ):
+        if ssl:
+            raise _missing("TLS", "a TLS library over the sockets")
+        if local_addr is not None:
+            raise _missing("choosing the local address of a connection", "a bind call")
+        if sock is None:
+            sock = ukernel_net.connect_start(self._abi, host, port)
+            try:
+                await self._abi_connected(sock)
+            except BaseException:
+                sock.close()
+                raise
+        elif not isinstance(sock, ukernel_net.AbiSocket):
+            raise ValueError("sock: only the ABI's sockets run on this loop (host sockets do not)")
+        protocol = protocol_factory()
+        waiter = self.create_future()
+        transport = self._make_socket_transport(sock, protocol, waiter)
+        try:
+            await waiter
+        except BaseException:
+            transport.close()
+            raise
+        return transport, protocol
 
-    async def create_server(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise _missing("TCP servers", "CAP_NET")
+    async def _abi_connected(self, sock: ukernel_net.AbiSocket) -> None:
+        """Waits until the connection is made (writable) or has failed (hung up)."""
+        handle = sock.fileno()
+        done = self.create_future()
+
+        def ready() -> None:
+            if not done.done():
+                done.set_result(self._selector.hung_up(handle))  # type: ignore[attr-defined]
+
+        self._add_writer(handle, ready)
+        try:
+            failed = await done
+        finally:
+            self._remove_writer(handle)
+        if failed:
+            raise ukernel_net.connect_failed(sock)
+
+    async def create_server(  # type: ignore[override]
+        self, protocol_factory, host=None, port=None, *, sock=None, backlog=100, ssl=None, start_serving=True, **_ignored
+    ):
+        if ssl:
+            raise _missing("TLS", "a TLS library over the sockets")
+        if sock is not None:
+            if not isinstance(sock, ukernel_net.AbiListener):
+                raise ValueError("sock: only the ABI's listening sockets run on this loop (host sockets do not)")
+            listeners = [sock]
+        else:
+            # The address is the workload's own (the VM's; on the host, UKERNEL_NET_BIND): any
+            # IPv4 address or localhost is accepted as a name for it, nothing that needs DNS.
+            for h in host if isinstance(host, (list, tuple, set)) else [host]:
+                if h not in (None, "", "0.0.0.0"):
+                    ukernel_net.resolve(h)
+            listeners = [ukernel_net.listen(self._abi, port, backlog)]
+        server = asyncio.base_events.Server(self, listeners, protocol_factory, None, backlog, None, None)
+        if start_serving:
+            server._start_serving()
+            await asyncio.sleep(0)  # as asyncio does: let the reader be added first
+        return server
 
     async def create_datagram_endpoint(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise _missing("UDP endpoints", "CAP_NET")
+        raise _missing("UDP endpoints in asyncio", "a datagram transport over udp_bind/udp_send_to/udp_recv_from (the ABI has the calls)")
 
-    async def getaddrinfo(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise _missing("name resolution", "CAP_NET")
+    async def getaddrinfo(self, host, port, *, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
+        address = ukernel_net.resolve(host if host is not None else "127.0.0.1")
+        if family not in (0, socket.AF_INET):
+            raise socket.gaierror(socket.EAI_FAMILY, "the Zigu ABI has IPv4 only")
+        kinds = [type] if type else [socket.SOCK_STREAM, socket.SOCK_DGRAM]
+        protos = {socket.SOCK_STREAM: socket.IPPROTO_TCP, socket.SOCK_DGRAM: socket.IPPROTO_UDP}
+        return [(socket.AF_INET, k, protos.get(k, proto), "", (address, int(port or 0))) for k in kinds]
 
 
 class LogStream(io.TextIOBase):
@@ -199,9 +337,9 @@ def run(project: Path) -> int:
         print("runtime: asyncio needs the time capability (its clock and timers): add \"time\" to capabilities.allow", file=sys.stderr)
         return 2
     module, _ = load_workload(project)
-    # Everything the policy allows that the runtime itself uses: the loop's clock and timers, and
-    # the console (the workload's print goes through log).
-    ukernel().enter(abi.CAP_TIME, *([abi.CAP_LOG] if "log" in caps else []))
+    # Everything the policy allows that the runtime itself uses: the loop's clock and timers, the
+    # console (the workload's print goes through log) and the network (the sockets).
+    ukernel().enter(abi.CAP_TIME, *([abi.CAP_LOG] if "log" in caps else []), *([abi.CAP_NET] if "net" in caps else []))
     asyncio.set_event_loop_policy(UkernelEventLoopPolicy())
     sys.stdout, sys.stderr = LogStream(abi.LOG_INFO), LogStream(abi.LOG_ERROR)
     try:

@@ -2,7 +2,8 @@
 
 Numbers come from ukernel_abi_numbers.py (generated from abi/spec.ts). Every call returns its
 value or raises a UkernelError subclass for the negative code. The policy is the environment's
-UKERNEL_CAPS (comma-separated kinds), read by the library on its first call: set it before.
+UKERNEL_CAPS (comma-separated kinds), read by the library on its first call: set it before; so is
+the network policy (UKERNEL_NET_LISTEN, UKERNEL_NET_CONNECT, UKERNEL_NET_BIND: host/net.zig).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ NoSpaceError = abi.NoSpaceError
 NoSuchCallError = abi.NoSuchCallError
 UnsupportedError = abi.UnsupportedError
 ExistsError = abi.ExistsError
+WouldBlockError = abi.WouldBlockError
+ConnectionFailedError = abi.ConnectionFailedError
+NetworkPolicyError = abi.NetworkPolicyError
 _ERRORS: dict[int, type[UkernelError]] = abi.ERRORS
 
 
@@ -116,6 +120,65 @@ class Abi:
         buf = ctypes.create_string_buffer(n)
         self.call("random", ctypes.cast(buf, vp), n)
         return buf.raw
+
+    # Sockets (CAP_NET; on the host, the host's own sockets) --------------------------------------
+    # Addresses are IPv4 as a 32-bit integer (127.0.0.1 is 0x7F000001), as in the C ABI.
+    _RECV_BYTES = 256 * 1024  # asyncio's largest read (selector_events max_size)
+
+    def tcp_listen(self, port: int, backlog: int) -> int:
+        return self.call("tcp_listen", port, backlog)
+
+    def tcp_accept(self, listener: int) -> int:
+        return self.call("tcp_accept", listener)
+
+    def tcp_connect(self, addr: int, port: int) -> int:
+        return self.call("tcp_connect", addr, port)
+
+    def sock_send(self, sock: int, data: bytes | bytearray | memoryview) -> int:
+        """Bytes queued (maybe fewer than given); WouldBlockError when none fit."""
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        if not data:
+            return 0
+        return self.call("sock_send", sock, data, len(data))
+
+    def sock_recv(self, sock: int, n: int) -> bytes:
+        """Up to n bytes; b"" once the peer has closed its side; WouldBlockError when none wait."""
+        n = min(n, self._RECV_BYTES)
+        buf = self._recv_buffer()
+        got = self.call("sock_recv", sock, buf, n)
+        return ctypes.string_at(buf, got)
+
+    def sock_recv_into(self, sock: int, buf: bytearray | memoryview, n: int = 0) -> int:
+        n = min(n or len(buf), len(buf))
+        if n == 0:
+            return 0
+        target = (ctypes.c_char * len(buf)).from_buffer(buf)
+        return self.call("sock_recv", sock, ctypes.addressof(target), n)
+
+    def sock_shutdown(self, sock: int) -> None:
+        self.call("sock_shutdown", sock)
+
+    def udp_bind(self, port: int) -> int:
+        return self.call("udp_bind", port)
+
+    def udp_send_to(self, sock: int, data: bytes, addr: int, port: int) -> int:
+        data = bytes(data)
+        return self.call("udp_send_to", sock, data, len(data), addr << 16 | port)
+
+    def udp_recv_from(self, sock: int, n: int) -> tuple[bytes, tuple[int, int]]:
+        n = min(n, self._RECV_BYTES)
+        buf = self._recv_buffer()
+        sender = ctypes.c_uint64()
+        got = self.call("udp_recv_from", sock, buf, n, ctypes.byref(sender))
+        return ctypes.string_at(buf, got), (sender.value >> 16, sender.value & 0xFFFF)
+
+    def _recv_buffer(self) -> ctypes.Array[ctypes.c_char]:
+        # One buffer for every receive: asyncio reads up to 256 KiB at a time, one read at a time.
+        buf = getattr(self, "_rbuf", None)
+        if buf is None:
+            buf = self._rbuf = ctypes.create_string_buffer(self._RECV_BYTES)
+        return buf
 
     def exit(self, status: int) -> None:
         self._fns["exit"](status)

@@ -37,7 +37,7 @@ class Result:
 def run_workload(tmp_path: Path, abi_lib: Path):
     """Writes ukernel.toml and main.py (the given source) into a project and runs the runtime on it."""
 
-    def run(source: str, caps: tuple[str, ...] = ("log", "time"), timeout: float = 60) -> Result:
+    def run(source: str, caps: tuple[str, ...] = ("log", "time"), timeout: float = 60, env: dict[str, str] | None = None) -> Result:
         (tmp_path / "ukernel.toml").write_text(
             textwrap.dedent(
                 f"""\
@@ -52,9 +52,10 @@ def run_workload(tmp_path: Path, abi_lib: Path):
             )
         )
         (tmp_path / "main.py").write_text(textwrap.dedent(source))
-        env = {**os.environ, "UKERNEL_ABI_LIB": str(abi_lib), "PYTHONPATH": str(ADAPTER)}
-        env.pop("UKERNEL_CAPS", None)
-        p = subprocess.run([sys.executable, str(ADAPTER / "runtime.py"), "--project", str(tmp_path)], env=env, capture_output=True, text=True, timeout=timeout)
+        full_env = {**os.environ, "UKERNEL_ABI_LIB": str(abi_lib), "PYTHONPATH": str(ADAPTER)}
+        full_env.pop("UKERNEL_CAPS", None)
+        full_env.update(env or {})  # the network policy (UKERNEL_NET_*), as `ukernel adapter` sets it
+        p = subprocess.run([sys.executable, str(ADAPTER / "runtime.py"), "--project", str(tmp_path)], env=full_env, capture_output=True, text=True, timeout=timeout)
         return Result(p.returncode, p.stdout, p.stderr)
 
     return run

@@ -186,8 +186,9 @@ def test_without_the_time_capability_the_runtime_says_why(run_workload):
 @pytest.mark.parametrize(
     "body, needs",
     [
-        ("await asyncio.open_connection('127.0.0.1', 9)", "CAP_NET"),
-        ("await asyncio.start_server(lambda r, w: None, '127.0.0.1', 0)", "CAP_NET"),
+        ("await asyncio.get_running_loop().create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=('127.0.0.1', 0))", "a datagram transport"),
+        ("await asyncio.open_connection('127.0.0.1', 9, ssl=True)", "a TLS library"),
+        ("asyncio.get_running_loop().add_reader(0, print)", "CAP_IO"),
         ("await asyncio.create_subprocess_exec('true')", "a process capability"),
         ("asyncio.get_running_loop().add_signal_handler(2, print)", "signals"),
         ("await asyncio.to_thread(print)", "threads"),

@@ -13,7 +13,9 @@ from conftest import ADAPTER
 
 
 def test_every_call_of_the_spec_has_a_binding_and_no_binding_is_extra():
-    assert set(ukernel_abi.SIGNATURES) == set(abi.CALLS) - set(abi.LIBRARY_CALLS)
+    # The library's calls (the sockets) too: libukernel_abi.so carries them out over the host's sockets.
+    assert set(ukernel_abi.SIGNATURES) == set(abi.CALLS)
+    assert set(abi.LIBRARY_CALLS) <= set(ukernel_abi.SIGNATURES)
 
 
 def test_every_error_code_maps_to_its_exception_class():
