@@ -77,6 +77,13 @@ export class Abi {
     const count = Number(this.call("io_poll", out, BigInt(max), timeoutNs));
     return out.slice(0, count).map((e) => ({ user_data: BigInt(e.user_data), events: e.events }));
   }
+  /** A socket call's raw result (a handle, a count, or a negative error code): net.ts checks it. */
+  raw(name: string, ...args: unknown[]): number {
+    return Number(this.fns[name]!(...args));
+  }
+  unregister(handle: bigint): void {
+    this.call("io_unregister", handle);
+  }
   close(handle: bigint): void {
     this.call("handle_close", handle);
   }

@@ -18,6 +18,8 @@ import Module, { register } from "node:module";
 import { format } from "node:util";
 import { Abi, CapabilityError, numbers as n } from "./abi.ts";
 import { CapabilityError as ZiguCapabilityError } from "./zigu.ts";
+import { makeNet, serveFetch, type NetBackend } from "../../runtime/js/prelude/net.ts";
+import { installHttpGlobals } from "../../runtime/js/prelude/http/index.ts";
 
 const capabilityNames = ["log", "time", "task", "io", "net", "random"] as const;
 
@@ -34,8 +36,18 @@ const realSetImmediate = setImmediate;
 /** Lets every pending microtask (promise reaction) run. */
 const drainMicrotasks = () => new Promise<void>((r) => realSetImmediate(r));
 
+/** A handle registered with io_poll and the function the loop calls with its events. */
+interface Watch {
+  handle: bigint;
+  fn: (events: number) => void;
+}
+
 export class Loop {
   private timers = new Map<number, Timer>();
+  /** By user_data (2 and up; 1 is the loop's timer). */
+  private watches = new Map<bigint, Watch>();
+  private byHandle = new Map<bigint, bigint>();
+  private nextWatch = 2n;
   private nextId = 1;
   private seq = 0;
   private readonly handle: bigint;
@@ -57,6 +69,23 @@ export class Loop {
     if (typeof id === "number") this.timers.delete(id);
   }
 
+  /** Calls fn(events) while `handle` is ready for `interest` (as runtime.c's watches); 0 unwatches. */
+  watch(handle: bigint, interest: number, fn?: (events: number) => void): number {
+    const old = this.byHandle.get(handle);
+    if (old !== undefined) {
+      this.abi.raw("io_unregister", handle);
+      this.watches.delete(old);
+      this.byHandle.delete(handle);
+    }
+    if (interest === 0 || !fn) return 0;
+    const key = this.nextWatch++;
+    const r = this.abi.raw("io_register", handle, interest, key);
+    if (r < 0) return r;
+    this.watches.set(key, { handle, fn });
+    this.byHandle.set(handle, key);
+    return 0;
+  }
+
   private earliest(): Timer | undefined {
     let best: Timer | undefined;
     for (const t of this.timers.values()) if (!best || t.deadline < best.deadline || (t.deadline === best.deadline && t.seq < best.seq)) best = t;
@@ -76,14 +105,15 @@ export class Loop {
     for (;;) {
       await drainMicrotasks();
       const next = this.earliest();
-      if (!next) {
+      if (!next && this.watches.size === 0) {
         if (settled) break;
         throw new Error("the event loop would wait for ever: main() awaits something no timer or event can settle");
       }
       const now = this.abi.nowNs();
-      if (next.deadline > now) {
-        this.abi.timerArm(this.handle, next.deadline - now);
-        this.abi.poll(1, -1n); // the only way this runtime waits
+      if (!next || next.deadline > now) {
+        if (next) this.abi.timerArm(this.handle, next.deadline - now);
+        // The only way this runtime waits: the next timer, or a watched socket.
+        for (const e of this.abi.poll(64, -1n)) this.watches.get(e.user_data)?.fn(e.events);
         continue;
       }
       if (next.interval !== null) {
@@ -139,9 +169,34 @@ export async function runProject(projectDir: string): Promise<number> {
     return request === "zigu" ? ziguPath : resolveFilename.call(this, request, ...rest);
   };
   const loop = new Loop(abi);
-  const mod = (await import(pathToFileURL(join(dir, config.workload.entry ?? "src/main.ts")).href)) as { default?: () => Promise<unknown>; main?: () => Promise<unknown> };
-  const main = mod.default ?? mod.main;
-  if (typeof main !== "function") throw new Error(`${config.workload.entry}: exports no main() (default export or named main)`);
+  // The sockets over libukernel_abi.so's socket calls (its policy from UKERNEL_NET_*, which
+  // `ukernel adapter` sets from [network]), and the guest's HTTP layer over them: Request,
+  // Response, Headers and fetch are the guest runtime's, not Node's, so a program sees one API.
+  const h = (v: number) => BigInt(v);
+  const backend: NetBackend = {
+    watch: (handle, interest, fn) => loop.watch(h(handle), interest, fn),
+    tcpListen: (port, backlog) => abi.raw("tcp_listen", port, backlog),
+    tcpConnect: (addr, port) => abi.raw("tcp_connect", addr, port),
+    sock: (op, handle) => abi.raw(op === 0 ? "tcp_accept" : op === 1 ? "sock_shutdown" : "handle_close", h(handle)),
+    send: (handle, bytes) => abi.raw("sock_send", h(handle), bytes, BigInt(bytes.length)),
+    recv: (handle, max) => {
+      const buf = new Uint8Array(Math.min(max, 65536));
+      const r = abi.raw("sock_recv", h(handle), buf, BigInt(buf.length));
+      return r < 0 ? r : r === 0 ? null : buf.slice(0, r);
+    },
+  };
+  const net = makeNet(backend);
+  installHttpGlobals(globalThis, { connect: net.connect });
+  (globalThis as Record<symbol, unknown>)[Symbol.for("zigu.net")] = net;
+  const mod = (await import(pathToFileURL(join(dir, config.workload.entry ?? "src/main.ts")).href)) as { default?: unknown; main?: unknown };
+  const exported = mod.default ?? mod.main;
+  const app = exported as { fetch?: unknown; port?: number } | undefined;
+  const main: (() => unknown) | undefined = typeof exported === "function"
+    ? (exported as () => unknown)
+    : app && typeof app.fetch === "function"
+      ? () => serveFetch(app as { fetch: () => Response; port?: number }, net, process.env.PORT ? Number(process.env.PORT) : (process.env.UKERNEL_NET_LISTEN ?? "").split(",").map(Number).find((p) => p > 0), (l) => console.log(l), (e) => console.error(e))
+      : undefined;
+  if (typeof main !== "function") throw new Error(`${config.workload.entry}: exports no main() (default export or named main) and no { fetch } to serve`);
   installGlobals(abi, loop);
   try {
     const result = await loop.run(async () => main());

@@ -22,6 +22,15 @@ export async function adapter(project: Project, opts: { out: (s: string) => void
   delete env.UKERNEL_CAPS; // the runtime sets it from ukernel.toml
   // mem_map's limit on the host: the workload's own, else what its guest would have.
   env.UKERNEL_MEMORY_LIMIT_MIB = String(project.config.workload.memory_limit_mib ?? project.config.vm.memory_mib);
+  // The network policy on the host: the same lists, the guest's gateway (the host, as QEMU's user
+  // network shows it) being 127.0.0.1 here; listeners bind 127.0.0.1.
+  const network = project.config.network;
+  delete env.UKERNEL_NET_LISTEN;
+  delete env.UKERNEL_NET_CONNECT;
+  if (network) {
+    env.UKERNEL_NET_LISTEN = network.listen.join(",");
+    env.UKERNEL_NET_CONNECT = network.connect.map((d) => d.startsWith(`${network.gateway}:`) || d.startsWith(`${network.gateway}/`) ? `127.0.0.1${d.slice(network.gateway.length)}` : d).join(",");
+  }
   const command = runtime === "python"
     ? ["python3", join(adapterDir, "runtime.py"), "--project", project.dir]
     : [process.execPath, "--import", "tsx", join(adapterDir, "runtime.ts"), "--project", project.dir];

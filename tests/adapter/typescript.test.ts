@@ -14,12 +14,12 @@ before(async () => {
   lib = join(b.prefix, "lib", "libukernel_abi.so");
 });
 
-async function workload(source: string, caps = ["log", "time"]) {
+async function workload(source: string, caps = ["log", "time"], netEnv: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "zigu-ts-"));
   mkdirSync(join(dir, "src"));
   writeFileSync(join(dir, "ukernel.toml"), `[workload]\nname = "t"\nentry = "src/main.ts"\nruntime = "typescript"\n\n[capabilities]\nallow = [${caps.map((c) => `"${c}"`).join(", ")}]\n`);
   writeFileSync(join(dir, "src", "main.ts"), source);
-  const env: NodeJS.ProcessEnv = { ...process.env, UKERNEL_ABI_LIB: lib };
+  const env: NodeJS.ProcessEnv = { ...process.env, UKERNEL_ABI_LIB: lib, ...netEnv };
   delete env.UKERNEL_CAPS;
   return run([process.execPath, "--import", "tsx", join(repoRoot, "adapter", "typescript", "runtime.ts"), "--project", dir], { cwd: repoRoot, env, timeoutMs: 60_000 });
 }
@@ -98,4 +98,49 @@ test("without the time capability the runtime says why; a promise nothing can se
   const stuck = await workload("export default async function main() { await new Promise(() => {}); return 0; }");
   assert.equal(stuck.exitCode, 1);
   assert.match(stuck.stderr, /would wait for ever/);
+});
+
+test("export default { fetch } is served on the host through the ABI's sockets; the policy and fetch() work as in the guest", async () => {
+  const http = await import("node:http");
+  const net = await import("node:net");
+  const free = () => new Promise<number>((r) => { const s = net.createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
+  const port = await free();
+  const upstream = http.createServer((req, res) => res.end(`upstream ${req.url}`));
+  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+  const upPort = (upstream.address() as { port: number }).port;
+  const source = `
+    import { net, NetworkPolicyError } from "zigu";
+    let stop = false;
+    export default {
+      port: ${port},
+      async fetch(req: Request) {
+        const url = new URL(req.url);
+        if (url.pathname === "/policy") {
+          try { net.listen(${port === 65535 ? 1 : port + 1}); return new Response("listened?!"); } catch (e) { return new Response(String(e instanceof NetworkPolicyError) + " " + (e as Error).message); }
+        }
+        if (url.pathname === "/proxy") return new Response(await (await fetch("http://127.0.0.1:${upPort}/x")).text());
+        if (url.pathname === "/stop") { setTimeout(() => process.exit(7), 50); return new Response("bye"); }
+        return Response.json({ path: url.pathname, method: req.method });
+      },
+    };`;
+  const pending = workload(source, ["log", "time", "net"], { UKERNEL_NET_LISTEN: String(port), UKERNEL_NET_CONNECT: `127.0.0.1:${upPort}` });
+  const get = async (path: string) => {
+    for (let i = 0; ; i++) {
+      const r = await run(["curl", "-sS", "--max-time", "5", `http://127.0.0.1:${port}${path}`], { timeoutMs: 10_000 });
+      if (r.exitCode === 0) return r.stdout;
+      if (i > 100) throw new Error(r.stderr);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  };
+  try {
+    assert.deepEqual(JSON.parse(await get("/a")), { path: "/a", method: "GET" });
+    assert.match(await get("/policy"), /^true listen: port \d+ is outside the network policy: ukernel\.toml's \[network\] listen list must name it$/);
+    assert.equal(await get("/proxy"), "upstream /x");
+    assert.equal(await get("/stop"), "bye");
+    const r = await pending;
+    assert.equal(r.exitCode, 7, r.stderr);
+    assert.match(r.stdout, new RegExp(`Listening on http://0\\.0\\.0\\.0:${port}/`));
+  } finally {
+    upstream.close();
+  }
 });

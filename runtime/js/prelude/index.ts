@@ -12,8 +12,8 @@ import { DOMException, atob, btoa, AbortController, AbortSignal, EventTarget, Ev
 import * as zigu from "./zigu.ts";
 import { check } from "./zigu.ts";
 import { installStackTraces } from "./sourcemap.ts";
-import * as net from "./net.ts";
-import { installHttpGlobals, serve as serveHttp, type Handler } from "./http/index.ts";
+import { makeNet, NetworkPolicyError, serveFetch } from "./net.ts";
+import { installHttpGlobals, type Handler } from "./http/index.ts";
 import { CLOCK_MONOTONIC } from "../../../src/abi.generated.ts";
 
 const g = globalThis as Record<string, unknown>;
@@ -197,6 +197,7 @@ define(g, {
   },
 });
 define(g, { crypto }, false);
+const net = makeNet(native);
 installHttpGlobals(g, { connect: net.connect });
 
 /** The first port of the image policy's `net.listen` (ukernel.toml [network] listen), if any. */
@@ -208,20 +209,13 @@ function policyListenPort(): number | undefined {
   return Number.isInteger(first) && first > 0 ? first : undefined;
 }
 
-/**
- * Serves `app.fetch` over HTTP/1.1 (`export default { fetch }`, as Cloudflare Workers, Deno and
- * Bun serve it) on `app.port`, else $PORT, else the first port of [network] listen.
- */
-async function serve(app: { fetch: Handler; port?: number }): Promise<void> {
+/** `export default { fetch }`: served on its port, $PORT, or [network] listen's first. */
+function serve(app: { fetch: Handler; port?: number }): Promise<void> {
   const env = (g.process as { env: Record<string, string | undefined> }).env;
-  const port = app.port ?? (env.PORT ? Number(env.PORT) : undefined) ?? policyListenPort();
-  if (port === undefined) throw new TypeError("serve: no port: give the export a `port`, or name one in ukernel.toml's [network] listen");
-  const listener = net.listen(port);
-  console.log(`Listening on http://0.0.0.0:${port}/`);
-  await serveHttp(listener, (req) => app.fetch.call(app, req), { hostname: "localhost", port, onError: (e) => console.error(e) });
+  return serveFetch(app, net, env.PORT ? Number(env.PORT) : policyListenPort(), (l) => console.log(l), (e) => console.error(e));
 }
 
-(globalThis as Record<symbol, unknown>)[Symbol.for("zigu")] = Object.freeze({ ...zigu, net: Object.freeze({ listen: net.listen, connect: net.connect }), serve, NetworkPolicyError: net.NetworkPolicyError });
+(globalThis as Record<symbol, unknown>)[Symbol.for("zigu")] = Object.freeze({ ...zigu, net: Object.freeze({ listen: net.listen, connect: net.connect }), serve, NetworkPolicyError });
 native.setHooks(runTicks, report);
 
 // Date's strings name the time zone as Node's do (the runtime's zone is UTC).
