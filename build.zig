@@ -216,6 +216,7 @@ pub fn build(b: *std.Build) void {
         const dir = if (std.mem.eql(u8, name, "tar") or std.mem.eql(u8, name, "elf")) "workload" else "boot";
         fuzz_mod.addImport(name, b.createModule(.{ .root_source_file = b.path(b.fmt("kernel/{s}/{s}.zig", .{ dir, name })) }));
     }
+    fuzz_mod.addImport("netpolicy", b.createModule(.{ .root_source_file = b.path("kernel/core/netpolicy.zig") }));
     const fuzz_tests = b.addTest(.{ .root_module = fuzz_mod });
     test_step.dependOn(&b.addRunArtifact(fuzz_tests).step);
 }

@@ -1,6 +1,7 @@
 //! Fuzz targets for everything the kernel parses from bytes it does not control: the root image
-//! (tar.zig), the workload ELF (elf.zig), the command line (cmdline.zig) and the boot information
-//! of both protocols (bootinfo.zig). Each target mutates the inputs of its corpus
+//! (tar.zig), the workload ELF (elf.zig), the command line (cmdline.zig), the boot information
+//! of both protocols (bootinfo.zig), and the network policy's check of every frame a workload sends
+//! or receives, with the policy's own text (netpolicy.zig). Each target mutates the inputs of its corpus
 //! (tests/fuzz/corpus/<target>/, committed) for a bounded number of rounds, runs the parser in a
 //! safety-checked build (an out-of-bounds access or an overflow is a panic, so a test failure),
 //! and checks what the parser promises about its result. `zig build test` runs them as part of
@@ -11,6 +12,7 @@ const tar = @import("tar");
 const elf = @import("elf");
 const cmdline = @import("cmdline");
 const bootinfo = @import("bootinfo");
+const netpolicy = @import("netpolicy");
 const options = @import("fuzz_options");
 
 const max_input_bytes = 16 * 1024;
@@ -186,4 +188,66 @@ test "fuzz bootinfo: PVH start info and the Linux zero page stay within the memo
         } else |_| {}
     }
     try std.testing.expect(ok > 0);
+}
+
+/// Frames as the network moves them: a TCP SYN, an ARP request, a DNS query over UDP, an ICMP echo.
+fn seedFrames() [4][]const u8 {
+    const S = struct {
+        var syn = [_]u8{ 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x00 } ++ [_]u8{ 0x45, 0, 0, 44, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 2, 15, 10, 0, 2, 2 } ++ [_]u8{ 0xc3, 0x50, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0, 2, 4, 0x05, 0xb4 };
+        var arp = [_]u8{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15, 0, 0, 0, 0, 0, 0, 10, 0, 2, 2 };
+        var dns = [_]u8{ 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x00 } ++ [_]u8{ 0x45, 0, 0, 40, 0, 2, 0, 0, 64, 17, 0, 0, 10, 0, 2, 15, 10, 0, 2, 3 } ++ [_]u8{ 0xc0, 0x00, 0, 53, 0, 20, 0, 0, 0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+        var ping = [_]u8{ 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x00 } ++ [_]u8{ 0x45, 0, 0, 28, 0, 3, 0, 0, 64, 1, 0, 0, 10, 0, 2, 15, 10, 0, 2, 2 } ++ [_]u8{ 8, 0, 0, 0, 0, 1, 0, 1 };
+    };
+    return .{ &S.syn, &S.arp, &S.dns, &S.ping };
+}
+
+test "fuzz netpolicy: every frame is judged without reading past it; what passes is well-formed; policy text round-trips" {
+    const seeds = seedFrames();
+    var m = mutator(5);
+    var p = netpolicy.Policy{};
+    try netpolicy.set(&p, "address", "10.0.2.15/24");
+    try netpolicy.set(&p, "dns", "10.0.2.3");
+    try netpolicy.set(&p, "listen", "80,8080");
+    try netpolicy.set(&p, "connect", "10.0.2.2/32:80,10.0.0.0/8:1000-2000");
+    var passed: usize = 0;
+    for (0..rounds()) |i| {
+        const frame = m.mutate(&seeds);
+        const dir: netpolicy.Direction = if (i % 2 == 0) .out else .in;
+        if (!netpolicy.allows(&p, dir, frame)) continue;
+        passed += 1;
+        // What passes is ARP or one whole, unfragmented IPv4 packet inside the frame.
+        try std.testing.expect(frame.len >= 42);
+        const ethertype = std.mem.readInt(u16, frame[12..14], .big);
+        if (ethertype == 0x0806) continue;
+        try std.testing.expectEqual(@as(u16, 0x0800), ethertype);
+        const ihl: usize = @as(usize, frame[14] & 0x0f) * 4;
+        const total: usize = std.mem.readInt(u16, frame[16..18], .big);
+        try std.testing.expect(ihl >= 20 and total >= ihl and total <= frame.len - 14);
+        try std.testing.expectEqual(@as(u16, 0), std.mem.readInt(u16, frame[20..22], .big) & 0x3fff);
+    }
+    try std.testing.expect(passed > 0);
+    // The policy's own text: parsed or refused; what parses formats and parses back the same.
+    const texts = [_][]const u8{ "10.0.2.15/24", "80,8080", "10.0.2.2/32:80,1.2.3.0/24:*,9.9.9.9:1000-2000" };
+    const keys = [_][]const u8{ "address", "listen", "connect" };
+    var t = mutator(6);
+    for (0..rounds() / 4) |i| {
+        const text = t.mutate(&texts);
+        var q = netpolicy.Policy{};
+        netpolicy.set(&q, keys[i % keys.len], text) catch continue;
+        var buf: [8192]u8 = undefined;
+        var w = std.Io.Writer.fixed(&buf);
+        try netpolicy.format(&q, &w);
+        var r = netpolicy.Policy{};
+        var lines = std.mem.splitScalar(u8, w.buffered(), '\n');
+        while (lines.next()) |line| {
+            const eq = std.mem.indexOfScalar(u8, line, '=') orelse continue;
+            try netpolicy.set(&r, line[0..eq], line[eq + 1 ..]);
+        }
+        try std.testing.expectEqual(q.address, r.address);
+        try std.testing.expectEqualSlices(u16, q.listen[0..q.listen_count], r.listen[0..r.listen_count]);
+        try std.testing.expectEqual(q.connect_count, r.connect_count);
+        for (q.connect[0..q.connect_count], r.connect[0..r.connect_count]) |a, b| {
+            try std.testing.expect(a.matches(b.addr, b.port_lo) and a.matches(b.addr, b.port_hi) and a.prefix == b.prefix);
+        }
+    }
 }
