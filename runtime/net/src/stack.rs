@@ -239,6 +239,32 @@ fn tcp_socket() -> tcp::Socket<'static> {
     s
 }
 
+/// An ARP request (broadcast) for `target`, from our MAC and `src`. Sent for the gateway as soon
+/// as the interface has its address: the gateway (QEMU's user network, a bridge's router) learns
+/// our MAC from it and smoltcp learns the gateway's from the reply, before the first connection.
+/// Without it, a burst of connections to a fresh guest begins with an ARP request from the
+/// gateway for every queued SYN (slirp holds each SYN until the guest answers) and ARP replies
+/// from the guest: round trips through a guest that is slowest on its first burst, while the host's
+/// connections wait behind slirp's host-side listen socket (backlog 1). Those the host cannot
+/// queue are retried on its SYN-ACK backoff and reset when the retries run out (~100 s).
+fn arp_request_frame(mac: [u8; 6], src: Ipv4Address, target: Ipv4Address) -> Vec<u8> {
+    use smoltcp::wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol, EthernetRepr};
+    let arp = ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: EthernetAddress(mac),
+        source_protocol_addr: src,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: target,
+    };
+    let eth = EthernetRepr { src_addr: EthernetAddress(mac), dst_addr: EthernetAddress::BROADCAST, ethertype: EthernetProtocol::Arp };
+    // Padded to Ethernet's 60-byte minimum, as a NIC would.
+    let mut buf = vec![0u8; (eth.buffer_len() + arp.buffer_len()).max(60)];
+    let mut frame = EthernetFrame::new_unchecked(&mut buf[..]);
+    eth.emit(&mut frame);
+    arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
+    buf
+}
+
 fn v4(addr: u32) -> Ipv4Address {
     Ipv4Address::from_bits(addr)
 }
@@ -319,6 +345,19 @@ impl State {
         self.iface.ipv4_addr().is_some()
     }
 
+    /// Queues an ARP request for the gateway (see `arp_request_frame`), when there is one on our
+    /// network; it goes out with the next flush.
+    fn resolve_gateway(&mut self) {
+        let (Some(gw), Some(own)) = (self.info.gateway, self.iface.ipv4_addr()) else { return };
+        let gw = v4(gw);
+        let on_link = self.iface.ip_addrs().iter().any(|c| c.contains_addr(&IpAddress::Ipv4(gw)));
+        if gw == own || !on_link {
+            return;
+        }
+        let frame = arp_request_frame(self.info.mac, own, gw);
+        self.phy.tx.queue.push_back(frame);
+    }
+
     /// After each iface.poll: DHCP, deferred connects, listeners' backlogs, closing sockets.
     fn maintain(&mut self, now: Instant) {
         if let Some(dh) = self.dhcp {
@@ -340,6 +379,7 @@ impl State {
                     }
                     self.info.gateway = router.map(|r| r.to_bits());
                     self.info.dns = dns.map(|d| d.to_bits());
+                    self.resolve_gateway();
                 }
                 Some(dhcpv4::Event::Deconfigured) => {
                     self.iface.update_ip_addrs(|a| a.clear());
@@ -603,6 +643,10 @@ impl<K: Kernel> Net<K> {
             rng: seed | 1,
             tsc_base: tsc,
         }));
+        // With a static address the gateway is asked at once (with DHCP, once configured).
+        let st = self.st.as_mut().unwrap();
+        st.resolve_gateway();
+        Self::flush(&mut self.k, &mut self.stats, st);
         Ok(())
     }
 

@@ -40,6 +40,8 @@ pub struct Wire {
     pub dropped: u64,
     pub reordered: u64,
     pub refused: u64,
+    /// ARP frames sent, by side (either direction).
+    pub arp: [u64; 2],
 }
 
 impl Wire {
@@ -54,6 +56,7 @@ impl Wire {
             dropped: 0,
             reordered: 0,
             refused: 0,
+            arp: [0, 0],
         }))
     }
 }
@@ -148,6 +151,9 @@ impl Kernel for Mock {
             let frame = unsafe { std::slice::from_raw_parts(f.ptr as *const u8, f.len as usize) }.to_vec();
             taken += 1;
             w.sent += 1;
+            if frame.len() >= 14 && frame[12..14] == [0x08, 0x06] {
+                w.arp[self.side] += 1;
+            }
             let (dpm, rpm) = (w.drop_pm, w.reorder_pm);
             if dpm > 0 && w.rng.below(1000) < dpm {
                 w.dropped += 1;
