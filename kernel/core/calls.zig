@@ -69,6 +69,7 @@ pub fn Calls(comptime Platform: type) type {
         /// ring-0 store is emulated under kvm-pvm (1 KiB of events cost ~0.3 ms per io_poll).
         var poll_events: [n.max_poll_events]n.Event = undefined;
         var enter_handles: [objects.max_handles]u64 = undefined;
+        var recv_lens: [n.max_net_batch]u64 = undefined;
         /// The network policy every frame is checked against, and what the checks did.
         pub var net_policy: netpolicy.Policy = .{};
         pub var net_counters: netpolicy.Counters = .{};
@@ -205,19 +206,27 @@ pub fn Calls(comptime Platform: type) type {
             return @intCast(taken);
         }
 
+        /// Each buffer is checked when a frame is about to go there: a bad one at position 0 is
+        /// ERR_BAD_POINTER, past it the call returns the frames received so far (the frame stays
+        /// in the device for the next call, which then fails at position 0). The lengths go out in
+        /// one copy at the end.
         fn netRecv(a: D.NetRecv) objects.Error!i64 {
             try core.netLookup(a.dev);
-            for (a.frames.items[0..a.frames.len]) |f| if (f.len < n.max_frame_bytes) return error.Invalid;
+            for (a.frames.descs[0..a.frames.len]) |d| if (d.len < n.max_frame_bytes) return error.Invalid;
             var got: usize = 0;
             var released = false;
+            const lens = &recv_lens;
             while (got < a.frames.len) {
                 const frame = Platform.netRxPeek() orelse break;
                 if (frame.len > n.max_frame_bytes or !netpolicy.allows(&net_policy, .in, frame)) {
                     net_counters.rx_dropped += 1;
                 } else {
-                    copyOut(a.frames.items[got], 0, frame);
-                    const len: u64 = frame.len;
-                    copyOut(a.lens, got * 8, std.mem.asBytes(&len));
+                    const buf = a.frames.at(got) catch |err| {
+                        if (got == 0) return err;
+                        break;
+                    };
+                    copyOut(buf, 0, frame);
+                    lens[got] = frame.len;
                     got += 1;
                     net_counters.rx += 1;
                 }
@@ -225,6 +234,7 @@ pub fn Calls(comptime Platform: type) type {
                 released = true;
             }
             if (released) Platform.netRxFlush();
+            copyOut(a.lens, 0, std.mem.sliceAsBytes(lens[0..got]));
             return @intCast(got);
         }
 
@@ -277,38 +287,52 @@ pub fn Calls(comptime Platform: type) type {
             if (src.len > 0) Platform.copyToUser(dst.addr + offset, src);
         }
 
-        /// An array of at most `max` (pointer, length) descriptors in workload memory, each
-        /// range checked: what batched calls (the network's frames) take.
+        /// An array of at most `max` (pointer, length) descriptors in workload memory: what
+        /// batched calls (the network's frames) take. The table is copied into the kernel in one
+        /// piece (one page walk, not one per descriptor: each is emulated under kvm-pvm), so ring
+        /// 3 cannot change a descriptor after its check.
         fn Vec(comptime Item: type, comptime max: u64) type {
             return struct { items: [max]Item, len: usize };
         }
         pub fn InVec(comptime max: u64) type {
             return Vec(UserIn, max);
         }
+
+        /// Output descriptors, each range checked when the call is about to write there (`at`):
+        /// net_recv fills as many buffers as frames wait, usually one, and checking all 32 up front
+        /// cost ~64 page walks per call. Lengths can be read unchecked (`descs`).
         pub fn OutVec(comptime max: u64) type {
-            return Vec(UserOut, max);
+            return struct {
+                descs: [max]n.IoVec,
+                len: usize,
+
+                pub fn at(self: *const @This(), i: usize) call_args.DecodeError!UserOut {
+                    std.debug.assert(i < self.len);
+                    return userOut(self.descs[i].ptr, self.descs[i].len);
+                }
+            };
         }
 
         pub fn userInVec(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!InVec(max) {
-            return readVec(UserIn, max, ptr, count);
+            var descs: [max]n.IoVec = undefined;
+            const table = try readTable(max, ptr, count, &descs);
+            var v: InVec(max) = .{ .items = undefined, .len = table.len };
+            for (v.items[0..v.len], table) |*item, d| item.* = try userIn(d.ptr, d.len);
+            return v;
         }
 
         pub fn userOutVec(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!OutVec(max) {
-            return readVec(UserOut, max, ptr, count);
+            var v: OutVec(max) = .{ .descs = undefined, .len = 0 };
+            v.len = (try readTable(max, ptr, count, &v.descs)).len;
+            return v;
         }
 
-        /// The descriptors are copied into the kernel once, then each range is checked: ring 3
-        /// cannot change a descriptor after its check.
-        fn readVec(comptime Item: type, comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!Vec(Item, max) {
+        fn readTable(comptime max: u64, ptr: u64, count: u64, out: *[max]n.IoVec) call_args.DecodeError![]n.IoVec {
             if (count > max) return error.Invalid;
             const table = try userIn(ptr, count * @sizeOf(n.IoVec));
-            var v: Vec(Item, max) = .{ .items = undefined, .len = @intCast(count) };
-            for (v.items[0..v.len], 0..) |*item, i| {
-                var d: n.IoVec = undefined;
-                copyIn(table, i * @sizeOf(n.IoVec), std.mem.asBytes(&d));
-                item.* = if (Item == UserOut) try userOut(d.ptr, d.len) else try userIn(d.ptr, d.len);
-            }
-            return v;
+            const descs = out[0..@intCast(count)];
+            copyIn(table, 0, std.mem.sliceAsBytes(descs));
+            return descs;
         }
 
         /// Console lines go out through a kernel buffer of this size, one piece at a time.
@@ -567,9 +591,16 @@ test "descriptor arrays: the table and every range in it are checked, and counts
     try std.testing.expectError(error.BadPointer, C.userInVec(4, 0, 1)); // the table itself
     try std.testing.expectError(error.BadPointer, C.userInVec(4, b + 4096 - 8, 1)); // table runs off
     put(table, 1, b + 4000, 200); // one range runs off the memory
-    try std.testing.expectError(error.BadPointer, C.userOutVec(4, b, 3));
+    try std.testing.expectError(error.BadPointer, C.userInVec(4, b, 3));
+    const out = try C.userOutVec(4, b, 3); // output ranges are checked on use
+    _ = try out.at(0);
+    try std.testing.expectError(error.BadPointer, out.at(1));
     put(table, 1, std.math.maxInt(u64) - 8, 16); // one range wraps
-    try std.testing.expectError(error.BadPointer, C.userOutVec(4, b, 3));
+    try std.testing.expectError(error.BadPointer, C.userInVec(4, b, 3));
+    const copied = try C.userOutVec(4, b, 3);
+    put(table, 1, b + 2048, 0); // a change after the copy changes nothing
+    try std.testing.expectError(error.BadPointer, copied.at(1));
+    try std.testing.expectError(error.Invalid, C.userOutVec(4, b, 5));
     put(table, 1, 0x100000, 8); // one range is not the caller's
     try std.testing.expectError(error.BadPointer, C.userInVec(4, b, 2));
     const empty = try C.userInVec(4, 0, 0); // no descriptors: no table to look at

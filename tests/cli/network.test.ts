@@ -95,6 +95,14 @@ for (const accel of accelerators()) {
         assert.match(two.stderr, /Re-using existing connection/, two.stderr);
         assert.match(two.stdout, /"hits":3/);
         assert.match(two.stdout, /\{"error":"not found","path":"\/nope"\}/);
+        // A load generator on loopback (ab, from Debian), bounded: every request answered, none failed.
+        const load = await run(["ab", "-q", "-k", "-c", "10", "-n", "300", `http://127.0.0.1:${port}/hello?name=ab`], { timeoutMs: 120_000 });
+        assert.equal(load.exitCode, 0, load.stderr + load.stdout);
+        assert.match(load.stdout, /^Complete requests:\s+300$/m, load.stdout);
+        // ab counts a body of another length as "failed" (the hit counter grows a digit): only
+        // connection, receive and exception failures are errors.
+        assert.match(load.stdout, /\(Connect: 0, Receive: 0, Length: \d+, Exceptions: 0\)|^Failed requests:\s+0$/m, load.stdout);
+        assert.doesNotMatch(load.stdout, /Non-2xx responses/, load.stdout);
         assert.match(vm.output(), new RegExp(`network: http://127\\.0\\.0\\.1:${port} -> guest :80`));
         assert.match(vm.output(), /Listening on http:\/\/0\.0\.0\.0:80\//);
         const stop = await run(["curl", "-sS", "--max-time", "10", `http://127.0.0.1:${port}/stop`], { timeoutMs: 20_000 });

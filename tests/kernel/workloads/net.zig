@@ -103,7 +103,8 @@ pub fn main() u8 {
     short[0] = .{ .ptr = 0x1000, .len = 60 };
     expect("a frame at an unmapped address is ERR_BAD_POINTER", isErr(netdev.send(dev, &short), error.BadPointer));
     short[0] = .{ .ptr = zigu.layout.user_info_addr, .len = 1514 };
-    expect("receiving into the read-only info page is ERR_BAD_POINTER", isErr(netdev.recv(dev, &short, &lens), error.BadPointer));
+    // Receive buffers are checked when a frame is about to go there: with none waiting, nothing.
+    expect("receiving into the read-only info page with no frame waiting is 0", (netdev.recv(dev, &short, &lens) catch 99) == 0);
     short[0] = .{ .ptr = std.math.maxInt(u64) - 100, .len = 1514 };
     expect("a wrapping range is ERR_BAD_POINTER", isErr(netdev.send(dev, &short), error.BadPointer));
     short[0] = .{ .ptr = @intFromPtr(&frames[0]), .len = 1000 };
@@ -150,6 +151,17 @@ pub fn main() u8 {
         const ev = zigu.poll(&events, 3_000_000_000) catch break;
         if (ev.len == 0) break; // 3 s without a frame
         expect("the device's event carries its user data", ev[0].user_data == 7 and ev[0].events & abi.ev_readable != 0);
+        if (polls == 0) {
+            const ro = [_]netdev.IoVec{.{ .ptr = zigu.layout.user_info_addr, .len = 1514 }};
+            expect("receiving a waiting frame into the read-only info page is ERR_BAD_POINTER", isErr(netdev.recv(dev, &ro, &lens), error.BadPointer));
+            const two = [_]netdev.IoVec{ bufs[0], .{ .ptr = 0x1000, .len = 1514 } };
+            expect("a bad second buffer: the first frame is received, the rest waits", if (netdev.recv(dev, &two, &lens)) |got| got == 1 or got == 0 else |_| false);
+            if (lens[0] >= 42 and frames[0][12] == 0x08 and frames[0][13] == 0x06 and frames[0][21] == 2) {
+                zigu.print("net: arp: 10.0.2.2 is at {x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}", .{ frames[0][22], frames[0][23], frames[0][24], frames[0][25], frames[0][26], frames[0][27] });
+                answered = true;
+                continue;
+            }
+        }
         const n = netdev.recv(dev, &bufs, &lens) catch break;
         for (0..n) |i| {
             const f = frames[i][0..@intCast(lens[i])];
