@@ -18,12 +18,41 @@ export const runtimes = ["zig", "typescript", "python"] as const;
 const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const port = z.number().int().min(1).max(65535);
 /** `addr[/prefix]:port|lo-hi|*`, the address an IPv4 address or CIDR. */
+/** A host name as DNS spells it (resolved by `ukernel run` on the host when it packs the image). */
+const hostName = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const destination = z.string().refine((d) => {
   const m = /^([^/:]+)(?:\/(\d{1,2}))?:(\*|\d{1,5}(?:-\d{1,5})?)$/.exec(d);
-  if (!m || !ipv4.test(m[1]!) || (m[2] !== undefined && Number(m[2]) > 32)) return false;
+  if (!m || (m[2] !== undefined && (Number(m[2]) > 32 || !ipv4.test(m[1]!)))) return false;
+  if (!ipv4.test(m[1]!) && (!hostName.test(m[1]!) || /^[\d.]+$/.test(m[1]!))) return false;
   const [lo, hi = lo] = m[3] === "*" ? ["1", "65535"] : m[3]!.split("-");
   return Number(lo) >= 1 && Number(hi) <= 65535 && Number(lo) <= Number(hi);
-}, "a destination: IPv4 address or CIDR, a colon, then a port, a range lo-hi, or * (\"10.0.2.2:80\", \"10.1.0.0/16:*\")");
+}, "a destination: an IPv4 address, a CIDR or a host name, a colon, then a port, a range lo-hi, or * (\"10.0.2.2:80\", \"10.1.0.0/16:*\", \"example.com:80\")");
+
+/**
+ * [network] connect with its host names resolved (IPv4, every address the host's resolver gives,
+ * each as /32), as the image's policy carries it: the kernel and the guest see addresses only.
+ */
+export async function resolveDestinations(connect: string[]): Promise<string[]> {
+  const { lookup } = await import("node:dns/promises");
+  const out: string[] = [];
+  for (const d of connect) {
+    const colon = d.lastIndexOf(":");
+    const host = d.slice(0, colon).split("/")[0]!;
+    if (ipv4.test(host)) {
+      out.push(d);
+      continue;
+    }
+    let addrs: { address: string }[];
+    try {
+      addrs = await lookup(host, { all: true, family: 4 });
+    } catch (e) {
+      throw new UserError(`network.connect: ${host}: the host cannot resolve it (${(e as { code?: string }).code ?? e})`, "use an IPv4 address, or fix the name");
+    }
+    if (addrs.length === 0) throw new UserError(`network.connect: ${host}: no IPv4 address`);
+    for (const a of addrs) out.push(`${a.address}/32${d.slice(colon)}`);
+  }
+  return out;
+}
 
 /**
  * [network]: the workload's address and what it may do on the network, enforced by the kernel on

@@ -5,7 +5,7 @@
  * with Node.
  */
 import { join } from "node:path";
-import type { Project } from "../config.ts";
+import { resolveDestinations, type Project } from "../config.ts";
 import { run } from "../proc.ts";
 import { repoRoot, zigCommand } from "../zig.ts";
 import { UserError } from "../errors.ts";
@@ -29,7 +29,7 @@ export async function adapter(project: Project, opts: { out: (s: string) => void
   delete env.UKERNEL_NET_CONNECT;
   if (network) {
     env.UKERNEL_NET_LISTEN = network.listen.join(",");
-    env.UKERNEL_NET_CONNECT = network.connect.map((d) => d.startsWith(`${network.gateway}:`) || d.startsWith(`${network.gateway}/`) ? `127.0.0.1${d.slice(network.gateway.length)}` : d).join(",");
+    env.UKERNEL_NET_CONNECT = (await resolveDestinations(network.connect)).map((d) => d.startsWith(`${network.gateway}:`) || d.startsWith(`${network.gateway}/`) ? `127.0.0.1${d.slice(network.gateway.length)}` : d).join(",");
   }
   const command = runtime === "python"
     ? ["python3", join(adapterDir, "runtime.py"), "--project", project.dir]

@@ -13,7 +13,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSyn
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { create as createTar } from "tar";
-import type { Project } from "../config.ts";
+import { resolveDestinations, type Project } from "../config.ts";
 import { build } from "./build.ts";
 import { firecrackerConfig } from "../vmm/firecracker.ts";
 import { abiVersion } from "../abi.generated.ts";
@@ -46,12 +46,12 @@ export interface Manifest {
  * names on the first line, then `memory_limit_mib=N` when ukernel.toml sets a limit, then the
  * network policy's `net.*` lines (kernel/core/netpolicy.zig) when it has a [network] section.
  */
-export function policyFile(project: Project): string {
+export function policyFile(project: Project, connect = project.config.network?.connect ?? []): string {
   const { config } = project;
   const limit = config.workload.memory_limit_mib;
   const net = config.network;
   const netLines = net
-    ? [`net.address=${net.address}`, `net.gateway=${net.gateway}`, `net.dns=${net.dns}`, `net.listen=${net.listen.join(",")}`, `net.connect=${net.connect.join(",")}`].map((l) => `${l}\n`).join("")
+    ? [`net.address=${net.address}`, `net.gateway=${net.gateway}`, `net.dns=${net.dns}`, `net.listen=${net.listen.join(",")}`, `net.connect=${connect.join(",")}`].map((l) => `${l}\n`).join("")
     : "";
   return `${config.capabilities.allow.join(",")}\n${limit === undefined ? "" : `memory_limit_mib=${limit}\n`}${netLines}`;
 }
@@ -73,7 +73,9 @@ export async function pack(project: Project, opts: { release: boolean; progress:
     upToDate: false,
   };
   const stampPath = join(dir, ".inputs");
-  const stamp = `${built.inputsHash}:${built.mode}:${createHash("sha256").update(policyFile(project)).digest("hex")}`;
+  // Host names in [network] connect are resolved now, on the host: the image carries addresses.
+  const policy = policyFile(project, await resolveDestinations(config.network?.connect ?? []));
+  const stamp = `${built.inputsHash}:${built.mode}:${createHash("sha256").update(policy).digest("hex")}`;
   if (existsSync(stampPath) && readFileSync(stampPath, "utf8") === stamp && existsSync(out.rootfs)) return { ...out, upToDate: true };
 
   rmSync(dir, { recursive: true, force: true });
@@ -91,7 +93,7 @@ export async function pack(project: Project, opts: { release: boolean; progress:
     build: built.mode,
   };
   writeFileSync(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(staging, "policy"), policyFile(project));
+  writeFileSync(join(staging, "policy"), policy);
   writeFileSync(join(staging, "workload.elf"), workload);
   // A TypeScript workload's arguments and environment (ukernel.toml: [workload] args, [env]),
   // which the runtime's prelude reads into process.argv and process.env.

@@ -27,3 +27,30 @@ test("a memory limit that is not a whole number of MiB, or above the guest's mem
   bad('memory_limit_mib = "lots"', "", /^ukernel\.toml:5: workload\.memory_limit_mib: expected number, found the string "lots"$/m);
   bad("memory_limit_mib = 64", "memory_mib = 32", /^ukernel\.toml:5: workload\.memory_limit_mib: at most vm\.memory_mib \(32\): the guest cannot give more, found number 64$/m);
 });
+
+const netToml = (network: string, allow = '"log", "net"') =>
+  `[workload]\nname = "app"\nentry = "src/main.ts"\nruntime = "typescript"\n\n[capabilities]\nallow = [${allow}]\n\n[network]\n${network}\n`;
+
+test("[network] travels in the policy file as net.* lines, with QEMU's user network as the defaults", () => {
+  const p = project(netToml('listen = [80]\nconnect = ["10.0.2.2:8000", "10.1.0.0/16:*", "1.2.3.4:1000-2000"]'));
+  assert.equal(policyFile(p), "log,net\nnet.address=10.0.2.15/24\nnet.gateway=10.0.2.2\nnet.dns=10.0.2.3\nnet.listen=80\nnet.connect=10.0.2.2:8000,10.1.0.0/16:*,1.2.3.4:1000-2000\n");
+  assert.equal(policyFile(p, ["93.184.215.14/32:80"]), "log,net\nnet.address=10.0.2.15/24\nnet.gateway=10.0.2.2\nnet.dns=10.0.2.3\nnet.listen=80\nnet.connect=93.184.215.14/32:80\n");
+});
+
+test("bad [network] values name their line and key; [network] needs the net capability", () => {
+  const bad = (network: string, message: RegExp, allow?: string) =>
+    assert.throws(() => parseConfig(netToml(network, allow), "ukernel.toml"), (e: unknown) => e instanceof UserError && message.test(e.message), network);
+  bad('address = "10.0.2"', /^ukernel\.toml:10: network\.address: an IPv4 address with its prefix/m);
+  bad('address = "10.0.2.15/31"', /network\.address/);
+  bad("listen = [0]", /network\.listen/);
+  bad("listen = [65536]", /network\.listen/);
+  bad('connect = ["10.0.2.2"]', /network\.connect.*a destination/);
+  bad('connect = ["10.0.2.2:9-8"]', /network\.connect/);
+  bad('connect = ["example.com/24:80"]', /network\.connect/);
+  bad('connect = ["-bad-.example:80"]', /network\.connect/);
+  bad('forward = ["8080:81"]\nlisten = [80]', /network\.forward: 8080:81: guest port 81 is not in network\.listen/);
+  bad('forward = ["8080"]', /network\.forward/);
+  bad("mtu = 9000", /network.*mtu/);
+  bad("listen = [80]", /^ukernel\.toml:\d+: network: needs "net" in capabilities\.allow/m, '"log"');
+  assert.ok(project(netToml('connect = ["example.com:80", "localhost:*"]')));
+});
