@@ -289,6 +289,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const mem_limit_bytes = if (chosen.memory_limit_mib) |text| objects.memoryLimitBytes(text) catch
         fail("memory limit \"{s}\" ({s}): expected MiB, 1 to {d}", .{ text, chosen.source, objects.max_memory_limit_mib }) else memory.unlimited;
     gate.init(policy, mem_limit_bytes, &pages);
+    gate.profile = if (cmdline.get(line, "zigu.profile")) |v| std.mem.eql(u8, v, "calls") else false;
     initNet(line, &chosen, virtio);
 
     cpu.initSyscall();
@@ -320,6 +321,12 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     if (gate.net != null) {
         const c = gate.netCounters();
         serial.print("zigu: net: frames out {d}, in {d}; dropped by the policy: out {d}, in {d}; kernel entries {d}\n", .{ c.tx, c.rx, c.tx_dropped, c.rx_dropped, gate.entries });
+    }
+    if (gate.profile) {
+        serial.print("zigu: profile: {d} interrupts; per call: nr count cycles/call\n", .{gate.interrupts});
+        for (gate.profile_counts, gate.profile_cycles, 0..) |count, cycles, nr| {
+            if (count > 0) serial.print("zigu: profile: {d} {d} {d}\n", .{ nr, count, cycles / count });
+        }
     }
     serial.print("zigu: exit {d}\n", .{status});
     serial.flush();

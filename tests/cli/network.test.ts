@@ -54,22 +54,39 @@ async function curl(args: string[], untilMs: number): Promise<string> {
   }
 }
 
-function echoClients(port: number, conns: number, msgs: number): Promise<string[]> {
-  const one = (id: number) =>
-    new Promise<string>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      let got = "";
-      let want = "";
-      for (let i = 0; i < msgs; i++) want += `connection ${id} message ${i}\n`;
-      s.on("connect", () => s.write(want));
-      s.on("data", (d) => {
-        got += d;
-        if (got.length >= want.length) s.end();
-      });
-      s.on("close", () => resolve(got === want ? "" : `connection ${id}: ${JSON.stringify(got.slice(0, 60))}`));
-      s.on("error", (e) => resolve(`connection ${id}: ${e.message}`));
+/**
+ * `conns` connections open at once, each echoing `msgs` lines. They are opened one after another
+ * (QEMU's user network accepts host connections through a listen backlog of 1: a burst of
+ * simultaneous connects waits on the host's SYN retries, seconds apart, whatever the guest does),
+ * then all of them send and read at the same time.
+ */
+async function echoClients(port: number, conns: number, msgs: number): Promise<string[]> {
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < conns; i++) {
+    const s = net.connect(port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      s.once("connect", resolve);
+      s.once("error", reject);
     });
-  return Promise.all(Array.from({ length: conns }, (_, i) => one(i)));
+    sockets.push(s);
+  }
+  return Promise.all(
+    sockets.map(
+      (s, id) =>
+        new Promise<string>((resolve) => {
+          let got = "";
+          let want = "";
+          for (let i = 0; i < msgs; i++) want += `connection ${id} message ${i}\n`;
+          s.on("data", (d) => {
+            got += d;
+            if (got.length >= want.length) s.end();
+          });
+          s.on("close", () => resolve(got === want ? "" : `connection ${id}: ${JSON.stringify(got.slice(0, 60))}`));
+          s.on("error", (e) => resolve(`connection ${id}: ${e.message}`));
+          s.write(want);
+        }),
+    ),
+  );
 }
 
 function runRecord(dir: string): { exitCode: number; network?: { framesOut: number; framesIn: number; droppedOut: number; droppedIn: number } } {
@@ -96,7 +113,9 @@ for (const accel of accelerators()) {
         assert.match(two.stdout, /"hits":3/);
         assert.match(two.stdout, /\{"error":"not found","path":"\/nope"\}/);
         // A load generator on loopback (ab, from Debian), bounded: every request answered, none failed.
-        const load = await run(["ab", "-q", "-k", "-c", "10", "-n", "300", `http://127.0.0.1:${port}/hello?name=ab`], { timeoutMs: 120_000 });
+        // Four keep-alive connections (a burst of more waits on QEMU's user-network accept
+        // backlog of 1: see echoClients), with ab's own timeout above a loaded TCG guest's worst.
+        const load = await run(["ab", "-q", "-k", "-s", "120", "-c", "4", "-n", "300", `http://127.0.0.1:${port}/hello?name=ab`], { timeoutMs: 300_000 });
         assert.equal(load.exitCode, 0, load.stderr + load.stdout);
         assert.match(load.stdout, /^Complete requests:\s+300$/m, load.stdout);
         // ab counts a body of another length as "failed" (the hit counter grows a digit): only
