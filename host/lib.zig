@@ -55,6 +55,14 @@ const Host = struct {
     pub fn sleepUntil(deadline_ns: u64) void {
         Sockets.sleepUntil(deadline_ns);
     }
+    /// The host's sockets (host/net.zig): their events in the core's io_poll, and its sleep ends
+    /// when one is ready.
+    pub fn libraryEvents(out: []core.numbers.Event) usize {
+        return Sockets.collect(out);
+    }
+    pub fn libraryWaiting() bool {
+        return Sockets.polling();
+    }
     pub fn consoleWrite(bytes: []const u8) void {
         var rest = bytes;
         while (rest.len > 0) {
@@ -97,28 +105,7 @@ const Host = struct {
         _ = munmap(@ptrFromInt(addr), @intCast(len));
     }
     /// No frame device on the host: its sockets are the host's own (the library calls).
-    pub fn netPresent() bool {
-        return false;
-    }
-    pub fn netMac() [6]u8 {
-        return .{ 0, 0, 0, 0, 0, 0 };
-    }
-    pub fn tscHz() u64 {
-        return 0;
-    }
-    pub fn netReadiness() u32 {
-        return 0;
-    }
-    pub fn netTxBuffer() ?[]u8 {
-        return null;
-    }
-    pub fn netTxSubmit(_: usize) void {}
-    pub fn netTxFlush() void {}
-    pub fn netRxPeek() ?[]const u8 {
-        return null;
-    }
-    pub fn netRxRelease() void {}
-    pub fn netRxFlush() void {}
+    pub const nic = core.calls.no_frame_device;
     /// Tasks are ucontext coroutines on the stacks the caller gives.
     pub const tasks_supported = true;
     pub fn callerCode(addr: u64) bool {
@@ -225,8 +212,8 @@ pub fn call(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) i64 {
     }
 }
 
-/// The socket calls, and the folded calls on socket handles, go to the host's sockets; io_poll
-/// too while sockets are registered (it merges their readiness with the core's events). The
+/// The socket calls, and the folded calls on socket handles, go to the host's sockets; io_poll is
+/// the core's, which merges the sockets' readiness (Host.libraryEvents) with its own events. The
 /// rest, and everything on the core's handles, to the core, as in the kernel.
 fn dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) core.calls.Result {
     const Call = core.numbers.Call;
@@ -235,7 +222,6 @@ fn dispatch(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64) core.calls.Result {
         .handle_close => if (Sockets.owns(a0)) Sockets.handleClose(a0) else return Calls.call(nr, a0, a1, a2, a3),
         .io_register => if (Sockets.owns(a0)) Sockets.ioRegister(a0, a1, a2) else return Calls.call(nr, a0, a1, a2, a3),
         .io_unregister => if (Sockets.owns(a0)) Sockets.ioUnregister(a0) else return Calls.call(nr, a0, a1, a2, a3),
-        .io_poll => return if (Sockets.polling()) Sockets.ioPoll(a0, a1, a2) else Calls.call(nr, a0, a1, a2, a3),
         else => return Calls.call(nr, a0, a1, a2, a3),
     };
     return .{ .value = value };

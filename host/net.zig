@@ -86,7 +86,6 @@ pub fn Sockets(comptime Calls: type, comptime Platform: type) type {
         /// Where the next readiness scan starts, so that busy sockets do not starve the others.
         var scan_start: usize = 0;
         /// Scratch of io_poll and of the sleep: container-level, as the core's (no big locals).
-        var poll_events: [n.max_poll_events]n.Event = undefined;
         var pollfds: [max_sockets]linux.pollfd = undefined;
         var pollfd_slots: [max_sockets]u16 = undefined;
 
@@ -434,7 +433,7 @@ pub fn Sockets(comptime Calls: type, comptime Platform: type) type {
 
         /// Hang-ups of sockets closed while registered, then the registered sockets that are ready
         /// now (level-triggered), at most out.len events. Never waits.
-        fn collect(out: []n.Event) usize {
+        pub fn collect(out: []n.Event) usize {
             var count: usize = 0;
             for (&slots) |*s| {
                 if (count == out.len) return count;
@@ -478,46 +477,5 @@ pub fn Sockets(comptime Calls: type, comptime Platform: type) type {
             _ = ppoll(&pollfds, fds, timeout, null); // a signal (EINTR) just polls again
         }
 
-        /// io_poll while sockets are registered: kernel/core/calls.zig's ioPoll (same decoding,
-        /// same task hand-over, same deadlines), with the sockets' events merged in and a sleep
-        /// that they end. Without registered sockets, the core's own io_poll runs instead.
-        pub fn ioPoll(events_ptr: u64, max_raw: u64, timeout_raw: u64) calls.Result {
-            if (max_raw < 1) return .{ .value = code(.invalid) };
-            const max: usize = @intCast(@min(max_raw, n.max_poll_events));
-            const timeout_ns: i64 = @bitCast(timeout_raw);
-            if (timeout_ns < n.timeout_infinite) return .{ .value = code(.invalid) };
-            const out = Calls.userOut(events_ptr, max * @sizeOf(n.Event)) catch return .{ .value = code(.bad_pointer) };
-            const c = &Calls.core;
-            const give_up = c.pollDeadline(Platform.nowNs(), timeout_ns);
-            while (true) {
-                const now = Platform.nowNs();
-                // The core's events first (timers fire once per deadline: they cannot starve
-                // the sockets), then the sockets'.
-                var count = c.poll(now, poll_events[0..max]);
-                count += collect(poll_events[count..max]);
-                if (count > 0) {
-                    c.pollDone();
-                    Calls.copyOut(out, 0, std.mem.sliceAsBytes(poll_events[0..count]));
-                    return .{ .value = @intCast(count) };
-                }
-                if (give_up) |g| if (now >= g) {
-                    c.pollDone();
-                    return .{ .value = 0 };
-                };
-                if (c.otherTaskReady()) {
-                    c.blockInPoll();
-                    return .{ .action = .restart };
-                }
-                const wake = earliest(earliest(give_up, c.nextDeadline()), c.pollersDeadline()) orelse std.math.maxInt(u64);
-                sleepUntil(wake);
-                c.wakePollers();
-            }
-        }
-
-        fn earliest(a: ?u64, b: ?u64) ?u64 {
-            const x = a orelse return b;
-            const y = b orelse return a;
-            return @min(x, y);
-        }
     };
 }

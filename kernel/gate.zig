@@ -41,39 +41,49 @@ const Guest = struct {
     pub fn sleepUntil(deadline_ns: u64) void {
         lapic.sleepUntil(deadline_ns, &net_irq);
     }
-    pub fn netPresent() bool {
-        return net != null;
+    /// The virtio-net device (main.zig sets `net` up before the workload runs).
+    pub const nic = struct {
+        pub fn present() bool {
+            return net != null;
+        }
+        pub fn mac() [6]u8 {
+            return net.?.mac;
+        }
+        pub fn tscHz() u64 {
+            return time.tsc_hz;
+        }
+        /// Clears the interrupt flag before looking at the rings: an interrupt after the look
+        /// sets it again, and the sleep that follows ends at once.
+        pub fn readiness() u32 {
+            const d = net orelse return 0;
+            @as(*volatile bool, &net_irq).* = false;
+            return (if (d.readable()) objects.numbers.ev_readable else 0) | (if (d.writable()) objects.numbers.ev_writable else 0);
+        }
+        pub fn txBuffer() ?[]u8 {
+            return net.?.txBuffer();
+        }
+        pub fn txSubmit(len: usize) void {
+            net.?.txSubmit(len);
+        }
+        pub fn txFlush() void {
+            net.?.txFlush();
+        }
+        pub fn rxPeek() ?[]const u8 {
+            return net.?.rxPeek();
+        }
+        pub fn rxRelease() void {
+            net.?.rxRelease();
+        }
+        pub fn rxFlush() void {
+            net.?.rxFlush();
+        }
+    };
+    /// The guest's network library folds its sockets into io_poll in ring 3: nothing here.
+    pub fn libraryEvents(_: []objects.numbers.Event) usize {
+        return 0;
     }
-    pub fn netMac() [6]u8 {
-        return net.?.mac;
-    }
-    pub fn tscHz() u64 {
-        return time.tsc_hz;
-    }
-    /// Clears the interrupt flag before looking at the rings: an interrupt after the look sets
-    /// it again, and the sleep that follows ends at once.
-    pub fn netReadiness() u32 {
-        const d = net orelse return 0;
-        @as(*volatile bool, &net_irq).* = false;
-        return (if (d.readable()) objects.numbers.ev_readable else 0) | (if (d.writable()) objects.numbers.ev_writable else 0);
-    }
-    pub fn netTxBuffer() ?[]u8 {
-        return net.?.txBuffer();
-    }
-    pub fn netTxSubmit(len: usize) void {
-        net.?.txSubmit(len);
-    }
-    pub fn netTxFlush() void {
-        net.?.txFlush();
-    }
-    pub fn netRxPeek() ?[]const u8 {
-        return net.?.rxPeek();
-    }
-    pub fn netRxRelease() void {
-        net.?.rxRelease();
-    }
-    pub fn netRxFlush() void {
-        net.?.rxFlush();
+    pub fn libraryWaiting() bool {
+        return false;
     }
     pub fn consoleWrite(bytes: []const u8) void {
         serial.write(bytes);

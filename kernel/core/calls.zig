@@ -54,11 +54,41 @@ const checked: Proof = .{ .checked = true };
 ///   no mapping is, writable and no-execute; null when the machine has no memory left) and
 ///   memUnmap(addr, len) void (only ever on a live mapping);
 ///   exit(status: u8) noreturn;
-///   the network device: netPresent() bool; netMac() [6]u8; tscHz() u64; netReadiness() u32
-///   (EV_READABLE: a frame waits; EV_WRITABLE: a TX buffer is free); netTxBuffer() ?[]u8 (a free
-///   TX buffer of at least MAX_FRAME_BYTES) then netTxSubmit(len), and netTxFlush() once per batch;
-///   netRxPeek() ?[]const u8 (the next received frame) then netRxRelease(), and netRxFlush() once
-///   per batch.
+///   nic, the network device (`no_frame_device` where there is none): present() bool;
+///   mac() [6]u8; tscHz() u64; readiness() u32 (EV_READABLE: a frame waits; EV_WRITABLE: a TX
+///   buffer is free); txBuffer() ?[]u8 (a free TX buffer of at least MAX_FRAME_BYTES) then
+///   txSubmit(len), and txFlush() once per batch; rxPeek() ?[]const u8 (the next received frame)
+///   then rxRelease(), and rxFlush() once per batch;
+///   libraryEvents(out: []Event) usize (events of handles a library of this home keeps: the
+///   host's sockets; the guest's network library folds its own in ring 3, so 0 there, never
+///   waiting) and libraryWaiting() bool (such handles are registered: an io_poll with nothing else
+///   to wait for sleeps until they are ready, `sleepUntil(maxInt)`).
+/// The `nic` of a platform without a network device (the host library, the tests).
+pub const no_frame_device = struct {
+    pub fn present() bool {
+        return false;
+    }
+    pub fn mac() [6]u8 {
+        return .{ 0, 0, 0, 0, 0, 0 };
+    }
+    pub fn tscHz() u64 {
+        return 0;
+    }
+    pub fn readiness() u32 {
+        return 0;
+    }
+    pub fn txBuffer() ?[]u8 {
+        return null;
+    }
+    pub fn txSubmit(_: usize) void {}
+    pub fn txFlush() void {}
+    pub fn rxPeek() ?[]const u8 {
+        return null;
+    }
+    pub fn rxRelease() void {}
+    pub fn rxFlush() void {}
+};
+
 pub fn Calls(comptime Platform: type) type {
     return struct {
         pub var core: objects.Core = undefined;
@@ -141,7 +171,7 @@ pub fn Calls(comptime Platform: type) type {
                 .mem_map => try memMap(try D.mem_map(r)),
                 .mem_unmap => value(done(try memUnmap(try D.mem_unmap(r)))),
                 .net_open => blk: {
-                    if (!Platform.netPresent()) break :blk error.Unsupported;
+                    if (!Platform.nic.present()) break :blk error.Unsupported;
                     break :blk value(handle(try core.netOpen()));
                 },
                 .net_info => value(try netInfo(try D.net_info(r))),
@@ -173,8 +203,8 @@ pub fn Calls(comptime Platform: type) type {
             try core.netLookup(a.dev);
             var buf: [n.max_net_info_bytes]u8 = undefined;
             var w = std.Io.Writer.fixed(&buf);
-            const mac = Platform.netMac();
-            w.print("mac={x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}\nmtu=1500\ntsc_hz={d}\n", .{ mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], Platform.tscHz() }) catch return error.NoSpace;
+            const mac = Platform.nic.mac();
+            w.print("mac={x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}\nmtu=1500\ntsc_hz={d}\n", .{ mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], Platform.nic.tscHz() }) catch return error.NoSpace;
             netpolicy.format(&net_policy, &w) catch return error.NoSpace;
             const text = w.buffered();
             if (text.len > a.len) return error.NoSpace;
@@ -191,7 +221,7 @@ pub fn Calls(comptime Platform: type) type {
             }
             var taken: usize = 0;
             for (a.frames.items[0..a.frames.len]) |f| {
-                const buf = Platform.netTxBuffer() orelse break;
+                const buf = Platform.nic.txBuffer() orelse break;
                 const bytes = buf[0..@intCast(f.len)];
                 copyIn(f, 0, bytes);
                 taken += 1;
@@ -199,10 +229,10 @@ pub fn Calls(comptime Platform: type) type {
                     net_counters.tx_dropped += 1;
                     continue; // the buffer stays free
                 }
-                Platform.netTxSubmit(bytes.len);
+                Platform.nic.txSubmit(bytes.len);
                 net_counters.tx += 1;
             }
-            if (taken > 0) Platform.netTxFlush();
+            if (taken > 0) Platform.nic.txFlush();
             return @intCast(taken);
         }
 
@@ -217,7 +247,7 @@ pub fn Calls(comptime Platform: type) type {
             var released = false;
             const lens = &recv_lens;
             while (got < a.frames.len) {
-                const frame = Platform.netRxPeek() orelse break;
+                const frame = Platform.nic.rxPeek() orelse break;
                 if (frame.len > n.max_frame_bytes or !netpolicy.allows(&net_policy, .in, frame)) {
                     net_counters.rx_dropped += 1;
                 } else {
@@ -230,10 +260,10 @@ pub fn Calls(comptime Platform: type) type {
                     got += 1;
                     net_counters.rx += 1;
                 }
-                Platform.netRxRelease();
+                Platform.nic.rxRelease();
                 released = true;
             }
-            if (released) Platform.netRxFlush();
+            if (released) Platform.nic.rxFlush();
             copyOut(a.lens, 0, std.mem.sliceAsBytes(lens[0..got]));
             return @intCast(got);
         }
@@ -383,9 +413,12 @@ pub fn Calls(comptime Platform: type) type {
             const give_up = core.pollDeadline(Platform.nowNs(), a.timeout_ns);
             const events = &poll_events;
             while (true) {
-                if (core.net_handle != 0) core.net_ready = Platform.netReadiness();
+                if (core.net_handle != 0) core.net_ready = Platform.nic.readiness();
                 const now = Platform.nowNs();
-                const count = core.poll(now, events[0..max]);
+                // The core's events first (a timer fires once per deadline: it cannot starve the
+                // library's handles), then the library's.
+                var count = core.poll(now, events[0..max]);
+                count += Platform.libraryEvents(events[count..max]);
                 if (count > 0) {
                     core.pollDone();
                     copyOut(out, 0, std.mem.sliceAsBytes(events[0..count]));
@@ -403,7 +436,7 @@ pub fn Calls(comptime Platform: type) type {
                 // another poller's. With none at all, nothing can ever wake this poll, unless the
                 // network device is registered: then its interrupt ends the sleep.
                 const wake = earliest(earliest(give_up, core.nextDeadline()), core.pollersDeadline()) orelse
-                    if (core.netRegistered()) std.math.maxInt(u64) else {
+                    if (core.netRegistered() or Platform.libraryWaiting()) std.math.maxInt(u64) else {
                         core.pollDone();
                         return error.Invalid;
                     };
@@ -496,28 +529,13 @@ const TestPlatform = struct {
     pub fn memUnmap(_: u64, len: u64) void {
         unmapped += len;
     }
-    pub fn netPresent() bool {
+    pub const nic = no_frame_device;
+    pub fn libraryEvents(_: []n.Event) usize {
+        return 0;
+    }
+    pub fn libraryWaiting() bool {
         return false;
     }
-    pub fn netMac() [6]u8 {
-        return .{ 0, 0, 0, 0, 0, 0 };
-    }
-    pub fn tscHz() u64 {
-        return 0;
-    }
-    pub fn netReadiness() u32 {
-        return 0;
-    }
-    pub fn netTxBuffer() ?[]u8 {
-        return null;
-    }
-    pub fn netTxSubmit(_: usize) void {}
-    pub fn netTxFlush() void {}
-    pub fn netRxPeek() ?[]const u8 {
-        return null;
-    }
-    pub fn netRxRelease() void {}
-    pub fn netRxFlush() void {}
 };
 
 test "every gated call: refused before acquire, after acquire without enter, and after drop; allowed when entered" {
