@@ -1,5 +1,8 @@
 // The primitives runtime.c gives the prelude (`__zigu`, removed from the global once taken).
-export interface Native {
+import type { NetBackend } from "./net.ts";
+
+/** With the sockets' primitives (watch, tcpListen, tcpConnect, sock, send, recv: net.ts). */
+export interface Native extends NetBackend {
   /** Text to fd 1 or 2, line-buffered (a line goes out at its newline or at the end); the ABI's result. */
   write(fd: number, text: string): number;
   /** A clock (CLOCK_*) in nanoseconds, or a negative error code. */
@@ -22,16 +25,6 @@ export interface Native {
   requestTicks(): void;
   /** The tick runner (process.nextTick's queue) and the reporter of uncaught errors. */
   setHooks(runTicks: () => void, report: (error: unknown) => void): void;
-  /** The poll phase calls fn(events) while `handle` is ready for `interest`; interest 0 unwatches. */
-  watch(handle: number, interest: number, fn?: (events: number) => void): number;
-  /** The network library's sockets (runtime/net): a handle or a negative error code. */
-  tcpListen(port: number, backlog: number): number;
-  tcpConnect(addr: number, port: number): number;
-  /** accept (0), shutdown (1) or close (2) of a socket: its result. */
-  sock(op: 0 | 1 | 2, handle: number): number;
-  send(handle: number, bytes: Uint8Array): number;
-  /** Received bytes, null at the end of the stream, or a negative error code. */
-  recv(handle: number, max: number): Uint8Array | null | number;
 }
 
 const g = globalThis as unknown as { __zigu?: Native };
