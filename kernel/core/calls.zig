@@ -100,6 +100,9 @@ pub fn Calls(comptime Platform: type) type {
         var poll_events: [n.max_poll_events]n.Event = undefined;
         var enter_handles: [objects.max_handles]u64 = undefined;
         var recv_lens: [n.max_net_batch]u64 = undefined;
+        var net_info_text: [n.max_net_info_bytes]u8 = undefined;
+        /// The descriptor table of the call's one in_vec/out_vec argument, copied in.
+        var vec_table: [n.max_net_batch]n.IoVec = undefined;
         /// The network policy every frame is checked against, and what the checks did.
         pub var net_policy: netpolicy.Policy = .{};
         pub var net_counters: netpolicy.Counters = .{};
@@ -201,8 +204,7 @@ pub fn Calls(comptime Platform: type) type {
 
         fn netInfo(a: D.NetInfo) objects.Error!i64 {
             try core.netLookup(a.dev);
-            var buf: [n.max_net_info_bytes]u8 = undefined;
-            var w = std.Io.Writer.fixed(&buf);
+            var w = std.Io.Writer.fixed(&net_info_text);
             const mac = Platform.nic.mac();
             w.print("mac={x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}\nmtu=1500\ntsc_hz={d}\n", .{ mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], Platform.nic.tscHz() }) catch return error.NoSpace;
             netpolicy.format(&net_policy, &w) catch return error.NoSpace;
@@ -242,11 +244,11 @@ pub fn Calls(comptime Platform: type) type {
         /// one copy at the end.
         fn netRecv(a: D.NetRecv) objects.Error!i64 {
             try core.netLookup(a.dev);
-            for (a.frames.descs[0..a.frames.len]) |d| if (d.len < n.max_frame_bytes) return error.Invalid;
+            for (a.frames.descs) |d| if (d.len < n.max_frame_bytes) return error.Invalid;
             var got: usize = 0;
             var released = false;
             const lens = &recv_lens;
-            while (got < a.frames.len) {
+            while (got < a.frames.descs.len) {
                 const frame = Platform.nic.rxPeek() orelse break;
                 if (frame.len > n.max_frame_bytes or !netpolicy.allows(&net_policy, .in, frame)) {
                     net_counters.rx_dropped += 1;
@@ -333,34 +335,39 @@ pub fn Calls(comptime Platform: type) type {
         /// cost ~64 page walks per call. Lengths can be read unchecked (`descs`).
         pub fn OutVec(comptime max: u64) type {
             return struct {
-                descs: [max]n.IoVec,
-                len: usize,
+                /// The copy in the kernel's `vec_table` (no call takes two descriptor arrays).
+                descs: []const n.IoVec,
+
+                comptime {
+                    std.debug.assert(max <= n.max_net_batch);
+                }
 
                 pub fn at(self: *const @This(), i: usize) call_args.DecodeError!UserOut {
-                    std.debug.assert(i < self.len);
+                    std.debug.assert(i < self.descs.len);
                     return userOut(self.descs[i].ptr, self.descs[i].len);
                 }
             };
         }
 
         pub fn userInVec(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!InVec(max) {
-            var descs: [max]n.IoVec = undefined;
-            const table = try readTable(max, ptr, count, &descs);
+            const table = try readTable(max, ptr, count);
             var v: InVec(max) = .{ .items = undefined, .len = table.len };
             for (v.items[0..v.len], table) |*item, d| item.* = try userIn(d.ptr, d.len);
             return v;
         }
 
         pub fn userOutVec(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError!OutVec(max) {
-            var v: OutVec(max) = .{ .descs = undefined, .len = 0 };
-            v.len = (try readTable(max, ptr, count, &v.descs)).len;
-            return v;
+            const table = try readTable(max, ptr, count);
+            return .{ .descs = table };
         }
 
-        fn readTable(comptime max: u64, ptr: u64, count: u64, out: *[max]n.IoVec) call_args.DecodeError![]n.IoVec {
+        /// Into `vec_table`, a container-level buffer rather than a local: a safety-checked build
+        /// fills `undefined` locals with 0xAA, 512 emulated bytes per batched call under kvm-pvm.
+        fn readTable(comptime max: u64, ptr: u64, count: u64) call_args.DecodeError![]n.IoVec {
+            comptime std.debug.assert(max <= vec_table.len);
             if (count > max) return error.Invalid;
             const table = try userIn(ptr, count * @sizeOf(n.IoVec));
-            const descs = out[0..@intCast(count)];
+            const descs = vec_table[0..@intCast(count)];
             copyIn(table, 0, std.mem.sliceAsBytes(descs));
             return descs;
         }
