@@ -38,7 +38,7 @@ export interface Arg {
   /** The value must be one of this group's constants (e.g. "logLevels"), else ERR_INVALID. */
   oneOf?: "logLevels" | "clocks";
   /** in/out: the element type for typed FFI declarations (koffi); the C header says void. */
-  elem?: "char" | "uint8_t" | "uint64_t" | "uk_event";
+  elem?: "char" | "uint8_t" | "uint32_t" | "uint64_t" | "uk_event";
 }
 
 export interface Call {
@@ -82,6 +82,7 @@ export const errors: ErrorCode[] = [
   { name: "ERR_WOULD_BLOCK", value: -9, doc: "Not now: nothing to read, no room to write, no connection to accept. Wait for the event with io_poll.", className: "WouldBlockError", pyBase: "BlockingIOError" },
   { name: "ERR_CONNECTION", value: -10, doc: "The connection failed: refused, reset by the peer, or timed out.", className: "ConnectionFailedError", pyBase: "ConnectionError" },
   { name: "ERR_NOT_ALLOWED", value: -11, doc: "The network policy ([network] in ukernel.toml) names no such listen port or destination.", className: "NetworkPolicyError", pyBase: "PermissionError" },
+  { name: "ERR_NOT_FOUND", value: -12, doc: "A name does not resolve: the resolver has no IPv4 address for it, or did not answer.", className: "NameNotFoundError", pyBase: "OSError" },
 ];
 
 /** Capability kinds; a kind's bit in a mask is 1 << kind. */
@@ -130,6 +131,8 @@ export const limits: Constant[] = [
   { name: "MAX_FRAME_BYTES", value: 1514, doc: "Largest Ethernet frame (header included, no FCS) net_send takes; every net_recv buffer must hold this many." },
   { name: "MIN_FRAME_BYTES", value: 14, doc: "Smallest frame net_send takes: an Ethernet header." },
   { name: "MAX_NET_INFO_BYTES", value: 4096, doc: "Largest net_info text." },
+  { name: "MAX_DNS_NAME_BYTES", value: 253, doc: "Longest host name dns_query takes (dotted text, no trailing dot)." },
+  { name: "MAX_DNS_ADDRS", value: 4, doc: "Addresses one dns_result gives at most." },
 ];
 
 export const calls: Call[] = [
@@ -168,4 +171,6 @@ export const calls: Call[] = [
   { name: "udp_bind", nr: 30, cap: "CAP_NET", home: "library", args: [{ name: "port", type: "u32", max: 65535 }], doc: "A UDP socket on `port` (0: a free port for sending; a listening port must be in the policy's listen list)." },
   { name: "udp_send_to", nr: 31, cap: "CAP_NET", home: "library", args: [{ name: "sock", type: "handle" }, { name: "buf", type: "in", bytes: { arg: "len" }, elem: "uint8_t" }, { name: "len", type: "u64" }, { name: "to", type: "u64" }], doc: "Sends one datagram to `to` = IPv4 address << 16 | port (a destination the policy allows)." },
   { name: "udp_recv_from", nr: 32, cap: "CAP_NET", home: "library", args: [{ name: "sock", type: "handle" }, { name: "buf", type: "out", bytes: { arg: "len" }, elem: "uint8_t" }, { name: "len", type: "u64" }, { name: "from", type: "out", bytes: { fixed: 8 }, elem: "uint64_t" }], doc: "Receives one datagram (cut to `len`); its sender, address << 16 | port, goes to `from` (8 bytes). ERR_WOULD_BLOCK when none waits." },
+  { name: "dns_query", nr: 33, cap: "CAP_NET", home: "library", args: [{ name: "name", type: "in", bytes: { arg: "len" }, elem: "char" }, { name: "len", type: "u64", min: 1, max: "MAX_DNS_NAME_BYTES" }], doc: "Starts resolving the host name `name` (its IPv4 addresses, from the policy's resolver; a dotted IPv4 address resolves to itself) and returns a query handle, readable once dns_result has the answer. A name that is not a host name is ERR_INVALID." },
+  { name: "dns_result", nr: 34, cap: "CAP_NET", home: "library", args: [{ name: "query", type: "handle" }, { name: "addrs", type: "out", bytes: { arg: "max", elemBytes: 4 }, elem: "uint32_t" }, { name: "max", type: "u64", min: 1, max: "MAX_DNS_ADDRS" }], doc: "The answer to a dns_query: writes up to `max` IPv4 addresses (10.0.2.2 is 0x0A000202) and returns how many; ERR_WOULD_BLOCK while the resolver has not answered, ERR_NOT_FOUND when the name has no address or the resolver never answered (10 s). Close the query handle when done." },
 ];

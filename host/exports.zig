@@ -13,6 +13,8 @@ pub const LibraryCall = enum(u64) {
     udp_bind = 30,
     udp_send_to = 31,
     udp_recv_from = 32,
+    dns_query = 33,
+    dns_result = 34,
 };
 
 export fn uk_exit(status: u32) callconv(.c) noreturn {
@@ -146,4 +148,12 @@ export fn uk_udp_send_to(sock: u64, buf: ?*const anyopaque, len: u64, to: u64) c
 
 export fn uk_udp_recv_from(sock: u64, buf: ?*anyopaque, len: u64, from: ?*anyopaque) callconv(.c) i64 {
     return host.call(32, sock, @intFromPtr(buf), len, @intFromPtr(from));
+}
+
+export fn uk_dns_query(name: ?*const anyopaque, len: u64) callconv(.c) i64 {
+    return host.call(33, @intFromPtr(name), len, 0, 0);
+}
+
+export fn uk_dns_result(query: u64, addrs: ?*anyopaque, max: u64) callconv(.c) i64 {
+    return host.call(34, query, @intFromPtr(addrs), max, 0);
 }

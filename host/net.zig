@@ -1,4 +1,4 @@
-//! The socket calls (24–32, abi/spec.ts `home: "library"`) on the host: what the guest's network
+//! The socket calls (24–34, abi/spec.ts `home: "library"`) on the host: what the guest's network
 //! library (runtime/net, smoltcp over the frame device) does in the microVM, done here with the
 //! host's own non-blocking sockets, under the same checks: CAP_NET active (else ERR_PERMISSION),
 //! then argument ranges, then pointers, then handles, then the network policy (ERR_NOT_ALLOWED).
@@ -11,7 +11,7 @@
 //! Connect addresses are the host's own: 10.0.2.2 means nothing here.
 //!
 //! Handles have the guest library's format (slot in bits 0..15, type tag 16 listener, 17 TCP,
-//! 18 UDP in bits 16..23, generation in bits 24..54): io_register, io_unregister and handle_close
+//! 18 UDP, 19 DNS query in bits 16..23, generation in bits 24..54): io_register, io_unregister and handle_close
 //! on such a value come here, and io_poll merges the sockets' readiness (poll(2), level-triggered)
 //! with the core's timers, tasks and hang-ups, sleeping in ppoll on the registered sockets until
 //! the core's next deadline.
@@ -42,8 +42,34 @@ extern "c" fn getsockopt(fd: c_int, level: c_int, name: c_int, value: *anyopaque
 extern "c" fn ppoll(fds: [*]linux.pollfd, count: c_ulong, timeout: ?*const Timespec, sigmask: ?*const anyopaque) c_int;
 extern "c" fn __errno_location() *c_int;
 extern "c" fn getenv(name: [*:0]const u8) ?[*:0]const u8;
+/// glibc's `struct addrinfo` (x86_64 Linux).
+const AddrInfo = extern struct {
+    flags: c_int = 0,
+    family: c_int = 0,
+    socktype: c_int = 0,
+    protocol: c_int = 0,
+    addrlen: u32 = 0,
+    addr: ?*const SockaddrIn = null,
+    canonname: ?[*:0]const u8 = null,
+    next: ?*const AddrInfo = null,
+};
+extern "c" fn getaddrinfo(node: [*:0]const u8, service: ?[*:0]const u8, hints: *const AddrInfo, res: *?*const AddrInfo) c_int;
+extern "c" fn freeaddrinfo(res: *const AddrInfo) void;
 
-pub const Kind = enum(u8) { listener = 16, tcp = 17, udp = 18 };
+/// A host name as dns_query takes it (the guest library's rule, runtime/net valid_host_name):
+/// dot-separated labels of 1..63 letters, digits, '-' and '_', none starting or ending with '-',
+/// at most MAX_DNS_NAME_BYTES in all, no trailing dot.
+pub fn validHostName(name: []const u8) bool {
+    if (name.len == 0 or name.len > n.max_dns_name_bytes) return false;
+    var labels = std.mem.splitScalar(u8, name, '.');
+    while (labels.next()) |l| {
+        if (l.len == 0 or l.len > 63 or l[0] == '-' or l[l.len - 1] == '-') return false;
+        for (l) |c| if (!std.ascii.isAlphanumeric(c) and c != '-' and c != '_') return false;
+    }
+    return true;
+}
+
+pub const Kind = enum(u8) { listener = 16, tcp = 17, udp = 18, dns = 19 };
 
 /// Sockets open at once (the guest library's limit too: runtime/net MAX_HANDLES).
 pub const max_sockets: usize = n.max_handles;
@@ -73,6 +99,9 @@ const Slot = struct {
     retired: bool = false,
     interest: u32 = 0,
     user_data: u64 = 0,
+    /// A DNS query's answer (no fd): its IPv4 addresses; none when the name did not resolve.
+    addrs: [n.max_dns_addrs]u32 = @splat(0),
+    addr_count: u8 = 0,
 };
 
 /// The host's sockets behind the ABI, for the platform `Platform` (host/lib.zig's Host) and the
@@ -102,7 +131,7 @@ pub fn Sockets(comptime Calls: type, comptime Platform: type) type {
         /// Whether a handle value carries one of the library's tags (the rest are the core's).
         pub fn owns(handle: u64) bool {
             const tag: u8 = @truncate(handle >> tag_shift);
-            return tag >= @intFromEnum(Kind.listener) and tag <= @intFromEnum(Kind.udp);
+            return tag >= @intFromEnum(Kind.listener) and tag <= @intFromEnum(Kind.dns);
         }
 
         /// Whether io_poll must look at the sockets (else the core's io_poll alone runs).
@@ -177,6 +206,8 @@ pub fn Sockets(comptime Calls: type, comptime Platform: type) type {
                 .udp_bind => udpBind(lo0),
                 .udp_send_to => udpSendTo(a0, a1, a2, a3),
                 .udp_recv_from => udpRecvFrom(a0, a1, a2, a3),
+                .dns_query => dnsQuery(a0, a1),
+                .dns_result => dnsResult(a0, a1, a2),
             };
         }
 
@@ -359,11 +390,57 @@ pub fn Sockets(comptime Calls: type, comptime Platform: type) type {
             return code(.would_block);
         }
 
+        /// Resolves at once, with the host's resolver (getaddrinfo: /etc/hosts, then DNS), so the
+        /// caller waits for it here; the query handle is readable from the start.
+        fn dnsQuery(name_ptr: u64, len: u64) i64 {
+            if (len < 1 or len > n.max_dns_name_bytes) return code(.invalid);
+            const in = Calls.userIn(name_ptr, len) catch return code(.bad_pointer);
+            var name: [n.max_dns_name_bytes + 1]u8 = undefined;
+            Calls.copyIn(in, 0, name[0..len]);
+            if (!validHostName(name[0..len])) return code(.invalid);
+            const index = freeSlot() orelse return code(.no_space);
+            var addrs: [n.max_dns_addrs]u32 = @splat(0);
+            var count: u8 = 0;
+            if (netpolicy.parseAddr(name[0..len])) |literal| {
+                addrs[0] = literal;
+                count = 1;
+            } else |_| {
+                name[len] = 0;
+                const hints: AddrInfo = .{ .family = linux.AF.INET, .socktype = linux.SOCK.STREAM };
+                var res: ?*const AddrInfo = null;
+                if (getaddrinfo(@ptrCast(&name), null, &hints, &res) == 0) {
+                    var it = res;
+                    while (it) |ai| : (it = ai.next) {
+                        const sa = ai.addr orelse continue;
+                        if (ai.family != linux.AF.INET or count == addrs.len) continue;
+                        const a = std.mem.bigToNative(u32, sa.addr_be);
+                        if (std.mem.indexOfScalar(u32, addrs[0..count], a) != null) continue;
+                        addrs[count] = a;
+                        count += 1;
+                    }
+                    if (res) |r| freeaddrinfo(r);
+                }
+            }
+            const slot = &slots[index];
+            slot.* = .{ .generation = slot.generation + 1, .kind = .dns, .fd = -1, .addrs = addrs, .addr_count = count };
+            return @intCast(encode(index, .dns, slot.generation));
+        }
+
+        fn dnsResult(query: u64, addrs_ptr: u64, max: u64) i64 {
+            if (max < 1 or max > n.max_dns_addrs) return code(.invalid);
+            const out = Calls.userOut(addrs_ptr, max * 4) catch return code(.bad_pointer);
+            const slot = lookup(query, .dns) catch return code(.bad_handle);
+            if (slot.addr_count == 0) return code(.not_found);
+            const count: usize = @intCast(@min(slot.addr_count, max));
+            Calls.copyOut(out, 0, std.mem.sliceAsBytes(slot.addrs[0..count]));
+            return @intCast(count);
+        }
+
         // ---- the folded calls: handle_close, io_register, io_unregister, io_poll -----------
 
         pub fn handleClose(handle: u64) i64 {
             const slot = lookup(handle, null) catch return code(.bad_handle);
-            _ = close(slot.fd);
+            if (slot.fd >= 0) _ = close(slot.fd);
             slot.fd = -1;
             slot.kind = null;
             if (slot.registered) {
@@ -399,7 +476,7 @@ pub fn Sockets(comptime Calls: type, comptime Platform: type) type {
         fn gatherFds() usize {
             var count: usize = 0;
             for (&slots, 0..) |*s, i| {
-                if (!s.registered or s.kind == null) continue;
+                if (!s.registered or s.kind == null or s.kind == .dns) continue;
                 var events: i16 = 0;
                 if (s.interest & n.ev_readable != 0) events |= linux.POLL.IN;
                 if (s.interest & n.ev_writable != 0) events |= linux.POLL.OUT;
@@ -442,6 +519,13 @@ pub fn Sockets(comptime Calls: type, comptime Platform: type) type {
                 count += 1;
                 registered_count -= 1;
                 release(s);
+            }
+            // DNS queries are answered when made: readable while registered for it.
+            for (&slots) |*s| {
+                if (count == out.len) return count;
+                if (!s.registered or s.kind != .dns or s.interest & n.ev_readable == 0) continue;
+                out[count] = .{ .user_data = s.user_data, .events = n.ev_readable };
+                count += 1;
             }
             const fds = gatherFds();
             if (fds == 0 or count == out.len) return count;

@@ -27,6 +27,7 @@ typedef uint64_t uk_handle_t;
 #define UK_ERR_WOULD_BLOCK (-9) /* Not now: nothing to read, no room to write, no connection to accept. Wait for the event with io_poll. */
 #define UK_ERR_CONNECTION (-10) /* The connection failed: refused, reset by the peer, or timed out. */
 #define UK_ERR_NOT_ALLOWED (-11) /* The network policy ([network] in ukernel.toml) names no such listen port or destination. */
+#define UK_ERR_NOT_FOUND (-12) /* A name does not resolve: the resolver has no IPv4 address for it, or did not answer. */
 
 /* capability kinds (mask bit = 1 << kind) */
 #define UK_CAP_LOG (1) /* Write to the console log. */
@@ -69,6 +70,8 @@ typedef uint64_t uk_handle_t;
 #define UK_MAX_FRAME_BYTES (1514) /* Largest Ethernet frame (header included, no FCS) net_send takes; every net_recv buffer must hold this many. */
 #define UK_MIN_FRAME_BYTES (14) /* Smallest frame net_send takes: an Ethernet header. */
 #define UK_MAX_NET_INFO_BYTES (4096) /* Largest net_info text. */
+#define UK_MAX_DNS_NAME_BYTES (253) /* Longest host name dns_query takes (dotted text, no trailing dot). */
+#define UK_MAX_DNS_ADDRS (4) /* Addresses one dns_result gives at most. */
 
 /* call numbers */
 #define UK_CALL_EXIT 0
@@ -104,6 +107,8 @@ typedef uint64_t uk_handle_t;
 #define UK_CALL_UDP_BIND 30
 #define UK_CALL_UDP_SEND_TO 31
 #define UK_CALL_UDP_RECV_FROM 32
+#define UK_CALL_DNS_QUERY 33
+#define UK_CALL_DNS_RESULT 34
 
 /* One io_poll result. */
 struct uk_event {
@@ -185,6 +190,10 @@ int64_t uk_udp_bind(uint32_t port);
 int64_t uk_udp_send_to(uk_handle_t sock, const void *buf, uint64_t len, uint64_t to);
 /* Receives one datagram (cut to `len`); its sender, address << 16 | port, goes to `from` (8 bytes). ERR_WOULD_BLOCK when none waits. Needs UK_CAP_NET. */
 int64_t uk_udp_recv_from(uk_handle_t sock, void *buf, uint64_t len, void *from);
+/* Starts resolving the host name `name` (its IPv4 addresses, from the policy's resolver; a dotted IPv4 address resolves to itself) and returns a query handle, readable once dns_result has the answer. A name that is not a host name is ERR_INVALID. Needs UK_CAP_NET. */
+int64_t uk_dns_query(const void *name, uint64_t len);
+/* The answer to a dns_query: writes up to `max` IPv4 addresses (10.0.2.2 is 0x0A000202) and returns how many; ERR_WOULD_BLOCK while the resolver has not answered, ERR_NOT_FOUND when the name has no address or the resolver never answered (10 s). Close the query handle when done. Needs UK_CAP_NET. */
+int64_t uk_dns_result(uk_handle_t query, void *addrs, uint64_t max);
 
 /* In the guest, each kernel call straight through the gate, past the network library (which uses these). */
 #ifdef UK_GUEST_SYS

@@ -15,6 +15,7 @@ export const ERR_EXISTS = -8;
 export const ERR_WOULD_BLOCK = -9;
 export const ERR_CONNECTION = -10;
 export const ERR_NOT_ALLOWED = -11;
+export const ERR_NOT_FOUND = -12;
 
 // capability kinds (mask bit = 1 << kind)
 export const CAP_LOG = 1;
@@ -57,6 +58,8 @@ export const MAX_NET_BATCH = 32;
 export const MAX_FRAME_BYTES = 1514;
 export const MIN_FRAME_BYTES = 14;
 export const MAX_NET_INFO_BYTES = 4096;
+export const MAX_DNS_NAME_BYTES = 253;
+export const MAX_DNS_ADDRS = 4;
 
 export const calls = {
   exit: { nr: 0, cap: null },
@@ -92,6 +95,8 @@ export const calls = {
   udp_bind: { nr: 30, cap: CAP_NET },
   udp_send_to: { nr: 31, cap: CAP_NET },
   udp_recv_from: { nr: 32, cap: CAP_NET },
+  dns_query: { nr: 33, cap: CAP_NET },
+  dns_result: { nr: 34, cap: CAP_NET },
 } as const;
 
 export const errorNames: Record<number, string> = {
@@ -107,6 +112,7 @@ export const errorNames: Record<number, string> = {
   [-9]: "ERR_WOULD_BLOCK",
   [-10]: "ERR_CONNECTION",
   [-11]: "ERR_NOT_ALLOWED",
+  [-12]: "ERR_NOT_FOUND",
 };
 
 /** A negative result of an ABI call: the subclass names the error code. */
@@ -142,6 +148,8 @@ export class WouldBlockError extends UkernelError {}
 export class ConnectionFailedError extends UkernelError {}
 /** ERR_NOT_ALLOWED: The network policy ([network] in ukernel.toml) names no such listen port or destination. */
 export class NetworkPolicyError extends UkernelError {}
+/** ERR_NOT_FOUND: A name does not resolve: the resolver has no IPv4 address for it, or did not answer. */
+export class NameNotFoundError extends UkernelError {}
 
 /** The exception for a negative result `code` of `call`. */
 export function errorFor(call: string, code: number): UkernelError {
@@ -168,13 +176,15 @@ export function errorFor(call: string, code: number): UkernelError {
       return new ConnectionFailedError(call, code);
     case -11:
       return new NetworkPolicyError(call, code);
+    case -12:
+      return new NameNotFoundError(call, code);
     default:
       return new UkernelError(call, code);
   }
 }
 
 /** Calls a ring-3 library carries out (in the guest: runtime/net), not the kernel. */
-export const libraryCalls: readonly string[] = ["tcp_listen", "tcp_accept", "tcp_connect", "sock_send", "sock_recv", "sock_shutdown", "udp_bind", "udp_send_to", "udp_recv_from"];
+export const libraryCalls: readonly string[] = ["tcp_listen", "tcp_accept", "tcp_connect", "sock_send", "sock_recv", "sock_shutdown", "udp_bind", "udp_send_to", "udp_recv_from", "dns_query", "dns_result"];
 
 /** The C prototype of each call libukernel_abi.so exports, for FFI (koffi): typed pointers, `_Out_` where the call writes. */
 export const ffiPrototypes: Record<string, string> = {
@@ -211,4 +221,6 @@ export const ffiPrototypes: Record<string, string> = {
   udp_bind: "int64_t uk_udp_bind(uint32_t port)",
   udp_send_to: "int64_t uk_udp_send_to(uint64_t sock, const uint8_t *buf, uint64_t len, uint64_t to)",
   udp_recv_from: "int64_t uk_udp_recv_from(uint64_t sock, _Out_ uint8_t *buf, uint64_t len, _Out_ uint64_t *from)",
+  dns_query: "int64_t uk_dns_query(const char *name, uint64_t len)",
+  dns_result: "int64_t uk_dns_result(uint64_t query, _Out_ uint32_t *addrs, uint64_t max)",
 };

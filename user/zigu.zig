@@ -9,7 +9,7 @@ pub const Cap = abi.Cap;
 pub const Event = abi.Event;
 pub const Handle = u64;
 
-pub const Error = error{ Permission, BadHandle, BadPointer, Invalid, NoSpace, NoSys, Unsupported, Exists, WouldBlock, Connection, NotAllowed, Unknown };
+pub const Error = error{ Permission, BadHandle, BadPointer, Invalid, NoSpace, NoSys, Unsupported, Exists, WouldBlock, Connection, NotAllowed, NotFound, Unknown };
 
 const Gate = *const fn (nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) callconv(.c) i64;
 
@@ -43,6 +43,7 @@ pub fn toError(code: i64) Error {
         .would_block => error.WouldBlock,
         .connection => error.Connection,
         .not_allowed => error.NotAllowed,
+        .not_found => error.NotFound,
         _ => error.Unknown,
     };
 }
@@ -260,6 +261,8 @@ pub const net = struct {
     extern fn uk_sock_send(sock: u64, buf: [*]const u8, len: u64) callconv(.c) i64;
     extern fn uk_sock_recv(sock: u64, buf: [*]u8, len: u64) callconv(.c) i64;
     extern fn uk_sock_shutdown(sock: u64) callconv(.c) i64;
+    extern fn uk_dns_query(name: [*]const u8, len: u64) callconv(.c) i64;
+    extern fn uk_dns_result(query: u64, addrs: [*]u32, max: u64) callconv(.c) i64;
     extern fn uk_handle_close(h: u64) callconv(.c) i64;
     extern fn uk_io_register(h: u64, interest: u32, user_data: u64) callconv(.c) i64;
     extern fn uk_io_unregister(h: u64) callconv(.c) i64;
@@ -285,6 +288,28 @@ pub const net = struct {
     }
     pub fn shutdown(sock: Handle) Error!void {
         _ = try check(uk_sock_shutdown(sock));
+    }
+    /// A DNS query for `name` (readable through poll once answered).
+    pub fn dnsQuery(name: []const u8) Error!Handle {
+        return check(uk_dns_query(name.ptr, name.len));
+    }
+    /// The query's IPv4 addresses, in `addrs` (1..MAX_DNS_ADDRS); error.WouldBlock while unanswered.
+    pub fn dnsResult(query: Handle, addrs: []u32) Error![]u32 {
+        const got = try check(uk_dns_result(query, addrs.ptr, addrs.len));
+        return addrs[0..@intCast(got)];
+    }
+    /// `name`'s first IPv4 address, waiting for the resolver (other handles' events are dropped
+    /// meanwhile: call it before registering others, or use dnsQuery and poll).
+    pub fn resolve(name: []const u8) Error!u32 {
+        const q = try dnsQuery(name);
+        defer _ = uk_handle_close(q);
+        try net.register(q, abi.ev_readable, q);
+        var one: [1]u32 = undefined;
+        while (true) {
+            if (dnsResult(q, &one)) |got| return got[0] else |e| if (e != error.WouldBlock) return e;
+            var ev: [8]Event = undefined;
+            _ = try net.poll(&ev, -1);
+        }
     }
     /// Closes a socket or any kernel handle.
     pub fn close(h: Handle) Error!void {

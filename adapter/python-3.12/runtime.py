@@ -269,7 +269,7 @@ class UkernelEventLoop(asyncio.SelectorEventLoop):
         raise _missing("UDP endpoints in asyncio", "a datagram transport over udp_bind/udp_send_to/udp_recv_from (the ABI has the calls)")
 
     async def getaddrinfo(self, host, port, *, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
-        address = ukernel_net.resolve(host if host is not None else "127.0.0.1")
+        address = ukernel_net.lookup(self._abi, host if host is not None else "127.0.0.1")
         if family not in (0, socket.AF_INET):
             raise socket.gaierror(socket.EAI_FAMILY, "the Zigu ABI has IPv4 only")
         kinds = [type] if type else [socket.SOCK_STREAM, socket.SOCK_DGRAM]

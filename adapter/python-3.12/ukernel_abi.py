@@ -32,6 +32,7 @@ ExistsError = abi.ExistsError
 WouldBlockError = abi.WouldBlockError
 ConnectionFailedError = abi.ConnectionFailedError
 NetworkPolicyError = abi.NetworkPolicyError
+NameNotFoundError = abi.NameNotFoundError
 _ERRORS: dict[int, type[UkernelError]] = abi.ERRORS
 
 

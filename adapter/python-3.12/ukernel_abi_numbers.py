@@ -18,6 +18,7 @@ ERR_EXISTS = -8
 ERR_WOULD_BLOCK = -9
 ERR_CONNECTION = -10
 ERR_NOT_ALLOWED = -11
+ERR_NOT_FOUND = -12
 
 # capability kinds (mask bit = 1 << kind)
 CAP_LOG = 1
@@ -60,6 +61,8 @@ MAX_NET_BATCH = 32
 MAX_FRAME_BYTES = 1514
 MIN_FRAME_BYTES = 14
 MAX_NET_INFO_BYTES = 4096
+MAX_DNS_NAME_BYTES = 253
+MAX_DNS_ADDRS = 4
 
 CALLS = {
     "exit": (0, None),
@@ -95,6 +98,8 @@ CALLS = {
     "udp_bind": (30, CAP_NET),
     "udp_send_to": (31, CAP_NET),
     "udp_recv_from": (32, CAP_NET),
+    "dns_query": (33, CAP_NET),
+    "dns_result": (34, CAP_NET),
 }
 
 ERROR_NAMES = {
@@ -110,6 +115,7 @@ ERROR_NAMES = {
     -9: "ERR_WOULD_BLOCK",
     -10: "ERR_CONNECTION",
     -11: "ERR_NOT_ALLOWED",
+    -12: "ERR_NOT_FOUND",
 }
 
 
@@ -189,6 +195,12 @@ class NetworkPolicyError(UkernelError, PermissionError):
     code = ERR_NOT_ALLOWED
 
 
+class NameNotFoundError(UkernelError, OSError):
+    """ERR_NOT_FOUND: A name does not resolve: the resolver has no IPv4 address for it, or did not answer."""
+
+    code = ERR_NOT_FOUND
+
+
 ERRORS: dict[int, type[UkernelError]] = {
     ERR_PERMISSION: CapabilityError,
     ERR_BAD_HANDLE: BadHandleError,
@@ -201,10 +213,11 @@ ERRORS: dict[int, type[UkernelError]] = {
     ERR_WOULD_BLOCK: WouldBlockError,
     ERR_CONNECTION: ConnectionFailedError,
     ERR_NOT_ALLOWED: NetworkPolicyError,
+    ERR_NOT_FOUND: NameNotFoundError,
 }
 
 # Calls a ring-3 library carries out (in the guest: runtime/net), not the kernel.
-LIBRARY_CALLS = ("tcp_listen", "tcp_accept", "tcp_connect", "sock_send", "sock_recv", "sock_shutdown", "udp_bind", "udp_send_to", "udp_recv_from")
+LIBRARY_CALLS = ("tcp_listen", "tcp_accept", "tcp_connect", "sock_send", "sock_recv", "sock_shutdown", "udp_bind", "udp_send_to", "udp_recv_from", "dns_query", "dns_result")
 
 # Argument kinds of every uk_* function libukernel_abi.so exports: "u32", "u64", "i64" or "ptr".
 SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -241,4 +254,6 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "udp_bind": ("u32",),
     "udp_send_to": ("u64", "ptr", "u64", "u64"),
     "udp_recv_from": ("u64", "ptr", "u64", "ptr"),
+    "dns_query": ("ptr", "u64"),
+    "dns_result": ("u64", "ptr", "u64"),
 }

@@ -9,19 +9,22 @@ selector (runtime.UkernelSelector) registers with io_register and waits for with
 loop's own `_make_socket_transport` and `Server` run unchanged over the ABI, and only connecting
 and listening (which the ABI does its own way, under the network policy) are written here.
 
-Names: IPv4 literals and "localhost" (127.0.0.1) only; the ABI resolves no names yet.
+Names are resolved through the ABI's dns_query/dns_result (on the host: the host's resolver), so a
+name means the same here as in the microVM; a listening address is the workload's own (an IPv4
+address or localhost).
 """
 
 from __future__ import annotations
 
 import errno
+import ctypes
 import ipaddress
 import os
 import socket
 from typing import Any
 
 import ukernel_abi_numbers as abi
-from ukernel_abi import Abi, ConnectionFailedError, NetworkPolicyError, NoSpaceError, UkernelError
+from ukernel_abi import Abi, ConnectionFailedError, InvalidArgumentError, NameNotFoundError, NetworkPolicyError, NoSpaceError, UkernelError
 
 POLICY_HINT = "[network] in ukernel.toml"
 
@@ -32,8 +35,38 @@ def with_message(err: UkernelError, message: str) -> UkernelError:
     return err
 
 
+def lookup(abi_: Abi, host: str | None) -> str:
+    """The first IPv4 address of `host` (dotted): an IPv4 literal itself, else the ABI's resolver's
+    answer (dns_query, dns_result). A name that does not resolve is NameNotFoundError (an OSError)."""
+    if host is None or host == "":
+        raise ValueError("a host is needed: an IPv4 address or a host name")
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        pass
+    try:
+        name = host.encode("ascii")
+    except UnicodeEncodeError:
+        raise socket.gaierror(socket.EAI_NONAME, f"{host!r}: not a host name (letters, digits, '-' and '_' in dot-separated labels)") from None
+    try:
+        query = abi_.call("dns_query", ctypes.c_char_p(name), len(name))
+    except InvalidArgumentError:
+        raise socket.gaierror(socket.EAI_NONAME, f"{host!r}: not a host name (letters, digits, '-' and '_' in dot-separated labels, {abi.MAX_DNS_NAME_BYTES} bytes at most)") from None
+    except abi.CapabilityError as err:
+        raise with_message(err, f'resolving {host}: the network needs the "net" capability: add "net" to capabilities.allow in ukernel.toml') from None
+    try:
+        out = (ctypes.c_uint32 * abi.MAX_DNS_ADDRS)()
+        abi_.call("dns_result", query, ctypes.cast(out, ctypes.c_void_p), abi.MAX_DNS_ADDRS)
+    except NameNotFoundError as err:
+        raise with_message(err, f"{host}: no such host (the resolver has no IPv4 address for it, or did not answer)") from None
+    finally:
+        abi_.call("handle_close", query)
+    return str(ipaddress.IPv4Address(out[0]))
+
+
 def resolve(host: str | None) -> str:
-    """An IPv4 address in dotted form for `host`: an IPv4 literal, or localhost."""
+    """A listening address in dotted form for `host`: an IPv4 literal, or localhost (the
+    workload's own address; nothing that needs a resolver)."""
     if host is None or host == "":
         raise ValueError("a host is needed: an IPv4 address or localhost")
     if host == "localhost":
@@ -41,7 +74,7 @@ def resolve(host: str | None) -> str:
     try:
         return str(ipaddress.IPv4Address(host))
     except ValueError:
-        raise socket.gaierror(socket.EAI_NONAME, f"{host!r}: the Zigu ABI resolves no names yet: use an IPv4 address or localhost") from None
+        raise socket.gaierror(socket.EAI_NONAME, f"{host!r}: a listening address is the workload's own: an IPv4 address or localhost") from None
 
 
 def ipv4_int(address: str) -> int:
@@ -173,8 +206,8 @@ def listen(abi_: Abi, port: int, backlog: int) -> AbiListener:
 
 def connect_start(abi_: Abi, host: str | None, port: Any) -> AbiSocket:
     """A socket whose connection is under way (writable once connected)."""
-    address = resolve(host)
     port = check_port(port, "connect")
+    address = lookup(abi_, host)
     handle = net_call(abi_, "tcp_connect", f"connecting to {address}:{port}", ipv4_int(address), port)
     return AbiSocket(abi_, handle, None, (address, port))
 

@@ -184,6 +184,15 @@ export async function runProject(projectDir: string): Promise<number> {
       const r = abi.raw("sock_recv", h(handle), buf, BigInt(buf.length));
       return r < 0 ? r : r === 0 ? null : buf.slice(0, r);
     },
+    dnsQuery: (name) => {
+      const bytes = new TextEncoder().encode(name);
+      return abi.raw("dns_query", bytes, BigInt(bytes.length));
+    },
+    dnsResult: (handle) => {
+      const out = new Uint32Array(n.MAX_DNS_ADDRS);
+      const r = abi.raw("dns_result", h(handle), out, BigInt(out.length));
+      return r < 0 ? r : Array.from(out.subarray(0, r));
+    },
   };
   const net = makeNet(backend);
   installHttpGlobals(globalThis, { connect: net.connect });

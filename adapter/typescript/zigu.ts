@@ -60,11 +60,12 @@ export const capabilities = {
   },
 };
 
-export { UkernelError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError } from "../../src/abi.generated.ts";
+export { UkernelError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError, NameNotFoundError } from "../../src/abi.generated.ts";
 
 /** TCP sockets through libukernel_abi.so's socket calls, within [network] (runtime.ts sets them up). */
 export const net = (globalThis as Record<symbol, unknown>)[Symbol.for("zigu.net")] as {
   listen(port: number, backlog?: number): import("../../runtime/js/prelude/http/socket.ts").Listener;
   connect(host: string, port: number): Promise<import("../../runtime/js/prelude/http/socket.ts").Socket>;
+  resolve(host: string): Promise<string[]>;
 };
 export { NetworkPolicyError } from "../../runtime/js/prelude/net.ts";

@@ -26,6 +26,8 @@ pub const Error = enum(i64) {
     connection = -10,
     /// The network policy ([network] in ukernel.toml) names no such listen port or destination.
     not_allowed = -11,
+    /// A name does not resolve: the resolver has no IPv4 address for it, or did not answer.
+    not_found = -12,
     _,
 };
 
@@ -168,6 +170,8 @@ pub const max_net_batch: u64 = 32;
 pub const max_frame_bytes: u64 = 1514;
 pub const min_frame_bytes: u64 = 14;
 pub const max_net_info_bytes: u64 = 4096;
+pub const max_dns_name_bytes: u64 = 253;
+pub const max_dns_addrs: u64 = 4;
 
 /// One io_poll result, as the workload reads it.
 pub const Event = extern struct {

@@ -571,6 +571,31 @@ static JSValue js_recv(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
     return JS_NewUint8ArrayCopy(ctx, buf, (size_t)r);
 }
 
+/* __zigu.dnsQuery(name): a query handle (readable once answered), or a negative error code. */
+static JSValue js_dns_query(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    size_t len = 0;
+    if (argc < 1) return JS_EXCEPTION;
+    const char *name = JS_ToCStringLen(ctx, &len, argv[0]);
+    if (!name) return JS_EXCEPTION;
+    int64_t r = uk_dns_query(name, len);
+    JS_FreeCString(ctx, name);
+    return result(ctx, r);
+}
+
+/* __zigu.dnsResult(query): its IPv4 addresses (numbers), or a negative error code. */
+static JSValue js_dns_result(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val;
+    uk_handle_t h;
+    uint32_t addrs[UK_MAX_DNS_ADDRS];
+    if (argc < 1 || to_handle(ctx, argv[0], &h)) return JS_EXCEPTION;
+    int64_t r = uk_dns_result(h, addrs, UK_MAX_DNS_ADDRS);
+    if (r < 0) return result(ctx, r);
+    JSValue list = JS_NewArray(ctx);
+    for (int64_t i = 0; i < r && i < UK_MAX_DNS_ADDRS; i++) JS_SetPropertyUint32(ctx, list, (uint32_t)i, JS_NewUint32(ctx, addrs[i]));
+    return list;
+}
+
 /* ---- setup and the loop -------------------------------------------------------------------- */
 
 static void add_fn(JSContext *ctx, JSValue obj, const char *name, JSCFunction *fn, int len) {
@@ -603,6 +628,8 @@ static void install_globals(JSContext *ctx) {
     add_fn(ctx, native, "sock", js_sock, 2);
     add_fn(ctx, native, "send", js_send, 2);
     add_fn(ctx, native, "recv", js_recv, 2);
+    add_fn(ctx, native, "dnsQuery", js_dns_query, 1);
+    add_fn(ctx, native, "dnsResult", js_dns_result, 1);
     JS_SetPropertyStr(ctx, global, "__zigu", native);
     JS_FreeValue(ctx, global);
 }

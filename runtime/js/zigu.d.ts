@@ -28,6 +28,8 @@ declare module "zigu" {
   export class NoSuchCallError extends UkernelError {}
   export class UnsupportedError extends UkernelError {}
   export class ExistsError extends UkernelError {}
+  /** ERR_NOT_FOUND: a host name the resolver has no IPv4 address for (or a resolver that did not answer). */
+  export class NameNotFoundError extends UkernelError {}
   /** ERR_NOT_ALLOWED: a listen port or a destination outside ukernel.toml's [network] policy. */
   export class NetworkPolicyError extends UkernelError {}
   /** A connected TCP stream. */
@@ -49,8 +51,10 @@ declare module "zigu" {
   /** TCP sockets, within the [network] policy (CAP_NET). */
   export const net: {
     listen(port: number, backlog?: number): Listener;
-    /** To an IPv4 address (no DNS in the guest yet). */
+    /** To an IPv4 address or a host name ([network] dns resolves it; connect must still allow the address). */
     connect(host: string, port: number): Promise<Socket>;
+    /** A host name's IPv4 addresses, dotted (an address resolves to itself). Fails with NameNotFoundError. */
+    resolve(host: string): Promise<string[]>;
   };
   /** Serves `app.fetch` over HTTP/1.1 on `app.port`, $PORT, or the first [network] listen port. */
   export function serve(app: { fetch(request: Request): Response | Promise<Response>; port?: number }): Promise<void>;

@@ -147,3 +147,53 @@ test("UDP: udp_bind on a listen port receives from a Node socket and answers it"
   call("handle_close", sock);
   poll(0n);
 });
+
+test("dns_query/dns_result: the host's resolver, addresses as themselves, hostile names and handles", async () => {
+  const query = (name: string) => {
+    const bytes = Buffer.from(name, "latin1");
+    return call("dns_query", bytes, BigInt(bytes.length));
+  };
+  const result = (q: bigint, max = 4): number[] | bigint => {
+    const out = new Uint32Array(8);
+    const r = call("dns_result", q, out, BigInt(max));
+    return r < 0n ? r : Array.from(out.subarray(0, Number(r)));
+  };
+  const local = query("localhost");
+  assert.ok(local > 0n, `dns_query: ${local}`);
+  assert.equal((local >> 16n) & 0xffn, 19n, "DNS query type tag");
+  assert.equal(call("io_register", local, n.EV_READABLE, 77n), 0n);
+  assert.ok(poll(0n).some(([u, e]) => u === 77n && (e & n.EV_READABLE) !== 0), "readable once answered");
+  assert.deepEqual(result(local), [localhost]);
+  assert.deepEqual(result(local, 1), [localhost], "the answer stays until closed");
+  assert.equal(call("handle_close", local), 0n);
+  assert.ok(poll(0n).some(([u, e]) => u === 77n && e === n.EV_HANGUP), "closed while registered: one hang-up");
+  assert.equal(result(local), BigInt(n.ERR_BAD_HANDLE), "stale");
+  assert.equal(call("handle_close", local), BigInt(n.ERR_BAD_HANDLE));
+
+  const literal = query("10.0.2.2");
+  assert.deepEqual(result(literal), [0x0a000202]);
+  call("handle_close", literal);
+  const nx = query("no-such-host.invalid");
+  assert.ok(nx > 0n);
+  assert.equal(result(nx), BigInt(n.ERR_NOT_FOUND));
+  call("handle_close", nx);
+
+  const tooLong = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(62)].join(".");
+  for (const bad of ["", "a..b", ".a", "a.", "-a.b", "a-.b", "a b", "a/b", "a\0b", "\u00e9.test", "a".repeat(64), tooLong]) {
+    assert.equal(query(bad), BigInt(n.ERR_INVALID), JSON.stringify(bad));
+  }
+  assert.equal(call("dns_query", null, 5n), BigInt(n.ERR_BAD_POINTER));
+  const q = query("localhost");
+  assert.equal(result(q, 0), BigInt(n.ERR_INVALID));
+  assert.equal(result(q, n.MAX_DNS_ADDRS + 1), BigInt(n.ERR_INVALID));
+  assert.equal(call("dns_result", q, null, 1n), BigInt(n.ERR_BAD_POINTER));
+  assert.equal(result(q ^ (1n << 24n)), BigInt(n.ERR_BAD_HANDLE), "forged generation");
+  const udp = call("udp_bind", 0);
+  assert.equal(result(udp), BigInt(n.ERR_BAD_HANDLE), "a UDP socket is no query");
+  assert.equal(call("sock_recv", q, Buffer.alloc(4), 4n), BigInt(n.ERR_BAD_HANDLE), "a query is no socket");
+  call("handle_close", udp);
+  call("handle_close", q);
+  // Without CAP_NET: refused before anything else (the last test: the capability is gone for good).
+  assert.equal(call("cap_drop", n.CAP_NET), 0n);
+  assert.equal(query("localhost"), BigInt(n.ERR_PERMISSION));
+});

@@ -199,6 +199,89 @@ console.log("listen 8080: ok");
   });
 });
 
+/**
+ * A DNS resolver on the host's 127.0.0.1:53 (QEMU's user network takes the guest's 10.0.2.2 to
+ * the host's loopback): web.test and other.test are 10.0.2.2, many.test has six addresses, each
+ * answer to web.test follows a malformed one with the same id; anything else is NXDOMAIN.
+ * Null when port 53 cannot be bound (not root, or a resolver runs there).
+ */
+async function dnsServer(): Promise<{ close(): void; asked: string[] } | null> {
+  const dgram = await import("node:dgram");
+  const sock = dgram.createSocket("udp4");
+  const asked: string[] = [];
+  const bound = await new Promise<boolean>((resolve) => {
+    sock.once("error", () => resolve(false));
+    sock.bind(53, "127.0.0.1", () => resolve(true));
+  });
+  if (!bound) return null;
+  sock.on("message", (msg, from) => {
+    let i = 12;
+    const labels: string[] = [];
+    while (i < msg.length && msg[i]! > 0) {
+      labels.push(msg.subarray(i + 1, i + 1 + msg[i]!).toString("latin1"));
+      i += 1 + msg[i]!;
+    }
+    const name = labels.join(".");
+    asked.push(name);
+    const end = i + 5;
+    const table: Record<string, number[][]> = { "web.test": [[10, 0, 2, 2]], "other.test": [[10, 0, 2, 2]], "many.test": [1, 2, 3, 4, 5, 6].map((n) => [192, 0, 2, n]) };
+    const addrs = table[name] ?? [];
+    const head = Buffer.from(msg.subarray(0, end));
+    head[2] = 0x81;
+    head[3] = addrs.length ? 0x80 : 0x83;
+    head.writeUInt16BE(addrs.length, 6);
+    head.fill(0, 8, 12);
+    const answer = Buffer.concat([head, ...addrs.map((a) => Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, ...a]))]);
+    if (name === "web.test") sock.send(Buffer.concat([head.subarray(0, 12), Buffer.from([0xc0, 0x0c, 0xc0, 0x0e, 0xff])]), from.port, from.address);
+    sock.send(answer, from.port, from.address);
+  });
+  return { close: () => sock.close(), asked };
+}
+
+describe("DNS inside the microVM (TypeScript): the resolver [network] dns names", () => {
+  const accel = accelerators().at(-1)!;
+  test("names resolve, fetch() and connect take names, a name that does not resolve is NameNotFoundError, a resolved address outside the policy is NetworkPolicyError", async (t) => {
+    const dns = await dnsServer();
+    if (!dns) return t.skip("port 53 on 127.0.0.1 cannot be bound here (not root, or a resolver runs there)");
+    const http = await import("node:http");
+    const server = http.createServer((req, res) => res.end(JSON.stringify({ path: req.url, host: req.headers.host })));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const hostPort = (server.address() as net.AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), "ukernel-dns-"));
+    writeFileSync(join(dir, "ukernel.toml"), `[workload]\nname = "dns"\nentry = "main.ts"\nruntime = "typescript"\n\n[vm]\naccel = "${accel}"\ntimeout_s = 120\n\n[capabilities]\nallow = ["log", "time", "net"]\n\n[network]\ndns = "10.0.2.2"\nconnect = ["10.0.2.2:${hostPort}"]\n`);
+    writeFileSync(join(dir, "main.ts"), `
+import { net, NameNotFoundError, NetworkPolicyError } from "zigu";
+const show = (e: unknown) => e instanceof Error ? \`\${e.name}: \${e.message}\` : String(e);
+console.log("resolve:", JSON.stringify(await net.resolve("web.test")));
+console.log("literal:", JSON.stringify(await net.resolve("10.0.2.2")));
+console.log("many:", JSON.stringify(await net.resolve("many.test")));
+const r = await fetch("http://web.test:${hostPort}/by-name");
+console.log("fetch:", r.status, JSON.stringify(await r.json()));
+try { await net.resolve("nx.test"); console.log("nx: resolved?!"); } catch (e) { console.log("nx:", e instanceof NameNotFoundError, show(e)); }
+try { await net.connect("other.test", 80); console.log("other: connected?!"); } catch (e) { console.log("other:", e instanceof NetworkPolicyError, show(e)); }
+try { await net.resolve("not a name"); } catch (e) { console.log("bad:", show(e)); }
+try { await fetch("http://nx.test/"); } catch (e) { console.log("fetch nx:", show(e), show((e as Error).cause)); }
+`);
+    try {
+      const r = await run(["node", cli, "run"], { cwd: dir, timeoutMs: 10 * 60_000 });
+      const out = r.stdout + r.stderr;
+      assert.equal(r.exitCode, 0, out);
+      assert.match(out, /^resolve: \["10\.0\.2\.2"\]$/m, out);
+      assert.match(out, /^literal: \["10\.0\.2\.2"\]$/m, out);
+      assert.match(out, /^many: \["192\.0\.2\.1","192\.0\.2\.2","192\.0\.2\.3","192\.0\.2\.4"\]$/m, out);
+      assert.ok(out.includes(`\nfetch: 200 {"path":"/by-name","host":"web.test:${hostPort}"}\n`), out);
+      assert.match(out, /^nx: true NameNotFoundError: resolve: nx\.test: no such host/m, out);
+      assert.match(out, /^other: true NetworkPolicyError: connect: other\.test \(10\.0\.2\.2\):80 is outside the network policy/m, out);
+      assert.match(out, /^bad: TypeError: resolve: "not a name" is not a host name/m, out);
+      assert.match(out, /^fetch nx: TypeError: fetch failed NameNotFoundError: connect: nx\.test: no such host/m, out);
+      assert.ok(dns.asked.includes("web.test") && !dns.asked.includes("10.0.2.2"), dns.asked.join(","));
+    } finally {
+      server.close();
+      dns.close();
+    }
+  });
+});
+
 describe("the network on Firecracker: a TAP device made and removed by ukernel run, inside a network namespace", () => {
   const skip = !firecrackerVersion() ? "no firecracker binary on PATH" : !kvmUsable() ? "firecracker needs a usable /dev/kvm" : process.getuid?.() !== 0 ? "making a TAP device and a network namespace needs root" : false;
   test("the TypeScript JSON service answers through the forward and at the guest's address; the TAP device is gone after", { skip }, async () => {

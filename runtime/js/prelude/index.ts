@@ -215,7 +215,7 @@ function serve(app: { fetch: Handler; port?: number }): Promise<void> {
   return serveFetch(app, net, env.PORT ? Number(env.PORT) : policyListenPort(), (l) => console.log(l), (e) => console.error(e));
 }
 
-(globalThis as Record<symbol, unknown>)[Symbol.for("zigu")] = Object.freeze({ ...zigu, net: Object.freeze({ listen: net.listen, connect: net.connect }), serve, NetworkPolicyError });
+(globalThis as Record<symbol, unknown>)[Symbol.for("zigu")] = Object.freeze({ ...zigu, net: Object.freeze({ listen: net.listen, connect: net.connect, resolve: net.resolve }), serve, NetworkPolicyError });
 native.setHooks(runTicks, report);
 
 // Date's strings name the time zone as Node's do (the runtime's zone is UTC).

@@ -19,6 +19,10 @@ export interface NetBackend {
   send(handle: number, bytes: Uint8Array): number;
   /** Received bytes, null at the end of the stream, or a negative error code. */
   recv(handle: number, max: number): Uint8Array | null | number;
+  /** A DNS query handle for a host name (readable once answered), or a negative error code. */
+  dnsQuery(name: string): number;
+  /** A query's IPv4 addresses, or a negative error code (ERR_WOULD_BLOCK while unanswered). */
+  dnsResult(handle: number): number[] | number;
 }
 
 /** `result` when it is not an error; else the typed exception (ERR_PERMISSION: the net capability). */
@@ -64,8 +68,20 @@ export function parseIPv4(host: string): number | undefined {
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
-/** listen and connect over `native`. */
-export function makeNet(native: NetBackend): { listen(port: number, backlog?: number): Listener; connect(host: string, port: number): Promise<Socket> } {
+/** 0x0A000202 as "10.0.2.2". */
+export function formatIPv4(addr: number): string {
+  return [addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255].join(".");
+}
+
+export interface Net {
+  listen(port: number, backlog?: number): Listener;
+  connect(host: string, port: number): Promise<Socket>;
+  /** A host name's IPv4 addresses (dotted), from the resolver [network] dns names; an address resolves to itself. */
+  resolve(host: string): Promise<string[]>;
+}
+
+/** listen, connect and resolve over `native`. */
+export function makeNet(native: NetBackend): Net {
   const chunk = 65536;
 
   class GuestSocket implements Socket {
@@ -234,16 +250,47 @@ export function makeNet(native: NetBackend): { listen(port: number, backlog?: nu
     return new GuestListener(checked("listen", native.tcpListen(port, backlog), `port ${port}`), port);
   }
 
-  /** A connected TCP socket to an IPv4 address (names are not resolved yet). */
+  /** The IPv4 addresses of `host` (numbers): an address itself, else the resolver's answer. */
+  async function lookup(call: string, host: string): Promise<number[]> {
+    const literal = parseIPv4(host);
+    if (literal !== undefined) return [literal];
+    const q = native.dnsQuery(host);
+    if (q === abi.ERR_INVALID) throw new TypeError(`${call}: ${JSON.stringify(host)} is not a host name (letters, digits, '-' and '_' in dot-separated labels, ${abi.MAX_DNS_NAME_BYTES} bytes at most)`);
+    check(call, q);
+    try {
+      for (;;) {
+        const r = native.dnsResult(q);
+        if (typeof r !== "number") return r;
+        if (r === abi.ERR_NOT_FOUND) {
+          const e = abi.errorFor(call, r);
+          e.message = `${call}: ${host}: no such host (the resolver, ukernel.toml's [network] dns, has no IPv4 address for it or did not answer)`;
+          throw e;
+        }
+        if (r !== abi.ERR_WOULD_BLOCK) check(call, r);
+        await new Promise<void>((resolve) => native.watch(q, abi.EV_READABLE, () => {
+          native.watch(q, 0);
+          resolve();
+        }));
+      }
+    } finally {
+      native.sock(2, q);
+    }
+  }
+
+  async function resolve(host: string): Promise<string[]> {
+    return (await lookup("resolve", String(host))).map(formatIPv4);
+  }
+
+  /** A connected TCP socket to `host` (an IPv4 address, or a name the resolver knows) and `port`. */
   async function connect(host: string, port: number): Promise<Socket> {
-    const addr = parseIPv4(host);
-    if (addr === undefined) throw new TypeError(`connect: ${host}: only IPv4 addresses are supported inside Zigu yet (no DNS resolver in the guest)`);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`connect: port ${port}: expected 1 to 65535`);
-    const s = new GuestSocket(checked("connect", native.tcpConnect(addr, port), `${host}:${port}`), { address: host, port });
+    const [addr] = await lookup("connect", String(host));
+    const where = parseIPv4(host) === undefined ? `${host} (${formatIPv4(addr!)}):${port}` : `${host}:${port}`;
+    const s = new GuestSocket(checked("connect", native.tcpConnect(addr!, port), where), { address: formatIPv4(addr!), port });
     return s.connected();
   }
 
-  return { listen, connect };
+  return { listen, connect, resolve };
 }
 
 /**

@@ -11,6 +11,7 @@ pub const ERR_EXISTS: i64 = -8;
 pub const ERR_WOULD_BLOCK: i64 = -9;
 pub const ERR_CONNECTION: i64 = -10;
 pub const ERR_NOT_ALLOWED: i64 = -11;
+pub const ERR_NOT_FOUND: i64 = -12;
 
 pub const EV_READABLE: u32 = 1;
 pub const EV_WRITABLE: u32 = 2;
@@ -24,6 +25,8 @@ pub const MAX_NET_BATCH: usize = 32;
 pub const MAX_FRAME_BYTES: usize = 1514;
 pub const MIN_FRAME_BYTES: usize = 14;
 pub const MAX_NET_INFO_BYTES: usize = 4096;
+pub const MAX_DNS_NAME_BYTES: usize = 253;
+pub const MAX_DNS_ADDRS: usize = 4;
 pub const PAGE_BYTES: usize = 4096;
 pub const LARGE_PAGE_BYTES: usize = 2097152;
 
@@ -56,6 +59,7 @@ pub const NAMED: &[(&str, i64)] = &[
     ("UK_ERR_WOULD_BLOCK", ERR_WOULD_BLOCK),
     ("UK_ERR_CONNECTION", ERR_CONNECTION),
     ("UK_ERR_NOT_ALLOWED", ERR_NOT_ALLOWED),
+    ("UK_ERR_NOT_FOUND", ERR_NOT_FOUND),
     ("UK_EV_READABLE", EV_READABLE as i64),
     ("UK_EV_WRITABLE", EV_WRITABLE as i64),
     ("UK_EV_HANGUP", EV_HANGUP as i64),
@@ -66,8 +70,12 @@ pub const NAMED: &[(&str, i64)] = &[
     ("UK_MAX_FRAME_BYTES", MAX_FRAME_BYTES as i64),
     ("UK_MIN_FRAME_BYTES", MIN_FRAME_BYTES as i64),
     ("UK_MAX_NET_INFO_BYTES", MAX_NET_INFO_BYTES as i64),
+    ("UK_MAX_DNS_NAME_BYTES", MAX_DNS_NAME_BYTES as i64),
+    ("UK_MAX_DNS_ADDRS", MAX_DNS_ADDRS as i64),
     ("UK_PAGE_BYTES", PAGE_BYTES as i64),
     ("UK_LARGE_PAGE_BYTES", LARGE_PAGE_BYTES as i64),
     ("UK_CALL_TCP_LISTEN", 24),
     ("UK_CALL_UDP_RECV_FROM", 32),
+    ("UK_CALL_DNS_QUERY", 33),
+    ("UK_CALL_DNS_RESULT", 34),
 ];

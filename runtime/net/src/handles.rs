@@ -8,6 +8,7 @@ use crate::abi::{ERR_BAD_HANDLE, ERR_NO_SPACE};
 pub const TAG_LISTENER: u8 = 16;
 pub const TAG_TCP: u8 = 17;
 pub const TAG_UDP: u8 = 18;
+pub const TAG_DNS: u8 = 19;
 
 const SLOT_BITS: u32 = 16;
 const TAG_SHIFT: u32 = 16;
@@ -21,7 +22,7 @@ pub fn tag_of(h: u64) -> u8 {
 
 /// Whether a handle value carries one of the library's tags (the rest belong to the kernel).
 pub fn is_library(h: u64) -> bool {
-    matches!(tag_of(h), TAG_LISTENER | TAG_TCP | TAG_UDP)
+    matches!(tag_of(h), TAG_LISTENER | TAG_TCP | TAG_UDP | TAG_DNS)
 }
 
 struct Slot<T> {

@@ -8,12 +8,12 @@ use alloc::vec::Vec;
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::socket::{dhcpv4, dns, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Address};
 
 use crate::abi::*;
-use crate::handles::{self, Table, TAG_LISTENER, TAG_TCP, TAG_UDP};
+use crate::handles::{self, Table, TAG_DNS, TAG_LISTENER, TAG_TCP, TAG_UDP};
 use crate::info::{self, Address, NetInfo};
 
 /// The kernel calls the library makes (`uk_sys_*` in the guest, a mock in host tests).
@@ -57,6 +57,9 @@ const CLOSE_LINGER: Duration = Duration::from_secs(60);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_CLOSING: usize = 128;
 const EPHEMERAL_FIRST: u16 = 49152;
+/// A query still unanswered past this has failed (smoltcp gives up on a silent resolver after
+/// 10 s of retransmits; this also bounds a query waiting for an address from DHCP).
+const DNS_TIMEOUT: Duration = Duration::from_secs(12);
 
 /// Counters for the benchmark (`zigu_net_stats`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -186,10 +189,26 @@ struct UdpObj {
     reg: Option<Reg>,
 }
 
+enum DnsAnswer {
+    /// Not sent yet (no address or resolver yet), or sent as this smoltcp query.
+    Pending(Option<dns::QueryHandle>),
+    Done(Vec<u32>),
+    Failed,
+}
+
+struct DnsObj {
+    /// The name as dns_query took it (checked by valid_host_name).
+    name: alloc::string::String,
+    answer: DnsAnswer,
+    deadline: Instant,
+    reg: Option<Reg>,
+}
+
 enum Obj {
     Listener(Listener),
     Tcp(TcpObj),
     Udp(UdpObj),
+    Dns(DnsObj),
 }
 
 impl Obj {
@@ -198,8 +217,50 @@ impl Obj {
             Obj::Listener(l) => &mut l.reg,
             Obj::Tcp(t) => &mut t.reg,
             Obj::Udp(u) => &mut u.reg,
+            Obj::Dns(d) => &mut d.reg,
         }
     }
+
+    fn reg(&self) -> Option<Reg> {
+        match self {
+            Obj::Listener(l) => l.reg,
+            Obj::Tcp(t) => t.reg,
+            Obj::Udp(u) => u.reg,
+            Obj::Dns(d) => d.reg,
+        }
+    }
+}
+
+/// A host name as dns_query takes it: dot-separated labels of 1..63 letters, digits, '-' and '_'
+/// (no label starts or ends with '-'), at most MAX_DNS_NAME_BYTES in all, no trailing dot.
+pub fn valid_host_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_DNS_NAME_BYTES
+        && name.split(|&c| c == b'.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l[0] != b'-'
+                && l[l.len() - 1] != b'-'
+                && l.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+}
+
+/// A dotted IPv4 address (four decimal parts 0..255, no leading zeros), as a number.
+pub fn parse_ipv4(name: &[u8]) -> Option<u32> {
+    let mut parts = 0;
+    let mut addr = 0u32;
+    for p in name.split(|&c| c == b'.') {
+        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p[0] == b'0') || !p.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v: u32 = p.iter().fold(0, |a, &c| a * 10 + (c - b'0') as u32);
+        if v > 255 {
+            return None;
+        }
+        addr = addr << 8 | v;
+        parts += 1;
+    }
+    (parts == 4).then_some(addr)
 }
 
 struct State {
@@ -212,6 +273,8 @@ struct State {
     table: Table<Obj>,
     closing: Vec<(SocketHandle, Instant)>,
     dhcp: Option<SocketHandle>,
+    /// The resolver's socket, made with the first query.
+    dns: Option<SocketHandle>,
     /// The interest the device is registered with in the kernel.
     dev_interest: u32,
     /// Whether net_recv may find frames (last batch was full, or the kernel said readable).
@@ -379,6 +442,10 @@ impl State {
                     }
                     self.info.gateway = router.map(|r| r.to_bits());
                     self.info.dns = dns.map(|d| d.to_bits());
+                    if let Some(sh) = self.dns {
+                        let servers: Vec<IpAddress> = dns.map(IpAddress::Ipv4).into_iter().collect();
+                        self.sockets.get_mut::<dns::Socket>(sh).update_servers(&servers);
+                    }
                     self.resolve_gateway();
                 }
                 Some(dhcpv4::Event::Deconfigured) => {
@@ -425,6 +492,42 @@ impl State {
                     }
                 }
                 Obj::Udp(_) => {}
+                Obj::Dns(d) => {
+                    let DnsAnswer::Pending(q) = d.answer else { continue };
+                    match (q, self.dns) {
+                        (None, Some(sh)) if has_addr && self.info.dns.is_some() => {
+                            let s = self.sockets.get_mut::<dns::Socket>(sh);
+                            // The name was checked by dns_query: a refusal here cannot be fixed by waiting.
+                            d.answer = match s.start_query(self.iface.context(), &d.name, smoltcp::wire::DnsQueryType::A) {
+                                Ok(q) => DnsAnswer::Pending(Some(q)),
+                                Err(_) => DnsAnswer::Failed,
+                            };
+                        }
+                        (Some(q), Some(sh)) => {
+                            let s = self.sockets.get_mut::<dns::Socket>(sh);
+                            match s.get_query_result(q) {
+                                Ok(addrs) => {
+                                    let v4s: Vec<u32> = addrs.iter().map(|a| match a {
+                                        IpAddress::Ipv4(a) => a.to_bits(),
+                                    }).collect();
+                                    d.answer = if v4s.is_empty() { DnsAnswer::Failed } else { DnsAnswer::Done(v4s) };
+                                }
+                                Err(dns::GetQueryResultError::Pending) => {
+                                    if now >= d.deadline {
+                                        s.cancel_query(q);
+                                        d.answer = DnsAnswer::Failed;
+                                    }
+                                }
+                                Err(dns::GetQueryResultError::Failed) => d.answer = DnsAnswer::Failed,
+                            }
+                        }
+                        _ => {
+                            if now >= d.deadline {
+                                d.answer = DnsAnswer::Failed;
+                            }
+                        }
+                    }
+                }
             }
         }
         for (h, missing) in rearm {
@@ -515,6 +618,10 @@ impl State {
                 }
                 ev
             }
+            Obj::Dns(d) => match d.answer {
+                DnsAnswer::Pending(_) => 0,
+                _ => EV_READABLE,
+            },
         }
     }
 
@@ -534,12 +641,7 @@ impl State {
             if n == out.len() {
                 break;
             }
-            let reg = match obj {
-                Obj::Listener(l) => l.reg,
-                Obj::Tcp(t) => t.reg,
-                Obj::Udp(u) => u.reg,
-            };
-            let Some(reg) = reg else { continue };
+            let Some(reg) = obj.reg() else { continue };
             let ev = self.readiness(obj) & (reg.interest | EV_HANGUP);
             if ev != 0 {
                 out[n] = Event { user_data: reg.user_data, events: ev, reserved: 0 };
@@ -636,6 +738,7 @@ impl<K: Kernel> Net<K> {
             table: Table::new(MAX_HANDLES),
             closing: Vec::new(),
             dhcp,
+            dns: None,
             dev_interest: EV_READABLE,
             rx_hint: true,
             tx_blocked: false,
@@ -1011,6 +1114,66 @@ impl<K: Kernel> Net<K> {
         }
     }
 
+    pub fn dns_query(&mut self, name: *const u8, len: u64) -> i64 {
+        self.dns_query_impl(name, len).unwrap_or_else(|e| e)
+    }
+
+    fn dns_query_impl(&mut self, name: *const u8, len: u64) -> Result<i64, i64> {
+        let tsc = self.k.tsc();
+        let st = self.st()?;
+        if len == 0 || len > MAX_DNS_NAME_BYTES as u64 {
+            return Err(ERR_INVALID);
+        }
+        check_buf(name.is_null(), len)?;
+        let name = unsafe { core::slice::from_raw_parts(name, len as usize) };
+        if !valid_host_name(name) {
+            return Err(ERR_INVALID);
+        }
+        let now = st.now(tsc);
+        let answer = match parse_ipv4(name) {
+            Some(a) => DnsAnswer::Done(vec![a]),
+            // No resolver, and none can come from DHCP: nothing to ask.
+            None if st.info.dns.is_none() && !matches!(st.info.address, Address::Dhcp) => DnsAnswer::Failed,
+            None => {
+                if st.dns.is_none() {
+                    let servers: Vec<IpAddress> = st.info.dns.map(|d| IpAddress::Ipv4(v4(d))).into_iter().collect();
+                    st.dns = Some(st.add_socket(dns::Socket::new(&servers, Vec::new()))?);
+                }
+                DnsAnswer::Pending(None)
+            }
+        };
+        // valid_host_name admits ASCII only.
+        let name = alloc::string::String::from_utf8(name.to_vec()).map_err(|_| ERR_INVALID)?;
+        let h = st.table.insert(TAG_DNS, Obj::Dns(DnsObj { name, answer, deadline: now + DNS_TIMEOUT, reg: None }))?;
+        // Sent with this pass (or as soon as there is an address), not at the next io_poll.
+        self.pump();
+        Ok(h as i64)
+    }
+
+    pub fn dns_result(&mut self, query: u64, addrs: *mut u32, max: u64) -> i64 {
+        self.dns_result_impl(query, addrs, max).unwrap_or_else(|e| e)
+    }
+
+    fn dns_result_impl(&mut self, query: u64, addrs: *mut u32, max: u64) -> Result<i64, i64> {
+        let st = self.st()?;
+        if max == 0 || max > MAX_DNS_ADDRS as u64 {
+            return Err(ERR_INVALID);
+        }
+        check_buf(addrs.is_null(), max)?;
+        let Obj::Dns(d) = st.table.get(query, Some(TAG_DNS))? else { return Err(ERR_BAD_HANDLE) };
+        match &d.answer {
+            DnsAnswer::Pending(_) => Err(ERR_WOULD_BLOCK),
+            DnsAnswer::Failed => Err(ERR_NOT_FOUND),
+            DnsAnswer::Done(v) => {
+                let n = v.len().min(max as usize);
+                for (i, a) in v.iter().take(n).enumerate() {
+                    unsafe { addrs.add(i).write_unaligned(*a) };
+                }
+                Ok(n as i64)
+            }
+        }
+    }
+
     // ---- the folded kernel calls ---------------------------------------------------------
 
     pub fn handle_close(&mut self, h: u64) -> i64 {
@@ -1050,6 +1213,12 @@ impl<K: Kernel> Net<K> {
             Obj::Udp(u) => {
                 st.remove_socket(u.sh);
                 u.reg
+            }
+            Obj::Dns(d) => {
+                if let (DnsAnswer::Pending(Some(q)), Some(sh)) = (d.answer, st.dns) {
+                    st.sockets.get_mut::<dns::Socket>(sh).cancel_query(q);
+                }
+                d.reg
             }
         };
         if let Some(r) = reg {
@@ -1144,10 +1313,14 @@ impl<K: Kernel> Net<K> {
             d = Some(d.map_or(ns, |x| x.min(ns)));
         };
         for (_, o) in st.table.iter() {
-            if let Obj::Tcp(t) = o {
-                if let Some(dl) = t.connect_deadline {
-                    own(dl);
+            match o {
+                Obj::Tcp(t) => {
+                    if let Some(dl) = t.connect_deadline {
+                        own(dl);
+                    }
                 }
+                Obj::Dns(d) if matches!(d.answer, DnsAnswer::Pending(_)) => own(d.deadline),
+                _ => {}
             }
         }
         for &(_, dl) in &st.closing {

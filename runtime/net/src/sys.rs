@@ -133,6 +133,16 @@ pub extern "C" fn uk_udp_recv_from(sock: u64, buf: *mut c_void, len: u64, from: 
 }
 
 #[no_mangle]
+pub extern "C" fn uk_dns_query(name: *const c_void, len: u64) -> i64 {
+    with(ERR_WOULD_BLOCK, |n| n.dns_query(name.cast(), len))
+}
+
+#[no_mangle]
+pub extern "C" fn uk_dns_result(query: u64, addrs: *mut c_void, max: u64) -> i64 {
+    with(ERR_WOULD_BLOCK, |n| n.dns_result(query, addrs.cast(), max))
+}
+
+#[no_mangle]
 pub extern "C" fn zigu_net_handle_close(h: u64) -> i64 {
     if !crate::handles::is_library(h) {
         return unsafe { uk_sys_handle_close(h) };

@@ -23,6 +23,8 @@ fn numbers_match_the_header() {
         "int64_t uk_udp_bind(uint32_t port);",
         "int64_t uk_udp_send_to(uk_handle_t sock, const void *buf, uint64_t len, uint64_t to);",
         "int64_t uk_udp_recv_from(uk_handle_t sock, void *buf, uint64_t len, void *from);",
+        "int64_t uk_dns_query(const void *name, uint64_t len);",
+        "int64_t uk_dns_result(uk_handle_t query, void *addrs, uint64_t max);",
         "int64_t uk_sys_net_recv(uk_handle_t dev, const struct uk_iovec *frames, uint64_t count, void *lens);",
         "int64_t uk_sys_mem_map(uint64_t len);",
     ] {

@@ -281,16 +281,22 @@ def test_without_the_net_capability_sockets_are_a_permission_error(run_workload)
     assert last_line(r.stdout) == f'CapabilityError True listening on port {port}: the network needs the "net" capability: add "net" to capabilities.allow in ukernel.toml (ERR_PERMISSION)'
 
 
-def test_names_are_ipv4_literals_and_localhost_only(run_workload):
+def test_names_resolve_through_the_abi_and_unknown_ones_are_name_not_found(run_workload):
     r = run_workload(
         """
         import asyncio, socket
+        from ukernel_abi import NameNotFoundError
 
         async def main():
             loop = asyncio.get_running_loop()
             print((await loop.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM))[0][4])
+            print((await loop.getaddrinfo("10.1.2.3", 81, type=socket.SOCK_STREAM))[0][4])
             try:
-                await asyncio.open_connection("example.com", 80)
+                await asyncio.open_connection("no-such-host.invalid", 80)
+            except NameNotFoundError as e:
+                print("not found:", isinstance(e, OSError), e)
+            try:
+                await asyncio.open_connection("not a name", 80)
             except socket.gaierror as e:
                 print("gaierror:", e)
         """,
@@ -298,7 +304,9 @@ def test_names_are_ipv4_literals_and_localhost_only(run_workload):
     )
     assert r.code == 0, r.stderr
     assert "('127.0.0.1', 80)" in r.stdout
-    assert "gaierror: [Errno -2] 'example.com': the Zigu ABI resolves no names yet: use an IPv4 address or localhost" in r.stdout
+    assert "('10.1.2.3', 81)" in r.stdout
+    assert "not found: True no-such-host.invalid: no such host (the resolver has no IPv4 address for it, or did not answer) (ERR_NOT_FOUND)" in r.stdout
+    assert "gaierror: [Errno -2] 'not a name': not a host name" in r.stdout
 
 
 # ---- the calls at the C level ----------------------------------------------------------------
