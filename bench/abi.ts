@@ -14,7 +14,7 @@ import type { BootResult } from "../src/vmm/qemu.ts";
 const runs = 3;
 const line = /abibench: gate=(\w+) nop_cycles=(\d+) clock_now_cycles=(\d+) timer_late_us_median=(\d+) timer_late_us_p99=(\d+)/;
 const memLine = /abibench: mem_map_2mib map_cycles=(\d+) touch_cycles=(\d+) unmap_cycles=(\d+) first_round_cycles=(\d+)/;
-const tscLine = /tsc (\d+) MHz/;
+const tscLine = /tsc (\d+) kHz/;
 
 async function main(): Promise<void> {
   const k = await buildKernel(releaseOptimize);
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
       const r = await boot();
       const m = line.exec(r.console);
       const mm = memLine.exec(r.console);
-      const mhz = Number(tscLine.exec(r.console)?.[1]);
+      const mhz = Number(tscLine.exec(r.console)?.[1]) / 1000;
       if (!m || !mm || !mhz) throw new Error(`${name}: no abibench lines:\n${r.console}`);
       gate = m[1]!;
       rows.push(m.slice(2).map(Number));

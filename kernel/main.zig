@@ -246,6 +246,17 @@ fn kernelEscapeTest(what: []const u8, loaded: *const workload.Loaded) void {
     serial.print("zigu: test {s}: not stopped\n", .{what});
 }
 
+fn tscSource() []const u8 {
+    const Windows = struct {
+        var text: [24]u8 = undefined;
+    };
+    return switch (time.source) {
+        .command_line => "zigu.tsc_hz",
+        .kvmclock => "kvmclock",
+        .pit => std.fmt.bufPrint(&Windows.text, "PIT, {d} windows", .{time.calibration_windows}) catch "PIT",
+    };
+}
+
 export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     time.markBoot();
     serial.init();
@@ -261,7 +272,10 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     serial.print("zigu {s}: booted by {s}, {d} MiB usable, cmdline \"{s}\"\n", .{
         version, if (boot.protocol == .pvh) "PVH" else "Linux 64-bit", boot.usableBytes() >> 20, line,
     });
-    time.calibrate() catch fail("TSC calibration: the PIT does not count", .{});
+    time.initTsc(cmdline.get(line, "zigu.tsc_hz")) catch |err| switch (err) {
+        error.BadTscHz => fail("zigu.tsc_hz={s}: expected the TSC frequency in Hz (10 MHz to 100 GHz)", .{cmdline.get(line, "zigu.tsc_hz").?}),
+        error.PitNotCounting => fail("TSC calibration: the PIT does not count", .{}),
+    };
     lapic.init() catch fail("the local APIC timer does not count", .{});
     const epoch_text = cmdline.get(line, "zigu.epoch_ns");
     const epoch_ns = if (epoch_text) |t| std.fmt.parseInt(u64, t, 10) catch fail("zigu.epoch_ns={s}: expected nanoseconds since 1970", .{t}) else null;
@@ -269,8 +283,8 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     initMemory();
     var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
     const virtio = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
-    serial.print("zigu: image 0x{x}-0x{x}, tsc {d} MHz ({d} windows), wall clock: {s}, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
-        @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1_000_000, time.calibration_windows, time.wall_source, pages.freePages(), heap_pages * 4, virtio.len,
+    serial.print("zigu: image 0x{x}-0x{x}, tsc {d} kHz ({s}), wall clock: {s}, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
+        @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1000, tscSource(), time.wall_source, pages.freePages(), heap_pages * 4, virtio.len,
     });
 
     if (cmdline.get(line, "zigu.test")) |what| {

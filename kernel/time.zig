@@ -46,7 +46,7 @@ fn pitRead() PitSample {
     return .{ .count = (@as(u16, hi) << 8) | lo, .tsc = tsc };
 }
 
-pub const Error = error{PitNotCounting};
+pub const Error = error{ PitNotCounting, BadTscHz };
 
 /// One window: the TSC frequency it saw, or null when a step was implausible.
 fn measureWindow() Error!?u64 {
@@ -88,6 +88,90 @@ pub fn pickFrequency(hz: []const u64, final: bool) ?u64 {
     return sorted[n / 2];
 }
 
+/// Where the TSC frequency came from.
+pub const Source = enum {
+    /// `zigu.tsc_hz=` on the command line (the launcher knows the host's).
+    command_line,
+    /// KVM's paravirtual clock: the hypervisor's own conversion of the TSC to nanoseconds.
+    kvmclock,
+    /// Measured against the PIT (TCG, or a hypervisor without kvmclock).
+    pit,
+};
+pub var source: Source = .pit;
+
+/// KVM's `pvclock_vcpu_time_info` (Documentation/virt/kvm/x86/msr.rst). The kernel is identity
+/// mapped, so its address is the guest-physical address the MSR takes.
+const PvclockTime = extern struct {
+    version: u32,
+    pad0: u32,
+    tsc_timestamp: u64,
+    system_time: u64,
+    tsc_to_system_mul: u32,
+    tsc_shift: i8,
+    flags: u8,
+    pad: [2]u8,
+};
+var pvclock: PvclockTime align(64) = undefined;
+
+const msr_kvm_system_time_new: u32 = 0x4b564d01;
+const msr_kvm_system_time: u32 = 0x12;
+/// A frequency outside this is not believed (from any source).
+const min_tsc_hz: u64 = 10_000_000;
+const max_tsc_hz: u64 = 100_000_000_000;
+
+/// The TSC frequency pvclock's (mul, shift) stand for: ns = (ticks << shift) * mul >> 32 (a negative
+/// shift shifts right), so hz = 1e9 * 2^32 / mul / 2^shift.
+pub fn hzFromPvclock(mul: u32, shift: i8) ?u64 {
+    if (mul == 0 or shift < -31 or shift > 31) return null;
+    const base = (@as(u64, 1_000_000_000) << 32) / mul;
+    const hz = if (shift >= 0) base >> @intCast(shift) else std.math.shlExact(u64, base, @intCast(-shift)) catch return null;
+    return if (hz >= min_tsc_hz and hz <= max_tsc_hz) hz else null;
+}
+
+/// The TSC frequency from KVM's paravirtual clock, where the hypervisor offers one (QEMU KVM and
+/// Firecracker do, kvm-pvm included; TCG does not). The clock is switched on for one read and off again.
+fn kvmClockHz() ?u64 {
+    const sig = cpu.cpuid(0x4000_0000, 0);
+    // "KVMKVMKVM\0\0\0"
+    if (sig.ebx != 0x4b4d_564b or sig.ecx != 0x564b_4d56 or sig.edx != 0x4d) return null;
+    const features = cpu.cpuid(0x4000_0001, 0).eax;
+    const msr = if (features & (1 << 3) != 0) msr_kvm_system_time_new else if (features & 1 != 0) msr_kvm_system_time else return null;
+    const info: *volatile PvclockTime = &pvclock;
+    info.version = 0;
+    cpu.wrmsr(msr, @intFromPtr(&pvclock) | 1);
+    defer cpu.wrmsr(msr, 0);
+    var tries: u32 = 0;
+    while (tries < 1000) : (tries += 1) {
+        const v1 = info.version;
+        if (v1 == 0 or v1 & 1 != 0) continue; // not written yet, or being written
+        const mul = info.tsc_to_system_mul;
+        const shift = info.tsc_shift;
+        if (info.version == v1) return hzFromPvclock(mul, shift);
+    }
+    return null;
+}
+
+/// The TSC frequency: `zigu.tsc_hz=` when the launcher gives it, else KVM's paravirtual clock,
+/// else measured against the PIT. `given` is the command line's text, if any.
+pub fn initTsc(given: ?[]const u8) Error!void {
+    const tsc_start = cpu.rdtsc();
+    if (given) |text| {
+        const hz = std.fmt.parseInt(u64, text, 10) catch return error.BadTscHz;
+        if (hz < min_tsc_hz or hz > max_tsc_hz) return error.BadTscHz;
+        setHz(hz, .command_line, tsc_start);
+    } else if (kvmClockHz()) |hz| {
+        setHz(hz, .kvmclock, tsc_start);
+    } else try calibrate();
+}
+
+fn setHz(hz: u64, from: Source, tsc_start: u64) void {
+    source = from;
+    calibration_windows = 0;
+    tsc_hz = hz;
+    ns_mult = (@as(u64, 1_000_000_000) << 32) / tsc_hz;
+    if (tsc_at_boot == 0) tsc_at_boot = tsc_start;
+}
+
 pub fn calibrate() Error!void {
     cpu.outb(0x43, 0x34); // channel 0, lobyte/hibyte, mode 2 (rate generator), binary
     cpu.outb(0x40, 0xFF);
@@ -103,11 +187,28 @@ pub fn calibrate() Error!void {
     cpu.outb(0x43, 0x30); // mode 0 with a count of 1: one edge, then quiet (IRQ0 stays masked)
     cpu.outb(0x40, 0x01);
     cpu.outb(0x40, 0x00);
+    if (picked == 0) return error.PitNotCounting;
+    setHz(picked, .pit, tsc_start);
     calibration_windows = n;
-    tsc_hz = picked;
-    if (tsc_hz == 0) return error.PitNotCounting;
-    ns_mult = (@as(u64, 1_000_000_000) << 32) / tsc_hz;
-    if (tsc_at_boot == 0) tsc_at_boot = tsc_start;
+}
+
+test "pvclock's multiplier and shift give the TSC frequency" {
+    // As KVM computes them (kvm_get_time_scale): for each frequency and shift, the multiplier
+    // that turns (ticks << shift) into nanoseconds.
+    for ([_]u64{ 2_445_406_000, 1_000_000_000, 3_700_000_000, 50_000_000 }) |hz| {
+        for ([_]i8{ -2, -1, 0, 1 }) |shift| {
+            const scaled = if (shift >= 0) hz << @intCast(shift) else hz >> @intCast(-shift);
+            if (scaled <= 1_000_000_000) continue; // mul would not fit 32 bits
+            const mul: u32 = @intCast((@as(u128, 1_000_000_000) << 32) / scaled);
+            const got = hzFromPvclock(mul, shift).?;
+            const diff = if (got > hz) got - hz else hz - got;
+            try std.testing.expect(diff * 1_000_000 <= hz); // within 1 ppm
+        }
+    }
+    try std.testing.expectEqual(@as(?u64, null), hzFromPvclock(0, 0));
+    try std.testing.expectEqual(@as(?u64, null), hzFromPvclock(1, 0)); // 4.3e18 Hz
+    try std.testing.expectEqual(@as(?u64, null), hzFromPvclock(0xffff_ffff, 10)); // ~1 MHz
+    try std.testing.expectEqual(@as(?u64, null), hzFromPvclock(0x8000_0000, 40));
 }
 
 test "calibration takes two windows that agree, skips disturbed ones, and falls back to the median" {

@@ -155,9 +155,9 @@ for (const accel of accelerators()) {
       const mhz: number[] = [];
       for (let i = 0; i < 4; i++) {
         const r = await boot(accel, "zigu.workload=hello");
-        const m = /tsc (\d+) MHz \((\d+) windows\)/.exec(r.console);
+        const m = /tsc (\d+) kHz \(([^)]+)\)/.exec(r.console);
         assert.ok(m?.[1], r.console);
-        mhz.push(Number(m[1]));
+        mhz.push(Number(m[1]) / 1000);
       }
       const lo = Math.min(...mhz);
       const hi = Math.max(...mhz);
