@@ -147,21 +147,24 @@ boot_pt1:
     .set page, page + 1
     .endr
 
-/* Kernel stacks, each above a guard page that kmain unmaps: an overflow faults (and the double
- * fault lands on its own IST stack) instead of silently overwriting what lies below. */
+/* Kernel stacks, each above two guard pages that kmain unmaps: an overflow faults (and the double
+ * fault lands on its own IST stack) instead of silently overwriting what lies below. Two pages,
+ * not one: a stack probe (a frame over 4 KiB) steps rsp down a page at a time and touches just
+ * above it, so with one guard page its fault could leave rsp below the guard, on mapped memory,
+ * and the #PF frame would be pushed there (seen: rsp = 0x100000, the fault at 0x100010). */
     .section .bss.stacks, "aw", @nobits
     .balign 4096
     .global stack_guard_boot, stack_guard_trap, stack_guard_fault
     .global boot_stack_top, trap_stack_top, fault_stack_top
 stack_guard_boot:
-    .skip 4096
+    .skip 8192
     .skip 65536
 boot_stack_top:
 stack_guard_trap:
-    .skip 4096
+    .skip 8192
     .skip 65536                     /* interrupts, exceptions and both gates from ring 3 */
 trap_stack_top:
 stack_guard_fault:
-    .skip 4096
+    .skip 8192
     .skip 16384                     /* double fault, NMI, machine check (IST 1) */
 fault_stack_top:

@@ -26,23 +26,30 @@ extern const stack_guard_boot: u8;
 extern const stack_guard_trap: u8;
 extern const stack_guard_fault: u8;
 
+/// The guard under each kernel stack (boot.S): two pages, so that a stack probe's fault leaves rsp
+/// inside the guard and the exception's own push double-faults onto the IST stack.
+const guard_bytes = 2 * layout.page_size;
+
 /// Whether `addr` lies in one of the guard pages under the kernel stacks.
 pub fn isStackGuard(addr: u64) bool {
     for ([_]u64{ @intFromPtr(&stack_guard_boot), @intFromPtr(&stack_guard_trap), @intFromPtr(&stack_guard_fault) }) |guard| {
-        if (addr >= guard and addr < guard + layout.page_size) return true;
+        if (addr >= guard and addr < guard + guard_bytes) return true;
     }
     return false;
 }
 
-/// Unmaps page 0 (a null pointer in ring 0 must fault) and the page under each kernel stack
+/// Unmaps page 0 (a null pointer in ring 0 must fault) and the guard pages under each kernel stack
 /// (boot.S maps the first 2 MiB with 4 KiB pages for this).
 pub fn unmapTrapPages() void {
     boot_pt0[0] = 0;
     cpu.invlpg(0);
     for ([_]u64{ @intFromPtr(&stack_guard_boot), @intFromPtr(&stack_guard_trap), @intFromPtr(&stack_guard_fault) }) |guard| {
-        assert(guard % layout.page_size == 0 and guard < 2 << 20);
-        boot_pt0[@intCast(guard / layout.page_size)] = 0;
-        cpu.invlpg(guard);
+        assert(guard % layout.page_size == 0 and guard + guard_bytes <= 2 << 20);
+        var page = guard;
+        while (page < guard + guard_bytes) : (page += layout.page_size) {
+            boot_pt0[@intCast(page / layout.page_size)] = 0;
+            cpu.invlpg(page);
+        }
     }
 }
 
