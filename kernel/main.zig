@@ -44,6 +44,39 @@ extern const __kernel_start: u8;
 extern const __kernel_end: u8;
 
 var boot: bootinfo.BootInfo = undefined;
+/// `zigu.verbose=1` on the command line: the boot's details, several lines. Without it the boot
+/// prints one short line (every console byte is a VM exit, ~20 µs each under kvm-pvm).
+var verbose = false;
+
+/// The boot's phases (rdtsc at the end of each), printed with `zigu.verbose=1` or `zigu.profile=boot`
+/// (which leaves out the verbose lines, whose console bytes would be counted in the phases).
+const Phase = struct { name: []const u8, tsc: u64 };
+var phases: [16]Phase = undefined;
+var phase_count: usize = 0;
+var phase_start: u64 = 0;
+
+fn phase(name: []const u8) void {
+    if (phase_count == phases.len) return;
+    phases[phase_count] = .{ .name = name, .tsc = cpu.rdtsc() };
+    phase_count += 1;
+}
+
+/// Whether the comma list `list` has `item`.
+fn listHas(list: []const u8, item: []const u8) bool {
+    var it = std.mem.splitScalar(u8, list, ',');
+    while (it.next()) |x| if (std.mem.eql(u8, x, item)) return true;
+    return false;
+}
+
+fn printPhases() void {
+    serial.print("zigu: boot phases (us):", .{});
+    var prev = phase_start;
+    for (phases[0..phase_count]) |p| {
+        serial.print(" {s} {d}", .{ p.name, (p.tsc - prev) * 1_000_000 / time.tsc_hz });
+        prev = p.tsc;
+    }
+    serial.print("\n", .{});
+}
 var pages: PageAllocator = undefined;
 var heap: Heap = undefined;
 
@@ -191,7 +224,7 @@ fn initNet(line: []const u8, chosen: *const Workload, virtio: []const cmdline.Vi
         ioapic.route(d.irq, gate.net_vector) catch fail("virtio-net at 0x{x}: no I/O APIC pin for IRQ {d}", .{ d.base, d.irq });
         gate.net = &net_device;
         const m = net_device.mac;
-        serial.print("zigu: net: virtio-net at 0x{x} irq {d}, mac {x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}\n", .{ d.base, d.irq, m[0], m[1], m[2], m[3], m[4], m[5] });
+        if (verbose) serial.print("zigu: net: virtio-net at 0x{x} irq {d}, mac {x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}:{x:0>2}\n", .{ d.base, d.irq, m[0], m[1], m[2], m[3], m[4], m[5] });
         return;
     }
 }
@@ -259,6 +292,7 @@ fn tscSource() []const u8 {
 
 export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     time.markBoot();
+    phase_start = cpu.rdtsc();
     serial.init();
     paging.unmapTrapPages();
     paging.protectKernel();
@@ -266,24 +300,31 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     cpu.initIdt();
     cpu.maskLegacyPic();
     trap.handlers = .{ .kernel_call = gate.dispatch, .user_fault = gate.userFault, .interrupt = gate.interrupt };
+    phase("cpu");
 
     readBootInfo(protocol, info_paddr);
+    phase("bootinfo");
     const line = boot.cmdline();
-    serial.print("zigu {s}: booted by {s}, {d} MiB usable, cmdline \"{s}\"\n", .{
+    verbose = if (cmdline.get(line, "zigu.verbose")) |v| !std.mem.eql(u8, v, "0") else false;
+    if (verbose) serial.print("zigu {s}: booted by {s}, {d} MiB usable, cmdline \"{s}\"\n", .{
         version, if (boot.protocol == .pvh) "PVH" else "Linux 64-bit", boot.usableBytes() >> 20, line,
     });
     time.initTsc(cmdline.get(line, "zigu.tsc_hz")) catch |err| switch (err) {
         error.BadTscHz => fail("zigu.tsc_hz={s}: expected the TSC frequency in Hz (10 MHz to 100 GHz)", .{cmdline.get(line, "zigu.tsc_hz").?}),
         error.PitNotCounting => fail("TSC calibration: the PIT does not count", .{}),
     };
+    phase("tsc");
     lapic.init() catch fail("the local APIC timer does not count", .{});
+    phase("lapic");
     const epoch_text = cmdline.get(line, "zigu.epoch_ns");
     const epoch_ns = if (epoch_text) |t| std.fmt.parseInt(u64, t, 10) catch fail("zigu.epoch_ns={s}: expected nanoseconds since 1970", .{t}) else null;
     time.initWall(epoch_ns);
+    phase("wall");
     initMemory();
+    phase("memory");
     var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
     const virtio = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
-    serial.print("zigu: image 0x{x}-0x{x}, tsc {d} kHz ({s}), wall clock: {s}, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
+    if (verbose) serial.print("zigu: image 0x{x}-0x{x}, tsc {d} kHz ({s}), wall clock: {s}, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
         @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1000, tscSource(), time.wall_source, pages.freePages(), heap_pages * 4, virtio.len,
     });
 
@@ -303,29 +344,37 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const mem_limit_bytes = if (chosen.memory_limit_mib) |text| objects.memoryLimitBytes(text) catch
         fail("memory limit \"{s}\" ({s}): expected MiB, 1 to {d}", .{ text, chosen.source, objects.max_memory_limit_mib }) else memory.unlimited;
     gate.init(policy, mem_limit_bytes, &pages);
-    gate.profile = if (cmdline.get(line, "zigu.profile")) |v| std.mem.eql(u8, v, "calls") else false;
+    const profile = cmdline.get(line, "zigu.profile") orelse "";
+    gate.profile = listHas(profile, "calls");
+    const profile_boot = listHas(profile, "boot");
+    phase("policy");
     initNet(line, &chosen, virtio);
+    phase("net");
 
     cpu.initSyscall();
     cpu.enableUserSse();
     const prot = cpu.initProtections();
-    serial.print("zigu: protections: kernel text read-only, data no-execute, smep {s}, smap {s}, umip {s}; avx {s}; rdtsc and rdrand open to ring 3\n", .{
+    if (verbose) serial.print("zigu: protections: kernel text read-only, data no-execute, smep {s}, smap {s}, umip {s}; avx {s}; rdtsc and rdrand open to ring 3\n", .{
         onOff(prot.smep), onOff(prot.smap), onOff(prot.umip), onOff(prot.avx),
     });
+    phase("protections");
     const t_load = time.nowNs();
     const arg = cmdline.get(line, "zigu.arg") orelse "";
     if (arg.len > layout.max_arg_bytes) fail("zigu.arg of {d} bytes (at most {d})", .{ arg.len, layout.max_arg_bytes });
     const loaded = workload.load(&pages, chosen.elf, arg, chosen.root_image) catch |err| fail("workload image: {s}", .{@errorName(err)});
+    phase("load");
     if (cmdline.get(line, "zigu.test")) |what| kernelEscapeTest(what, &loaded);
     const t_probe = time.nowNs();
     const chosen_gate = chooseGate(&loaded, line);
     const t_run = time.nowNs();
+    phase("probe");
     loaded.setGate(chosen_gate.kind);
     var limit_buf: [40]u8 = undefined;
     const limit_text = if (chosen.memory_limit_mib != null) std.fmt.bufPrint(&limit_buf, ", memory limit {d} MiB", .{mem_limit_bytes >> 20}) catch unreachable else "";
-    serial.print("zigu: gate {s} ({s}), workload {d} pages ({s}, policy \"{s}\"{s}); boot {d} us (load {d} us, probe {d} us)\n", .{
+    if (verbose) serial.print("zigu: gate {s} ({s}), workload {d} pages ({s}, policy \"{s}\"{s}); boot {d} us (load {d} us, probe {d} us)\n", .{
         @tagName(chosen_gate.kind), chosen_gate.how, loaded.pages, chosen.source, chosen.policy, limit_text, t_run / 1000, (t_probe - t_load) / 1000, (t_run - t_probe) / 1000,
-    });
+    }) else serial.print("zigu {s}: boot {d} us, gate {s} ({s}), tsc {d} kHz ({s})\n", .{ version, t_run / 1000, @tagName(chosen_gate.kind), chosen_gate.how, time.tsc_hz / 1000, tscSource() });
+    if (verbose or profile_boot) printPhases();
 
     const status: u8 = switch (loaded.run()) {
         .exited => |code| code,

@@ -17,6 +17,12 @@ import { listRuns } from "./runs.ts";
 const out = (s: string) => process.stdout.write(s);
 const note = (s: string) => process.stderr.write(`[ukernel] ${s}\n`);
 
+/** The checked release kernel (ReleaseSafe) unless `--debug`; the workload is ReleaseSafe either way. */
+function releaseKernel(o: { debug: boolean; release?: boolean }): boolean {
+  if (o.debug && o.release) throw new UserError("--debug and --release: pick one (release is the default)");
+  return !o.debug;
+}
+
 function program(): Command {
   const p = new Command("ukernel")
     .description("Build and run Zigu workloads in microVMs")
@@ -35,22 +41,24 @@ function program(): Command {
 
   p.command("build")
     .description("build the kernel and the workload into .ukernel/build/ (incremental)")
-    .option("--release", "ReleaseSafe (optimized, checks kept) instead of Debug", false)
+    .option("--debug", "the Debug kernel (unoptimized, every check) instead of the ReleaseSafe one (optimized, checks kept)", false)
+    .addOption(new Option("--release", "the default (kept for older scripts)").hideHelp())
     .option("--json", "machine-readable result on stdout", false)
-    .action(async (o: { release: boolean; json: boolean }) => {
+    .action(async (o: { debug: boolean; release?: boolean; json: boolean }) => {
       const project = loadProject(p.opts().dir);
-      const r = await build(project, { release: o.release, progress: o.json ? () => {} : note });
+      const r = await build(project, { release: releaseKernel(o), progress: o.json ? () => {} : note });
       if (o.json) out(`${JSON.stringify(r)}\n`);
       else note(r.upToDate ? `up to date (${r.mode})` : `built ${r.mode} in ${r.seconds.toFixed(1)} s: ${r.kernel}, ${r.workload}`);
     });
 
   p.command("pack")
     .description("make the bootable image in dist/<name>/: kernel, root image, Firecracker config")
-    .option("--release", "from the ReleaseSafe build", false)
+    .option("--debug", "with the Debug kernel instead of the ReleaseSafe one", false)
+    .addOption(new Option("--release", "the default (kept for older scripts)").hideHelp())
     .option("--json", "machine-readable result on stdout", false)
-    .action(async (o: { release: boolean; json: boolean }) => {
+    .action(async (o: { debug: boolean; release?: boolean; json: boolean }) => {
       const project = loadProject(p.opts().dir);
-      const r = await pack(project, { release: o.release, progress: o.json ? () => {} : note });
+      const r = await pack(project, { release: releaseKernel(o), progress: o.json ? () => {} : note });
       if (o.json) out(`${JSON.stringify(r)}\n`);
       else note(`${r.upToDate ? "up to date" : "packed"}: ${r.dir} (run it with: cd ${r.dir} && firecracker --no-api --config-file firecracker.json)`);
     });
@@ -63,14 +71,17 @@ function program(): Command {
       if (!Number.isFinite(n) || n <= 0) throw new UserError(`--timeout ${v}: expected a positive number of seconds`);
       return n;
     })
-    .option("--release", "run the ReleaseSafe build", false)
+    .option("--debug", "run the Debug kernel instead of the ReleaseSafe one", false)
+    .option("--verbose", "the kernel's boot details (image, clock, protections, boot phases, gate) instead of its one boot line", false)
+    .addOption(new Option("--release", "the default (kept for older scripts)").hideHelp())
     .option("--json", "no console on stdout; the run's result as JSON at the end", false)
-    .action(async (o: { vmm?: "qemu" | "firecracker"; timeout?: number; release: boolean; json: boolean }) => {
+    .action(async (o: { vmm?: "qemu" | "firecracker"; timeout?: number; debug: boolean; release?: boolean; verbose: boolean; json: boolean }) => {
       const project = loadProject(p.opts().dir);
       const r = await runProject(project, {
         vmm: o.vmm,
         timeoutS: o.timeout,
-        release: o.release,
+        release: releaseKernel(o),
+        verbose: o.verbose,
         onConsole: o.json ? () => {} : out,
         note: o.json ? () => {} : note,
       });

@@ -18,6 +18,8 @@ export interface RunOptions {
   vmm?: "qemu" | "firecracker";
   timeoutS?: number;
   release: boolean;
+  /** The kernel's boot details on the console (`zigu.verbose=1`) instead of its one boot line. */
+  verbose?: boolean;
   onConsole: (chunk: string) => void;
   note: (line: string) => void;
 }
@@ -37,7 +39,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
     net: net ? { kind: "user" as const, forwards: forwards(net) } : undefined,
     kernel: image.kernel,
     drive: image.rootfs,
-    cmdline: image.cmdline,
+    cmdline: opts.verbose ? `${image.cmdline} zigu.verbose=1` : image.cmdline,
     memMiB,
     timeoutMs: timeoutS * 1000,
     onConsole: (c: string) => {

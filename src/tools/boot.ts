@@ -21,7 +21,9 @@ options:
                     tasks, abi_smoke
   --accel MODE      auto (default: KVM when /dev/kvm works, else TCG), kvm, tcg
   --vmm VMM         qemu (default) or firecracker (must be on PATH)
-  --release         boot the release kernel (ReleaseSafe: optimized, checks kept) instead of Debug
+  --debug           boot the Debug kernel (unoptimized, every check) instead of the release one
+                    (ReleaseSafe: optimized, checks kept), which is the default
+  --verbose         the kernel's boot details (several console lines) instead of one short line
   --gate GATE       kernel entry gate: auto (default, probed), syscall, trap
   --caps LIST       capability policy: kinds the workload may acquire (default log,time,random,task)
   --timeout S       stop the VM after S seconds (default 60)
@@ -33,7 +35,10 @@ async function main(): Promise<number> {
       workload: { type: "string", default: "hello" },
       accel: { type: "string", default: "auto" },
       vmm: { type: "string", default: "qemu" },
+      debug: { type: "boolean", default: false },
+      // Accepted for the scripts of before the release kernel became the default.
       release: { type: "boolean", default: false },
+      verbose: { type: "boolean", default: false },
       gate: { type: "string", default: "auto" },
       caps: { type: "string", default: "log,time,random,task" },
       timeout: { type: "string", default: "60" },
@@ -54,11 +59,12 @@ async function main(): Promise<number> {
   const timeoutS = Number(values.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UserError(`--timeout ${values.timeout}: expected a positive number of seconds`);
 
-  const optimize: Optimize = values.release ? releaseOptimize : "Debug";
+  if (values.debug && values.release) throw new UserError("--debug and --release: pick one");
+  const optimize: Optimize = values.debug ? "Debug" : releaseOptimize;
   if (values.vmm === "qemu") requireQemu();
   process.stderr.write(`[zigu] building kernel (${optimize})...\n`);
   const build = await buildKernel(optimize);
-  const cmdline = `console=ttyS0 zigu.workload=${values.workload} zigu.gate=${values.gate} zigu.caps=${values.caps}`;
+  const cmdline = `console=ttyS0 zigu.workload=${values.workload} zigu.gate=${values.gate} zigu.caps=${values.caps}${values.verbose ? " zigu.verbose=1" : ""}`;
   const common = { kernel: build.kernel, cmdline, timeoutMs: timeoutS * 1000, onConsole: (c: string) => process.stdout.write(c) };
 
   let result;

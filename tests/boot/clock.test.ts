@@ -12,7 +12,7 @@ import { bootFirecracker, firecrackerVersion } from "../../src/vmm/firecracker.t
 import { kvmUsable, type BootResult } from "../../src/vmm/qemu.ts";
 
 let hostHz = 0;
-const tscLine = /^zigu: image .*, tsc (\d+) kHz \(([^)]+)\)/m;
+const tscLine = /^zigu \S+: boot \d+ us, .*, tsc (\d+) kHz \(([^)]+)\)$/m;
 
 before(async () => {
   await kernel("Debug");

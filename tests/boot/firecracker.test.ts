@@ -27,7 +27,7 @@ test("the Firecracker config has the fields its --config-file loader requires", 
 describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
   test("boots the sample by the PVH entry", async () => {
     const k = await kernel("Debug");
-    const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=hello zigu.caps=log", timeoutMs: bootTimeoutMs });
+    const r = await bootFirecracker({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=hello zigu.caps=log zigu.verbose=1", timeoutMs: bootTimeoutMs });
     assert.match(r.log, /Kernel loaded using PVH boot protocol/);
     assert.match(r.console, /^zigu \S+: booted by PVH, /m);
     assert.match(r.console, /wall clock: launcher,/);
@@ -40,9 +40,9 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
     const k = await kernel("Debug");
     const noNote = join(mkdtempSync(join(tmpdir(), "zigu-linux64-")), "zigu-linux64.elf");
     withoutNotes(k.kernel, noNote);
-    const r = await bootFirecracker({ kernel: noNote, cmdline: "console=ttyS0 zigu.workload=exitcode zigu.caps=log,time", timeoutMs: bootTimeoutMs });
+    const r = await bootFirecracker({ kernel: noNote, cmdline: "console=ttyS0 zigu.verbose=1 zigu.workload=exitcode zigu.caps=log,time", timeoutMs: bootTimeoutMs });
     assert.match(r.log, /Kernel loaded using Linux 64-bit boot protocol/);
-    assert.match(r.console, /^zigu \S+: booted by Linux 64-bit, \d+ MiB usable, cmdline "console=ttyS0 zigu.workload=exitcode zigu.caps=log,time/m);
+    assert.match(r.console, /^zigu \S+: booted by Linux 64-bit, \d+ MiB usable, cmdline "console=ttyS0 zigu.verbose=1 zigu.workload=exitcode zigu.caps=log,time/m);
     assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -3 -3$/m);
     assert.deepEqual(r.end, { kind: "exit", status: 7 }, r.console);
     assert.equal(r.vmm.exitCode, 0, "the i8042 reset should end firecracker cleanly");
@@ -54,7 +54,7 @@ describe(`Firecracker ${version ?? ""}`.trim(), { skip }, () => {
   };
 
   test("the protections the kernel claims hold on Firecracker too (same kvm-pvm as QEMU KVM here)", async () => {
-    const hello = await fc("zigu.workload=hello zigu.caps=log");
+    const hello = await fc("zigu.workload=hello zigu.caps=log zigu.verbose=1");
     assert.match(hello.console, /^zigu: protections: kernel text read-only, data no-execute, smep on, smap on, umip on; avx on; rdtsc and rdrand open to ring 3$/m, hello.console);
     for (const [escape, vector] of [["exec-stack", 14], ["write-text", 14], ["read-kernel", 14], ["sgdt", 13], ["outb", 13]] as const) {
       const r = await fc(`zigu.workload=hostile zigu.caps=log,time,task zigu.arg=${escape}`);

@@ -25,7 +25,7 @@ for (const optimize of ["Debug", releaseOptimize] as Optimize[]) {
 
   test(`${optimize}: every loaded byte of the kernel lies inside the range it reserves from its allocator`, async () => {
     const k = await kernel(optimize);
-    const r = await boot(accelerators()[0] ?? "tcg", "zigu.workload=hello", { optimize });
+    const r = await boot(accelerators()[0] ?? "tcg", "zigu.workload=hello zigu.verbose=1", { optimize });
     const m = /zigu: image 0x([0-9a-f]+)-0x([0-9a-f]+),/.exec(r.console);
     assert.ok(m?.[1] && m[2], r.console);
     assert.equal(parseInt(m[1], 16), 0x100000);

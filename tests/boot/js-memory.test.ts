@@ -61,7 +61,7 @@ describe("the JavaScript heap on mem_map", { skip }, () => {
     await createTar({ file: image, cwd: dir, portable: true, mtime: new Date(0), noDirRecurse: true }, ["policy", "workload.elf", "main.js"]);
     const k = await kernel("Debug");
     for (const accel of accelerators()) {
-      const r = await bootQemu({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=disk", accel, drive: image, memMiB: 16, timeoutMs: 60_000 });
+      const r = await bootQemu({ kernel: k.kernel, cmdline: "console=ttyS0 zigu.workload=disk zigu.verbose=1", accel, drive: image, memMiB: 16, timeoutMs: 60_000 });
       assert.match(r.console, /\(root image, policy "log,time", memory limit 8 MiB\)/, r.console);
       assert.deepEqual(programLines(r.console), ["small [ 2, 4, 6 ]"], r.console);
       assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);

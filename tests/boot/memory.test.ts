@@ -18,7 +18,7 @@ for (const accel of accelerators()) {
       const tag = optimize === "Debug" ? "" : ` [${optimize}]`;
       test(`hostile lengths, foreign and double unmaps, the limit, zero fill after unmap and remap, churn, a full table${tag}`, async () => {
         // 64 MiB of guest memory: 60 rounds of 2 MiB would run it out if unmapping leaked.
-        const r = await boot(accel, "zigu.workload=memory zigu.caps=log zigu.memory_limit_mib=16", { optimize, memMiB: 64, timeoutMs: 60_000 });
+        const r = await boot(accel, "zigu.workload=memory zigu.caps=log zigu.memory_limit_mib=16 zigu.verbose=1", { optimize, memMiB: 64, timeoutMs: 60_000 });
         assert.match(r.console, /\(built in, policy "log", memory limit 16 MiB\)/, r.console);
         assert.doesNotMatch(r.console, /memory: FAIL/, r.console);
         assert.match(r.console, /^memory: failed 0$/m, r.console);

@@ -16,7 +16,7 @@ const policy = "zigu.net.address=10.0.2.15/24 zigu.net.gateway=10.0.2.2 zigu.net
 for (const accel of accelerators()) {
   describe(`the frame device on QEMU microvm, ${accel.toUpperCase()}`, () => {
     test("CAP_NET gates it, hostile batches are refused, ARP gets its answer, the policy drops and counts", async () => {
-      const r = await boot(accel, `zigu.workload=net zigu.caps=log,net ${policy}`, { net: { kind: "user", forwards: [] } });
+      const r = await boot(accel, `zigu.workload=net zigu.caps=log,net zigu.verbose=1 ${policy}`, { net: { kind: "user", forwards: [] } });
       assert.match(r.console, /^zigu: net: virtio-net at 0x[0-9a-f]+ irq \d+, mac 52:54:00:12:34:56$/m, r.console);
       assert.doesNotMatch(r.console, /net: FAIL/, r.console);
       assert.match(r.console, /^net: arp: 10\.0\.2\.2 is at 52:55:0a:00:02:02$/m, r.console);

@@ -26,7 +26,7 @@ for (const accel of accelerators()) {
     const want = offered(accel);
 
     test("the boot line names each protection, on exactly where the CPU offers it", async () => {
-      const r = await boot(accel, "zigu.workload=hello");
+      const r = await boot(accel, "zigu.workload=hello zigu.verbose=1");
       const line = `zigu: protections: kernel text read-only, data no-execute, smep ${onOff(want.smep)}, smap ${onOff(want.smap)}, umip ${onOff(want.umip)}; avx ${onOff(want.avx)}; rdtsc and rdrand open to ring 3`;
       assert.ok(r.console.split("\n").map((l) => l.trim()).includes(line), `expected "${line}"\n${r.console}`);
       assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
@@ -64,7 +64,7 @@ for (const accel of accelerators()) {
     }
 
     test("rdtsc and rdrand work in ring 3 without time or random, as the boot line says", async () => {
-      const r = await boot(accel, "zigu.workload=hostile zigu.caps=log zigu.arg=advisory");
+      const r = await boot(accel, "zigu.workload=hostile zigu.caps=log zigu.arg=advisory zigu.verbose=1");
       assert.match(r.console, /rdtsc and rdrand open to ring 3/, r.console);
       assert.match(r.console, /^hostile: advisory \d+ passed, 0 failed$/m, r.console);
       assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);

@@ -9,6 +9,8 @@ import { status } from "../../src/console.ts";
 import { releaseOptimize, type Optimize } from "../../src/zig.ts";
 
 const banner = /^zigu \d+\.\d+\.\d+: booted by PVH, \d+ MiB usable, cmdline "console=ttyS0 /;
+// The one line a default (quiet) boot prints before the workload runs.
+const quietLine = /^zigu \d+\.\d+\.\d+: boot \d+ us, gate (syscall|trap) \((probed|forced)\), tsc \d+ kHz \((kvmclock|PIT, \d+ windows|zigu\.tsc_hz)\)$/;
 const gateLine = /^zigu: gate (syscall|trap) \((probed|forced)\)/;
 
 before(async () => {
@@ -17,39 +19,56 @@ before(async () => {
 
 for (const accel of accelerators()) {
   describe(`QEMU microvm, ${accel.toUpperCase()}`, () => {
-    test("boots the sample: banner, its line from ring 3, exit 0 as the last line", async () => {
+    test("boots the sample: one kernel line, the line from ring 3, exit 0 as the last line", async () => {
       const r = await boot(accel, "zigu.workload=hello");
       assert.equal(r.timedOut, false, r.console);
       const out = lines(r.console);
+      const m = quietLine.exec(out[0] ?? "");
+      assert.ok(m, r.console);
+      assert.equal(m[2], "probed");
+      assert.equal(out[1], `hello from ring 3 (gate: ${m[1]})`, r.console);
+      assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
+      assert.equal(out.at(-1), "zigu: exit 0");
+    });
+
+    test("zigu.verbose=1: banner first, boot phases, the gate line, then the workload", async () => {
+      const r = await boot(accel, "zigu.workload=hello zigu.verbose=1");
+      const out = lines(r.console);
       assert.match(out[0] ?? "", banner, r.console);
-      const gate = out.map((l) => gateLine.exec(l)).find((m) => m);
+      assert.match(out[0] ?? "", /zigu\.verbose=1/);
+      const phases = out.find((l) => l.startsWith("zigu: boot phases (us): "));
+      assert.ok(phases, r.console);
+      for (const name of ["cpu", "bootinfo", "tsc", "lapic", "wall", "memory", "policy", "net", "protections", "load", "probe"]) {
+        assert.match(phases, new RegExp(` ${name} \\d+( |$)`), phases);
+      }
+      const gate = out.map((l) => gateLine.exec(l)).find((g) => g);
       assert.ok(gate, `no gate line:\n${r.console}`);
       assert.equal(gate[2], "probed");
       assert.ok(out.includes(`hello from ring 3 (gate: ${gate[1]})`), r.console);
+      assert.ok(!out.some((l) => quietLine.test(l)), r.console);
       assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
-      assert.equal(out.at(-1), "zigu: exit 0");
     });
 
     if (accel === "tcg") {
       test("under TCG the probe finds that syscall reaches ring 0 and picks it", async () => {
         const r = await boot(accel, "zigu.workload=hello");
-        assert.match(r.console, /^zigu: gate syscall \(probed\)/m);
+        assert.match(r.console, /^zigu \S+: boot \d+ us, gate syscall \(probed\)/m);
         assert.match(r.console, /^hello from ring 3 \(gate: syscall\)$/m);
       });
     }
 
     test("the trap gate carries calls: SSE in ring 3, clock, refused bad pointers, exit 7", async () => {
       const r = await boot(accel, "zigu.workload=exitcode zigu.gate=trap");
-      assert.match(r.console, /zigu: gate trap \(forced\)/);
+      assert.match(r.console, /, gate trap \(forced\), /);
       assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -3 -3$/m);
       assert.deepEqual(r.end, { kind: "exit", status: 7 }, r.console);
     });
 
     test("forcing the syscall gate works exactly where the probe chose it", async () => {
       const r = await boot(accel, "zigu.workload=exitcode zigu.gate=syscall");
-      assert.match(r.console, /zigu: gate syscall \(forced\)/);
+      assert.match(r.console, /, gate syscall \(forced\), /);
       const probe = await boot(accel, "zigu.workload=hello");
-      if (/zigu: gate syscall \(probed\)/.test(probe.console)) {
+      if (/, gate syscall \(probed\), /.test(probe.console)) {
         assert.match(r.console, /^sse 264\.325 clock_monotonic true bad_pointer -3 -3$/m);
         assert.deepEqual(r.end, { kind: "exit", status: 7 }, r.console);
       } else {
@@ -137,10 +156,10 @@ for (const accel of accelerators()) {
         const r = await boot(accel, cmdline);
         return { r, before, after: Date.now() };
       };
-      const fromRtc = await timed("zigu.workload=abi");
+      const fromRtc = await timed("zigu.workload=abi zigu.verbose=1");
       assert.match(fromRtc.r.console, /wall clock: rtc \(read on first use\),/, fromRtc.r.console);
       const launcherNs = BigInt(Date.now()) * 1_000_000n + 123_456n;
-      const fromLauncher = await timed(`zigu.workload=abi zigu.epoch_ns=${launcherNs}`);
+      const fromLauncher = await timed(`zigu.workload=abi zigu.verbose=1 zigu.epoch_ns=${launcherNs}`);
       assert.match(fromLauncher.r.console, /wall clock: launcher,/, fromLauncher.r.console);
       for (const { r, before, after } of [fromRtc, fromLauncher]) {
         const m = /^abi: wall_s=(\d+)$/m.exec(r.console);

@@ -336,7 +336,7 @@ describe("ukernel.toml's memory", () => {
     assert.equal((await ukernel(["init", "."], dir)).exitCode, 0);
     edit(dir, "ukernel.toml", "memory_mib = 256", "memory_mib = 16");
     edit(dir, "ukernel.toml", /args = \[\]/, "args = []\nmemory_limit_mib = 8");
-    const r = await ukernel(["run"], dir);
+    const r = await ukernel(["run", "--verbose"], dir);
     assert.match(r.stdout, /\(root image, policy "log,time", memory limit 8 MiB\)/, r.stdout + r.stderr);
     assert.match(r.stdout, /^hello from a Zigu workload\nslept at least 10 ms\nzigu: exit 0$/m, r.stdout + r.stderr);
     assert.equal(r.exitCode, 0, r.stderr);
