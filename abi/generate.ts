@@ -167,7 +167,7 @@ function zigExports(header: string, forward: string, imports: string, list: Call
     const body = k.name === "exit" ? `    _ = ${forward}(${k.nr}, ${raw.join(", ")});\n    unreachable;` : `    return ${forward}(${k.nr}, ${raw.join(", ")});`;
     out.push(`export fn uk_${k.name}(${params}) callconv(.c) ${ret} {`);
     if (guest && k.folded) out.push(`    if (options.net) return zigu_net_${k.name}(${names});`);
-    out.push(body, "}", "");
+    out.push(guest && k.ring3 ? `    return zigu.ring3.${k.name}(${names});` : body, "}", "");
     if (guest) out.push(`export fn uk_sys_${k.name}(${params}) callconv(.c) ${ret} {`, body, "}", "");
     if (guest && k.folded) out.push(`extern fn zigu_net_${k.name}(${params}) callconv(.c) i64;`, "");
   }

@@ -59,6 +59,12 @@ export interface Call {
    * it takes its own handles (sockets) and passes the kernel's on, through `uk_sys_<name>`.
    */
   folded?: boolean;
+  /**
+   * A kernel call the guest library answers in ring 3 when it can, without a kernel entry
+   * (`clock_now`: from the clock page while CAP_TIME is active), else it makes the call: the guest's
+   * `uk_<name>` goes through `zigu.ring3.<name>` (user/zigu.zig), `uk_sys_<name>` to the kernel.
+   */
+  ring3?: boolean;
 }
 
 export const abiVersion = 1;
@@ -138,7 +144,7 @@ export const limits: Constant[] = [
 export const calls: Call[] = [
   { name: "exit", nr: 0, cap: null, args: [{ name: "status", type: "u32" }], doc: "Ends the workload with status 0..255 (the low byte). Does not return." },
   { name: "log", nr: 1, cap: "CAP_LOG", args: [{ name: "level", type: "u32", oneOf: "logLevels" }, { name: "msg", type: "in", bytes: { arg: "len" }, elem: "char" }, { name: "len", type: "u64", max: "MAX_LOG_BYTES" }], doc: "Writes one line to the console." },
-  { name: "clock_now", nr: 2, cap: "CAP_TIME", args: [{ name: "clock", type: "u32", oneOf: "clocks" }], doc: "Reads a clock, in nanoseconds (a non-negative result)." },
+  { name: "clock_now", ring3: true, nr: 2, cap: "CAP_TIME", args: [{ name: "clock", type: "u32", oneOf: "clocks" }], doc: "Reads a clock, in nanoseconds (a non-negative result)." },
   { name: "cap_acquire", nr: 3, cap: null, args: [{ name: "kind", type: "u32" }], doc: "A capability handle for `kind`, if the policy allows it and it was never dropped." },
   { name: "cap_enter", nr: 4, cap: null, args: [{ name: "handles", type: "in", bytes: { arg: "count", elemBytes: 8 }, elem: "uint64_t" }, { name: "count", type: "u64", max: "MAX_HANDLES" }], doc: "Activates the capabilities behind `count` handles (all or none)." },
   { name: "cap_drop", nr: 5, cap: null, args: [{ name: "kind", type: "u32" }], doc: "Deactivates `kind` for good: it can never be acquired or entered again." },

@@ -63,6 +63,8 @@ const Host = struct {
     pub fn libraryWaiting() bool {
         return Sockets.polling();
     }
+    /// No clock page on the host: the library reads the host's clocks in every call.
+    pub fn publishClock(_: bool) void {}
     pub fn consoleWrite(bytes: []const u8) void {
         var rest = bytes;
         while (rest.len > 0) {

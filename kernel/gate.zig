@@ -23,6 +23,9 @@ pub var net: ?*virtio_net.Net = null;
 var net_irq: bool = false;
 pub const net_vector: u8 = 33;
 
+/// The workload's clock page (in its info page: main.zig sets it once the workload is loaded).
+pub var clock_page: ?*volatile layout.Clock = null;
+
 /// Kernel-internal: the boot-time probe of the syscall gate; outside the probe it is no call.
 pub const gate_probe_call: u64 = 0x7a69_6775;
 pub var probing: bool = false;
@@ -37,6 +40,20 @@ const Guest = struct {
     }
     pub fn wallNs() ?u64 {
         return time.wallNs();
+    }
+    /// Rewrites the info page's clock block (layout.Clock) when what it shows changes.
+    pub fn publishClock(time_active: bool) void {
+        const page = clock_page orelse return;
+        const conv = time.conversion();
+        const wall: u64 = if (time_active) time.epochAtBoot() orelse 0 else 0;
+        const flags: u32 = if (!time_active) 0 else layout.clock_flag_monotonic | if (time.epochAtBoot() != null) layout.clock_flag_wall else 0;
+        if (page.flags == flags and page.wall_base_ns == wall and page.tsc_base == conv.tsc_base and page.ns_mult == conv.ns_mult) return;
+        page.seq +%= 1; // odd: being rewritten
+        page.tsc_base = conv.tsc_base;
+        page.ns_mult = conv.ns_mult;
+        page.wall_base_ns = wall;
+        page.flags = flags;
+        page.seq +%= 1;
     }
     pub fn sleepUntil(deadline_ns: u64) void {
         lapic.sleepUntil(deadline_ns, &net_irq);

@@ -20,7 +20,7 @@ pub const identity_map_end: u64 = 4 << 30;
 pub const phys_alloc_min: u64 = 1 << 20;
 
 pub const workload_info_magic: u64 = 0x5547_495a_4b52_4c44; // "DLRKZIGU"
-pub const workload_info_version: u32 = 3;
+pub const workload_info_version: u32 = 4;
 /// The root image, mapped read-only (no-execute) for ring 3 to read its files (a POSIX tar): a
 /// 2 MiB gap above the stack top, at most `max_root_image_bytes`.
 pub const user_root_image_addr: u64 = user_stack_top + 0x20_0000;
@@ -59,4 +59,25 @@ pub const WorkloadInfo = extern struct {
     /// POSIX tar `ukernel pack` wrote; 0 and 0 for a built-in or initrd workload.
     root_image: u64,
     root_image_len: u64,
+    /// Version 4: the clock, read in ring 3 without a kernel entry (vDSO-style).
+    clock: Clock,
 };
+
+/// `clock_now` in ring 3 (docs/kernel-abi.md, "The clock page"): while CAP_TIME is active the
+/// kernel keeps `flags` and the conversion here, and the guest library computes what the call
+/// would return, ns = ((rdtsc - tsc_base) * ns_mult) >> 64-bit shift 32, the kernel's own formula.
+/// Without CAP_TIME the flags are 0 and the wall base is 0 (the page reveals no wall time), and
+/// the library makes the call, which refuses. Read it as a sequence lock: `seq`, the fields, `seq`
+/// again; odd or changed means the kernel was rewriting it (one CPU, but an interrupt may land
+/// between the reads): read again.
+pub const Clock = extern struct {
+    seq: u32,
+    flags: u32,
+    tsc_base: u64,
+    ns_mult: u64,
+    wall_base_ns: u64,
+};
+/// `Clock.flags`: CLOCK_MONOTONIC may be read from the page.
+pub const clock_flag_monotonic: u32 = 1;
+/// `Clock.flags`: CLOCK_WALL too (`wall_base_ns` + monotonic): the wall time is known.
+pub const clock_flag_wall: u32 = 2;

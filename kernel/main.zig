@@ -363,12 +363,15 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     if (arg.len > layout.max_arg_bytes) fail("zigu.arg of {d} bytes (at most {d})", .{ arg.len, layout.max_arg_bytes });
     const loaded = workload.load(&pages, chosen.elf, arg, chosen.root_image) catch |err| fail("workload image: {s}", .{@errorName(err)});
     phase("load");
-    if (cmdline.get(line, "zigu.test")) |what| kernelEscapeTest(what, &loaded);
+    if (cmdline.get(line, "zigu.test")) |what| {
+        if (std.mem.eql(u8, what, "bare-entry")) cpu.bareEntryOnUd() else kernelEscapeTest(what, &loaded);
+    }
     const t_probe = time.nowNs();
     const chosen_gate = chooseGate(&loaded, line);
     const t_run = time.nowNs();
     phase("probe");
     loaded.setGate(chosen_gate.kind);
+    gate.clock_page = &loaded.info().clock;
     var limit_buf: [40]u8 = undefined;
     const limit_text = if (chosen.memory_limit_mib != null) std.fmt.bufPrint(&limit_buf, ", memory limit {d} MiB", .{mem_limit_bytes >> 20}) catch unreachable else "";
     if (verbose) serial.print("zigu: gate {s} ({s}), workload {d} pages ({s}, policy \"{s}\"{s}); boot {d} us (load {d} us, probe {d} us)\n", .{

@@ -224,6 +224,16 @@ test "calibration takes two windows that agree, skips disturbed ones, and falls 
 }
 
 /// Nanoseconds since kmain began (or since calibration, if markBoot was not called).
+/// What the clock page (layout.Clock) needs to compute `nowNs` in ring 3.
+pub fn conversion() struct { tsc_base: u64, ns_mult: u64 } {
+    return .{ .tsc_base = tsc_at_boot, .ns_mult = ns_mult };
+}
+
+/// Unix time in ns at monotonic 0, once known (no RTC read here).
+pub fn epochAtBoot() ?u64 {
+    return epoch_at_boot_ns;
+}
+
 pub fn nowNs() u64 {
     const ticks = cpu.rdtsc() - tsc_at_boot;
     return @truncate((@as(u128, ticks) * ns_mult) >> 32);

@@ -27,7 +27,7 @@ export fn uk_sys_log(level: u32, msg: ?*const anyopaque, len: u64) callconv(.c) 
 }
 
 export fn uk_clock_now(clock: u32) callconv(.c) i64 {
-    return gate(2, clock, 0, 0, 0);
+    return zigu.ring3.clock_now(clock);
 }
 
 export fn uk_sys_clock_now(clock: u32) callconv(.c) i64 {

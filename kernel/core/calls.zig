@@ -149,7 +149,11 @@ pub fn Calls(comptime Platform: type) type {
                 .clock_now => value(try clockNow((try D.clock_now(r)).clock)),
                 .cap_acquire => value(handle(try core.capAcquire((try D.cap_acquire(r)).kind))),
                 .cap_enter => value(try capEnter(try D.cap_enter(r))),
-                .cap_drop => value(done(try core.capDrop((try D.cap_drop(r)).kind))),
+                .cap_drop => blk: {
+                    try core.capDrop((try D.cap_drop(r)).kind);
+                    publishClock();
+                    break :blk value(0);
+                },
                 .handle_close => value(done(try core.close((try D.handle_close(r)).handle))),
                 .timer_create => value(handle(try core.timerCreate())),
                 .timer_arm => blk: {
@@ -401,15 +405,24 @@ pub fn Calls(comptime Platform: type) type {
         fn clockNow(clock: u32) objects.Error!i64 {
             return switch (clock) {
                 n.clock_monotonic => @intCast(Platform.nowNs() & std.math.maxInt(i64)),
-                n.clock_wall => if (Platform.wallNs()) |ns| @intCast(ns & std.math.maxInt(i64)) else error.Unsupported,
+                n.clock_wall => if (Platform.wallNs()) |ns| blk: {
+                    publishClock(); // the first wall read (the RTC's) makes the page's wall base known
+                    break :blk @intCast(ns & std.math.maxInt(i64));
+                } else error.Unsupported,
                 else => unreachable, // the decoder admits the two clocks only
             };
+        }
+
+        /// The clock page follows CAP_TIME (layout.Clock): readable exactly while it is active.
+        fn publishClock() void {
+            Platform.publishClock(if (core.check(.time)) true else |_| false);
         }
 
         fn capEnter(a: D.CapEnter) objects.Error!i64 {
             const handles = enter_handles[0..a.count];
             copyIn(a.handles, 0, std.mem.sliceAsBytes(handles));
             try core.capEnter(handles);
+            publishClock();
             return 0;
         }
 
@@ -543,6 +556,10 @@ const TestPlatform = struct {
     pub fn libraryWaiting() bool {
         return false;
     }
+    pub var clock_published: ?bool = null;
+    pub fn publishClock(time_active: bool) void {
+        clock_published = time_active;
+    }
 };
 
 test "every gated call: refused before acquire, after acquire without enter, and after drop; allowed when entered" {
@@ -566,6 +583,31 @@ test "every gated call: refused before acquire, after acquire without enter, and
             try std.testing.expectEqual(permission, C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(cap), 0, 0, 0).value);
         }
     }
+}
+
+test "the clock page is published exactly while CAP_TIME is active: enter, enter without it, drop" {
+    const C = Calls(TestPlatform);
+    const b = TestPlatform.memory_base;
+    C.init(n.Cap.log.bit() | n.Cap.time.bit());
+    TestPlatform.clock_published = null;
+    const l: u64 = @intCast(C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(n.Cap.log), 0, 0, 0).value);
+    const t: u64 = @intCast(C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(n.Cap.time), 0, 0, 0).value);
+    try std.testing.expectEqual(@as(?bool, null), TestPlatform.clock_published); // acquiring activates nothing
+    std.mem.writeInt(u64, TestPlatform.memory[0..8], l, .little);
+    try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.cap_enter), b, 1, 0, 0).value);
+    try std.testing.expectEqual(@as(?bool, false), TestPlatform.clock_published);
+    // A refused cap_enter (a stale handle among them) changes nothing, the page included.
+    TestPlatform.clock_published = null;
+    std.mem.writeInt(u64, TestPlatform.memory[0..8], t, .little);
+    std.mem.writeInt(u64, TestPlatform.memory[8..16], t +% 1, .little);
+    try std.testing.expectEqual(objects.errorCode(error.BadHandle), C.call(@intFromEnum(n.Call.cap_enter), b, 2, 0, 0).value);
+    try std.testing.expectEqual(@as(?bool, null), TestPlatform.clock_published);
+    try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.cap_enter), b, 1, 0, 0).value);
+    try std.testing.expectEqual(@as(?bool, true), TestPlatform.clock_published);
+    try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.cap_drop), @intFromEnum(n.Cap.log), 0, 0, 0).value);
+    try std.testing.expectEqual(@as(?bool, true), TestPlatform.clock_published);
+    try std.testing.expectEqual(@as(i64, 0), C.call(@intFromEnum(n.Call.cap_drop), @intFromEnum(n.Cap.time), 0, 0, 0).value);
+    try std.testing.expectEqual(@as(?bool, false), TestPlatform.clock_published);
 }
 
 test "typed decoding: a u32 argument is the low half of its register, lengths are refused before pointers" {

@@ -58,7 +58,7 @@ pub const Loaded = struct {
     info_phys: u64,
     pages: u64,
 
-    fn info(self: *const Loaded) *layout.WorkloadInfo {
+    pub fn info(self: *const Loaded) *layout.WorkloadInfo {
         return @ptrFromInt(self.info_phys);
     }
 
@@ -171,6 +171,7 @@ pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8, root_image: ?
         .arg_len = arg.len,
         .root_image = if (root_image != null) layout.user_root_image_addr else 0,
         .root_image_len = if (root_image) |r| r.len else 0,
+        .clock = .{ .seq = 0, .flags = 0, .tsc_base = 0, .ns_mult = 0, .wall_base_ns = 0 },
     };
     if (root_image) |r| {
         assert(r.len <= layout.max_root_image_bytes);

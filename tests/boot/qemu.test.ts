@@ -111,7 +111,7 @@ for (const accel of accelerators()) {
         assert.doesNotMatch(r.console, /abi: FAIL/);
         const m = /^abi: (\d+) passed, 0 failed$/m.exec(r.console);
         assert.ok(m, r.console);
-        assert.ok(Number(m[1]) >= 60, r.console);
+        assert.ok(Number(m[1]) >= 70, r.console);
         assert.deepEqual(r.end, { kind: "exit", status: 0 }, r.console);
       });
 

@@ -127,6 +127,13 @@ syscall_entry:
     popq %rsp                       /* user rsp; interrupts stay off until sysretq */
     sysretq
 
+/* The bare entry (#UD under zigu.test=bare-entry; cpu.zig, bareEntryOnUd): two ring-0
+ * instructions. The frame is the one the CPU pushed from ring 3; iretq returns past the 2-byte ud2. */
+    .global bare_entry
+bare_entry:
+    addq $2, (%rsp)
+    iretq
+
 /* u64 enterUser(entry_rip, user_rsp, user_rdi): saves the kernel's callee-saved registers and
  * stack, drops to ring 3 with every other register cleared. Returns the value the kernel later
  * passes to resumeKernel (workload exit, fault or probe result). */

@@ -49,8 +49,53 @@ fn untouchedStack() void {
     if (r == 4096) passed += 1 else fail("random into untouched stack pages: {d}", .{r});
 }
 
+fn clockPage() *const volatile zigu.layout.Clock {
+    const info: *const zigu.layout.WorkloadInfo = @ptrFromInt(zigu.layout.user_info_addr);
+    return &info.clock;
+}
+
+/// The clock page shows nothing without CAP_TIME: no flags, no wall time.
+fn clockPageDark(comptime when: []const u8) void {
+    const page = clockPage();
+    expect("clock page flags 0 " ++ when, page.flags == 0);
+    expect("clock page has no wall time " ++ when, page.wall_base_ns == 0);
+    expect("clock page not used " ++ when, zigu.clockFromPage(abi.clock_monotonic) == null and zigu.clockFromPage(abi.clock_wall) == null);
+}
+
+/// With CAP_TIME active, clock_now is answered from the page, and agrees with the kernel: page,
+/// kernel, page readings interleaved never go backwards. Then CAP_TIME is dropped: dark again.
+fn clockPageChecks() void {
+    const page = clockPage();
+    expect("clock page flags monotonic with time active", page.flags & zigu.layout.clock_flag_monotonic != 0);
+    expect("clock page seq even", page.seq & 1 == 0);
+    var prev: i64 = 0;
+    var backwards: u32 = 0;
+    for (0..500) |_| {
+        const a = zigu.clockFromPage(abi.clock_monotonic) orelse -1;
+        const k = zigu.raw(.clock_now, abi.clock_monotonic, 0, 0);
+        const b = zigu.clockFromPage(abi.clock_monotonic) orelse -1;
+        if (a < prev or k < a or b < k) backwards += 1;
+        prev = b;
+    }
+    if (backwards == 0) passed += 1 else fail("page and kernel monotonic readings went backwards {d} times in 500", .{backwards});
+    const kw = zigu.raw(.clock_now, abi.clock_wall, 0, 0);
+    if (kw >= 0) {
+        // The kernel knows the wall time now (the RTC is read by the first wall call): so does the page.
+        expect("clock page flags wall once known", page.flags & zigu.layout.clock_flag_wall != 0);
+        const pw = zigu.clockFromPage(abi.clock_wall) orelse -1;
+        const kw2 = zigu.raw(.clock_now, abi.clock_wall, 0, 0);
+        if (pw >= kw and pw <= kw2) passed += 1 else fail("page wall {d} outside the kernel's {d}..{d}", .{ pw, kw, kw2 });
+    } else expect("no wall time in the page when the kernel has none", page.flags & zigu.layout.clock_flag_wall == 0);
+    expectErr("the page's clock number is checked by the call", zigu.clockNow(9), error.Invalid);
+    expectOk("drop time", zigu.capDrop(.time));
+    clockPageDark("after drop");
+    expectErr("clock after dropping time", zigu.clockNow(abi.clock_monotonic), error.Permission);
+    expectErr("wall clock after dropping time", zigu.clockNow(abi.clock_wall), error.Permission);
+}
+
 fn capabilityMatrix() !void {
     // Nothing is active at start: every gated call is refused.
+    clockPageDark("before cap_enter");
     expectErr("log before acquire", zigu.logAt(.info, "x"), error.Permission);
     expectErr("clock before acquire", zigu.clockNow(abi.clock_monotonic), error.Permission);
     expectErr("timer_create before acquire", zigu.timerCreate(), error.Permission);
@@ -68,6 +113,7 @@ fn capabilityMatrix() !void {
     // cap_enter is all or none.
     expectErr("enter with a forged handle", zigu.capEnter(&.{ log_cap, 0xdead }), error.BadHandle);
     expectErr("log after failed enter", zigu.logAt(.info, "x"), error.Permission);
+    clockPageDark("after a refused cap_enter");
     expectOk("enter log, time, random", zigu.capEnter(&.{ log_cap, time_cap, random_cap }));
     can_log = true;
     for (early[0..early_count]) |what| zigu.print("abi: FAIL (before log) {s}", .{what});
@@ -203,6 +249,7 @@ pub fn main() u8 {
     handles() catch |err| fail("handles aborted: {s}", .{@errorName(err)});
     polling() catch |err| fail("polling aborted: {s}", .{@errorName(err)});
     hostilePointers();
+    clockPageChecks();
     zigu.print("abi: {d} passed, {d} failed", .{ passed, failed });
     return if (failed == 0) 0 else 1;
 }

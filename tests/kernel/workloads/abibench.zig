@@ -1,5 +1,6 @@
-//! In-guest ABI figures for `npm run bench`: the round trip of an ABI call (clock_now) against the
-//! bare kernel entry (nop), how late io_poll wakes for a timer, and what 2 MiB from mem_map costs
+//! In-guest ABI figures for `npm run bench`: the bare kernel entry (`int 0x81`, one ring-0
+//! instruction), a call that does nothing (nop), clock_now as workloads make it (from the clock page)
+//! and as a kernel call, how late io_poll wakes for a timer, and what 2 MiB from mem_map costs
 //! (map, touch every page, unmap). Prints two `abibench:` lines.
 const std = @import("std");
 const zigu = @import("zigu");
@@ -29,6 +30,30 @@ fn medianCycles(nr: abi.Call, a0: u64) u64 {
     }
     std.mem.sort(u64, &samples, {}, std.sort.asc(u64));
     return samples[call_rounds / 2];
+}
+
+/// The same, for the bare entry: `ud2`, which the kernel booted with `zigu.test=bare-entry` returns
+/// from after two ring-0 instructions (kernel/arch/x86_64/cpu.zig, bareEntryOnUd). Only with
+/// `zigu.arg=bare` (the launcher passes both); elsewhere ud2 ends the workload.
+fn medianBareCycles() u64 {
+    var samples: [call_rounds]u64 = undefined;
+    for (&samples) |*s| {
+        const t0 = tsc();
+        asm volatile ("ud2" ::: .{ .memory = true });
+        s.* = tsc() - t0;
+    }
+    return median(&samples);
+}
+
+/// clock_now as a workload makes it (zigu.clockNow: from the clock page while CAP_TIME is active).
+fn medianClockCycles() u64 {
+    var samples: [call_rounds]u64 = undefined;
+    for (&samples) |*s| {
+        const t0 = tsc();
+        std.mem.doNotOptimizeAway(zigu.clockNow(abi.clock_monotonic) catch 0);
+        s.* = tsc() - t0;
+    }
+    return median(&samples);
 }
 
 const map_rounds = 64;
@@ -68,8 +93,10 @@ fn memMapFigures() !void {
 
 pub fn main() u8 {
     zigu.enter(&.{ .log, .time }) catch return 3;
+    const bare = if (std.mem.eql(u8, zigu.launchArg(), "bare")) medianBareCycles() else 0;
     const nop = medianCycles(.nop, 0);
-    const clock = medianCycles(.clock_now, abi.clock_monotonic);
+    const clock = medianClockCycles();
+    const clock_call = medianCycles(.clock_now, abi.clock_monotonic);
 
     const t = zigu.timerCreate() catch return 4;
     zigu.register(t, abi.ev_readable, 1) catch return 5;
@@ -82,8 +109,8 @@ pub fn main() u8 {
         l.* = zigu.nowNs() -| deadline;
     }
     std.mem.sort(u64, &late, {}, std.sort.asc(u64));
-    zigu.print("abibench: gate={s} nop_cycles={d} clock_now_cycles={d} timer_late_us_median={d} timer_late_us_p99={d}", .{
-        @tagName(zigu.gateKind()), nop, clock, late[timer_rounds / 2] / 1000, late[timer_rounds * 99 / 100] / 1000,
+    zigu.print("abibench: gate={s} bare_cycles={d} nop_cycles={d} clock_now_cycles={d} clock_call_cycles={d} timer_late_us_median={d} timer_late_us_p99={d}", .{
+        @tagName(zigu.gateKind()), bare, nop, clock, clock_call, late[timer_rounds / 2] / 1000, late[timer_rounds * 99 / 100] / 1000,
     });
     memMapFigures() catch return 8;
     return 0;
