@@ -340,6 +340,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     // The capability policy is data: the kinds the workload may acquire, from the image's
     // configuration (carried on the command line for now). Absent means none.
     const chosen = chooseWorkload(line);
+    phase("image");
     const policy = objects.policyFromNames(chosen.policy) catch fail("policy \"{s}\" ({s}): unknown capability (known: " ++ objects.numbers.cap_names ++ ")", .{ chosen.policy, chosen.source });
     const mem_limit_bytes = if (chosen.memory_limit_mib) |text| objects.memoryLimitBytes(text) catch
         fail("memory limit \"{s}\" ({s}): expected MiB, 1 to {d}", .{ text, chosen.source, objects.max_memory_limit_mib }) else memory.unlimited;

@@ -134,13 +134,14 @@ fn mapRange(pa: *PageAllocator, start: u64, end: u64, access: paging.Access, fil
     }
 }
 
-/// Maps memory the kernel already holds (page-aligned, identity-mapped) read-only and
-/// no-execute into ring 3 at `virt`: the root image, for the workload to read its files without
-/// a copy. One page-table walk per 2 MiB, as mapRange.
-fn mapReadOnly(pa: *PageAllocator, virt_start: u64, phys_start: u64, len: u64) Error!void {
-    assert(virt_start % layout.page_size == 0 and phys_start % layout.page_size == 0);
+/// Maps memory the kernel already holds (page-aligned, identity-mapped, never written again) into
+/// ring 3 at `virt`, read-only, with `access`'s execute right: the root image (no-execute), for the
+/// workload to read its files without a copy, and the read-only segments of a workload that came
+/// in it (loadSegment). One page-table walk per 2 MiB, as mapRange.
+fn mapShared(pa: *PageAllocator, virt_start: u64, phys_start: u64, len: u64, access: paging.Access) Error!void {
+    assert(virt_start % layout.page_size == 0 and phys_start % layout.page_size == 0 and !access.write);
     const end = virt_start + std.mem.alignForward(u64, len, layout.page_size);
-    const bits = paging.userLeafBits(.{});
+    const bits = paging.userLeafBits(access);
     var virt = virt_start;
     var phys = phys_start;
     while (virt < end) {
@@ -155,7 +156,10 @@ fn mapReadOnly(pa: *PageAllocator, virt_start: u64, phys_start: u64, len: u64) E
 pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8, root_image: ?[]const u8) Error!Loaded {
     const image = try elf.parse(file, layout.user_image_base, layout.user_image_end);
     const before = pa.allocated_pages;
-    for (image.loadSegments()) |seg| try loadSegment(pa, file, seg);
+    // A workload from the root image can have its read-only segments mapped where they lie.
+    const in_root = if (root_image) |r| @intFromPtr(file.ptr) >= @intFromPtr(r.ptr) and
+        @intFromPtr(file.ptr) + file.len <= @intFromPtr(r.ptr) + r.len else false;
+    for (image.loadSegments()) |seg| try loadSegment(pa, file, seg, in_root);
 
     const info_phys = pa.allocZeroed() orelse return error.OutOfMemory;
     try paging.mapUserPage(pa, layout.user_info_addr, info_phys, .{ .execute = true });
@@ -175,7 +179,7 @@ pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8, root_image: ?
     };
     if (root_image) |r| {
         assert(r.len <= layout.max_root_image_bytes);
-        try mapReadOnly(pa, layout.user_root_image_addr, @intFromPtr(r.ptr), r.len);
+        try mapShared(pa, layout.user_root_image_addr, @intFromPtr(r.ptr), r.len, .{});
     }
     assert(arg.len <= layout.max_arg_bytes);
     const page: [*]u8 = @ptrFromInt(info_phys);
@@ -188,10 +192,23 @@ pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8, root_image: ?
     return .{ .entry = image.entry, .info_phys = info_phys, .pages = pa.allocated_pages - before };
 }
 
-fn loadSegment(pa: *PageAllocator, file: []const u8, seg: elf.Segment) Error!void {
+/// `shareable`: `file` lies in the root image, which stays in memory, unwritten, for the whole run.
+/// Then a segment that is never written (text, rodata) and has no zero-filled tail, whose bytes
+/// sit in the file at the same offset within a page as its address (`ukernel pack` puts
+/// workload.elf's data on a 4 KiB boundary in the tar, and linkers align segments so), is mapped
+/// straight from the image's pages instead of copied: under kvm-pvm each ring-0 byte copied is
+/// emulated (the JavaScript runtime's 2 MiB cost ~0.3 s of boot). The pages' other bytes are the
+/// file's own neighbouring bytes, which the workload can read in the root image anyway.
+fn loadSegment(pa: *PageAllocator, file: []const u8, seg: elf.Segment, shareable: bool) Error!void {
     const access = paging.Access{ .write = seg.writable, .execute = seg.executable };
     const first = std.mem.alignBackward(u64, seg.vaddr, layout.page_size);
     const end = std.mem.alignForward(u64, seg.vaddr + seg.mem_size, layout.page_size);
     const contents = file[@intCast(seg.file_offset)..][0..@intCast(seg.file_size)];
+    const src = @intFromPtr(contents.ptr);
+    if (shareable and !seg.writable and seg.file_size == seg.mem_size and seg.file_size > 0 and
+        src % layout.page_size == seg.vaddr % layout.page_size)
+    {
+        return mapShared(pa, first, std.mem.alignBackward(u64, src, layout.page_size), end - first, access);
+    }
     try mapRange(pa, first, end, access, .{ .bytes = contents, .vaddr = seg.vaddr });
 }

@@ -56,6 +56,19 @@ export function policyFile(project: Project, connect = project.config.network?.c
   return `${config.capabilities.allow.join(",")}\n${limit === undefined ? "" : `memory_limit_mib=${limit}\n`}${netLines}`;
 }
 
+/** Where the data of the entry `name` starts in a ustar archive (-1: not there). */
+export function tarDataOffset(tar: Buffer, name: string): number {
+  for (let at = 0; at + 512 <= tar.length; ) {
+    const header = tar.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const entry = header.subarray(0, 100).toString("latin1").replace(/\0.*$/s, "");
+    const size = parseInt(header.subarray(124, 136).toString("latin1").replace(/\0.*$/s, "").trim() || "0", 8);
+    if (entry === name) return at + 512;
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return -1;
+}
+
 export function imageCmdline(project: Project): string {
   return ["console=ttyS0", "zigu.workload=disk", project.config.vm.kernel_args].filter(Boolean).join(" ");
 }
@@ -103,7 +116,13 @@ export async function pack(project: Project, opts: { release: boolean; progress:
     writeFileSync(join(staging, "process.json"), `${JSON.stringify({ argv: config.workload.args, env: config.env })}\n`);
     extra.push("process.json");
   }
-  await createTar({ file: out.rootfs, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true }, ["manifest.json", "policy", "workload.elf", ...extra]);
+  // `.pad` first, so that workload.elf's data starts at 4 KiB (512-byte headers: .pad's at 0, its
+  // 3072 bytes, workload.elf's header at 3584): the kernel maps the workload's read-only segments
+  // straight from the image's pages instead of copying them (kernel/workload/loader.zig).
+  writeFileSync(join(staging, ".pad"), Buffer.alloc(3072));
+  await createTar({ file: out.rootfs, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true }, [".pad", "workload.elf", "manifest.json", "policy", ...extra]);
+  const elfAt = tarDataOffset(readFileSync(out.rootfs), "workload.elf");
+  if (elfAt % 4096 !== 0) throw new Error(`internal: workload.elf's data at offset ${elfAt} of the root image, not on a 4 KiB boundary`);
   rmSync(staging, { recursive: true });
   copyFileSync(built.kernel, out.kernel);
   const fc = firecrackerConfig({

@@ -38,7 +38,7 @@ for (const accel of accelerators()) {
       assert.match(out[0] ?? "", /zigu\.verbose=1/);
       const phases = out.find((l) => l.startsWith("zigu: boot phases (us): "));
       assert.ok(phases, r.console);
-      for (const name of ["cpu", "bootinfo", "tsc", "lapic", "wall", "memory", "policy", "net", "protections", "load", "probe"]) {
+      for (const name of ["cpu", "bootinfo", "tsc", "lapic", "wall", "memory", "image", "policy", "net", "protections", "load", "probe"]) {
         assert.match(phases, new RegExp(` ${name} \\d+( |$)`), phases);
       }
       const gate = out.map((l) => gateLine.exec(l)).find((g) => g);

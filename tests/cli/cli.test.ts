@@ -11,6 +11,7 @@ import { run } from "../../src/proc.ts";
 import { jsDepsReady, repoRoot } from "../../src/zig.ts";
 import { firecrackerVersion } from "../../src/vmm/firecracker.ts";
 import { kvmUsable } from "../../src/vmm/qemu.ts";
+import { tarDataOffset } from "../../src/commands/pack.ts";
 
 const cli = join(repoRoot, "bin", "ukernel.js");
 
@@ -55,8 +56,8 @@ describe("ukernel init", () => {
     assert.ok(existsSync(join(dir, "src", "main.ts")));
     const r = await ukernel(["run"], dir);
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.match(r.stdout, /\(root image, policy "log,time"\)/);
-    assert.match(r.stdout, /^hello from a Zigu workload\nslept at least 10 ms\nzigu: exit 0$/m);
+    // The kernel's one boot line, then the program.
+    assert.match(r.stdout, /^zigu \S+: boot \d+ us, gate (trap|syscall) \(probed\), tsc \d+ kHz \([^)]+\)\nhello from a Zigu workload\nslept at least 10 ms\nzigu: exit 0$/m);
     const a = await ukernel(["adapter"], dir);
     assert.equal(a.exitCode, 0, a.stderr);
     assert.match(a.stdout, /^hello from a Zigu workload$/m);
@@ -182,7 +183,7 @@ describe("ukernel build, run, logs, runs", () => {
     edit(dir, "ukernel.toml", 'allow = ["log", "time"]', 'allow = ["time"]');
     // A policy smuggled onto the kernel command line changes nothing: the image's is used.
     edit(dir, "ukernel.toml", 'kernel_args = ""', 'kernel_args = "zigu.caps=log,time"');
-    const r = await ukernel(["run"], dir);
+    const r = await ukernel(["run", "--verbose"], dir);
     assert.match(r.stdout, /zigu: zigu\.caps= ignored: the root image carries the policy/);
     assert.match(r.stdout, /\(root image, policy "time"\)/);
     assert.equal(r.exitCode, 3, "the sample exits 3 when it may not log");
@@ -247,7 +248,9 @@ describe("ukernel pack", () => {
     const name = r.dir.split("/").at(-1);
     const entries: { path: string; size: number }[] = [];
     await listTar({ file: r.rootfs, onReadEntry: (e) => entries.push({ path: e.path, size: e.size ?? 0 }) });
-    assert.deepEqual(entries.map((e) => e.path), ["manifest.json", "policy", "workload.elf"]);
+    assert.deepEqual(entries.map((e) => e.path), [".pad", "workload.elf", "manifest.json", "policy"]);
+    // workload.elf's data on a 4 KiB boundary: the kernel maps its read-only segments in place.
+    assert.equal(tarDataOffset(readFileSync(r.rootfs), "workload.elf"), 4096);
     const staged = join(dir, "unpacked");
     mkdirSync(staged);
     await extractTar({ file: r.rootfs, cwd: staged });
