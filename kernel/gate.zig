@@ -207,29 +207,50 @@ pub var profile = false;
 pub var profile_cycles: [64]u64 = @splat(0);
 pub var profile_counts: [64]u64 = @splat(0);
 
-pub fn dispatch(frame: *trap.TrapFrame) void {
-    entries += 1;
-    if (profile and frame.rax < profile_cycles.len) {
-        const nr = frame.rax;
-        const t0 = cpu.rdtsc();
-        dispatchCall(frame);
-        profile_cycles[nr] += cpu.rdtsc() - t0;
-        profile_counts[nr] += 1;
-        return;
-    }
+/// Both gates' way in: entry.S calls this straight from the trap gate's own entry (vector 3 from
+/// ring 3) and from syscall_entry, not through trapDispatch, and everything down to the call's
+/// own function is inlined here: every ring-0 instruction is emulated under kvm-pvm (~0.6 µs
+/// each): a nop call runs 93 of them from the gate to `iretq` (158 through trapDispatch, counted
+/// single-stepping under TCG), and costs 6x the bare entry under kvm-pvm where it cost 10-11x.
+export fn gateKernelCall(frame: *trap.TrapFrame) callconv(.c) void {
+    // entry.S loads the kernel's rflags first: a direction or alignment-check flag seen here
+    // means an entry path skipped it, and every string copy would run wrong.
+    if (cpu.readFlags() & (cpu.rflags_df | cpu.rflags_ac) != 0) trap.panicFrame("entered with the caller's rflags", frame);
+    dispatch(frame);
+}
+
+inline fn dispatch(frame: *trap.TrapFrame) void {
+    entries +%= 1;
+    if (profile) return @call(.never_inline, dispatchProfiled, .{frame});
     dispatchCall(frame);
 }
 
-fn dispatchCall(frame: *trap.TrapFrame) void {
-    if (frame.rax == gate_probe_call and probing) workload.resumeKernel((workload.Outcome{ .probe = true }).encode());
+fn dispatchProfiled(frame: *trap.TrapFrame) void {
+    const nr = frame.rax;
+    const t0 = cpu.rdtsc();
+    dispatchCall(frame);
+    if (nr < profile_cycles.len) {
+        profile_cycles[nr] += cpu.rdtsc() - t0;
+        profile_counts[nr] += 1;
+    }
+}
+
+inline fn dispatchCall(frame: *trap.TrapFrame) void {
+    if (probing and frame.rax == gate_probe_call) workload.resumeKernel((workload.Outcome{ .probe = true }).encode());
     const r = Calls.call(frame.rax, frame.rdi, frame.rsi, frame.rdx, frame.r10);
+    if (r.action == .none) {
+        frame.rax = @bitCast(r.value);
+        if (r.zero.len > 0) zeroOnReturn(frame, r.zero);
+        return;
+    }
+    @call(.never_inline, otherTask, .{ frame, r });
+}
+
+/// The call's task stops or waits: save its frame, run the next one (or end on a deadlock).
+fn otherTask(frame: *trap.TrapFrame, r: calls.Result) void {
     const running = Calls.core.current;
     switch (r.action) {
-        .none => {
-            frame.rax = @bitCast(r.value);
-            if (r.zero.len > 0) zeroOnReturn(frame, r.zero);
-            return;
-        },
+        .none => unreachable,
         .switch_after => {
             frame.rax = @bitCast(r.value);
             frames[running] = frame.*;

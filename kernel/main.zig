@@ -299,7 +299,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     cpu.initGdt();
     cpu.initIdt();
     cpu.maskLegacyPic();
-    trap.handlers = .{ .kernel_call = gate.dispatch, .user_fault = gate.userFault, .interrupt = gate.interrupt };
+    trap.handlers = .{ .user_fault = gate.userFault, .interrupt = gate.interrupt };
     phase("cpu");
 
     readBootInfo(protocol, info_paddr);

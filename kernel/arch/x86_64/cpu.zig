@@ -193,6 +193,8 @@ fn setGate(vector: usize, handler: u64, dpl: u2, ist: u3) void {
 }
 
 extern fn bare_entry() callconv(.naked) void;
+/// The trap gate's entry (entry.S): int3 from ring 3 is a call.
+extern fn gate_trap_entry() callconv(.naked) void;
 
 /// `zigu.test=bare-entry`, for the ABI benchmark: a `ud2` in ring 3 enters ring 0 and returns past
 /// itself after two ring-0 instructions (entry.S, bare_entry), instead of ending the workload: the
@@ -211,8 +213,7 @@ pub fn initIdt() void {
             2, 8, 18 => 1, // NMI, double fault, machine check
             else => 0,
         };
-        const dpl: u2 = if (vector == trap_gate_vector) 3 else 0;
-        setGate(vector, isr_table[vector], dpl, ist);
+        if (vector == trap_gate_vector) setGate(vector, @intFromPtr(&gate_trap_entry), 3, ist) else setGate(vector, isr_table[vector], 0, ist);
     }
     setGate(255, isr_table[48], 0, 0);
     const ptr = DescriptorPtr{ .limit = @sizeOf(@TypeOf(idt)) - 1, .base = @intFromPtr(&idt) };

@@ -89,6 +89,23 @@ isr_common:
     addq $16, %rsp                  /* vector, error code */
     iretq
 
+/* The trap gate (vector 3, DPL 3): int3 from ring 3 is a call, handed straight to gate.zig's
+ * gateKernelCall (fewer ring-0 instructions than through trapDispatch, each emulated under
+ * kvm-pvm). An int3 in ring 0 (CS's low bits 0: a kernel bug) takes the exception path and panics. */
+    .global gate_trap_entry
+gate_trap_entry:
+    testb $3, 8(%rsp)               /* the interrupted CS (no error code on the frame) */
+    jz isr_3
+    pushq $0
+    pushq $3
+    ENTER_KERNEL_STATE
+    SAVE_GPRS
+    movq %rsp, %rdi
+    call gateKernelCall
+    RESTORE_GPRS
+    addq $16, %rsp                  /* vector, error code */
+    iretq
+
     .section .rodata
     .balign 8
     .global isr_table
@@ -118,7 +135,7 @@ syscall_entry:
     pushq $SYSCALL_VECTOR
     SAVE_GPRS
     movq %rsp, %rdi
-    call trapDispatch
+    call gateKernelCall
     RESTORE_GPRS
     addq $16, %rsp
     popq %rcx                       /* rip */

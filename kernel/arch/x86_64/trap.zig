@@ -42,9 +42,8 @@ comptime {
 }
 
 /// What the kernel does with each kind of entry; set by main.zig before the first ring-3 entry.
+/// Calls through either gate do not come here: entry.S hands them to gate.zig's gateKernelCall.
 pub const Handlers = struct {
-    /// A call through either gate; the result goes back in rax.
-    kernel_call: *const fn (frame: *TrapFrame) void,
     /// An exception raised by ring 3: either mended (returns, and ring 3 retries) or the end of
     /// the workload (does not return).
     user_fault: *const fn (frame: *TrapFrame) void,
@@ -74,11 +73,9 @@ export fn trapDispatch(frame: *TrapFrame) callconv(.c) void {
     // entry.S loads the kernel's rflags on every path: a direction or alignment-check flag seen
     // here means an entry path skipped it, and every string copy would run wrong.
     if (cpu.readFlags() & (cpu.rflags_df | cpu.rflags_ac) != 0) panicFrame("entered with the caller's rflags", frame);
-    if (frame.vector == syscall_vector) return h.kernel_call(frame);
     if (frame.vector == 255) return; // spurious: no end-of-interrupt
     if (frame.vector >= 32) return h.interrupt(frame.vector);
     if (frame.fromUser()) {
-        if (frame.vector == cpu.trap_gate_vector) return h.kernel_call(frame);
         return h.user_fault(frame);
     }
     const fault_addr = cpu.readCr2();
