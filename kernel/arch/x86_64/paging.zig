@@ -154,6 +154,7 @@ pub fn unmapUserLargePage(virt: u64) ?u64 {
     const pd = userDirectory(virt) orelse return null;
     const entry = &pd[index(virt, 1)];
     if (entry.* & present == 0 or entry.* & huge == 0) return null;
+    forgetUserPages();
     const phys = entry.* & large_addr_mask;
     entry.* = 0;
     cpu.invlpg(virt);
@@ -167,6 +168,7 @@ pub fn userLeaves(virt: u64, end: u64) ?[]u64 {
     const pd = userDirectory(virt) orelse return null;
     const pde = pd[index(virt, 1)];
     if (pde & present == 0 or pde & huge != 0) return null;
+    forgetUserPages(); // the caller may clear them
     const slot_end = @min(end, std.mem.alignBackward(u64, virt, large_page_bytes) + large_page_bytes);
     return tableAt(pde)[index(virt, 0)..][0..@intCast((slot_end - virt) / layout.page_size)];
 }
@@ -179,6 +181,7 @@ pub fn dropUserTable(virt: u64) ?u64 {
     const pd = userDirectory(virt) orelse return null;
     const entry = &pd[index(virt, 1)];
     if (entry.* & present == 0 or entry.* & huge != 0) return null;
+    forgetUserPages();
     const table = entry.* & addr_mask;
     entry.* = 0;
     cpu.invlpg(virt); // also drops the paging-structure caches' entries for the slot
@@ -237,8 +240,30 @@ fn userLeaf(virt: u64) ?Leaf {
 
 /// Physical address behind a mapped user address.
 pub fn userPhys(virt: u64) ?u64 {
-    const leaf = userLeaf(virt) orelse return null;
-    return leaf.phys(virt);
+    const page = userPage(virt) orelse return null;
+    return page.phys + virt % layout.page_size;
+}
+
+/// The kernel's own small TLB of ring-3 pages: the walks a call's pointer checks and copies make
+/// (two per io_poll, more per batched network call), ~46 ring-0 instructions each, emulated under
+/// kvm-pvm, become a lookup. Only mapped user pages are kept; every way a user mapping goes away
+/// (userLeaves, unmapUserLargePage, dropUserTable: mem_unmap's) empties it first, and nothing
+/// changes a mapping's rights after the workload is loaded.
+const CachedPage = struct { virt: u64 = 0, phys: u64 = 0, writable: bool = false, large: bool = false };
+var page_cache: [8]CachedPage = @splat(.{});
+
+fn forgetUserPages() void {
+    page_cache = @splat(.{});
+}
+
+/// The mapped user page holding `virt`: its physical address and whether ring 3 may write it.
+fn userPage(virt: u64) ?CachedPage {
+    const base = std.mem.alignBackward(u64, virt, layout.page_size);
+    const slot = &page_cache[@intCast((base / layout.page_size) % page_cache.len)];
+    if (slot.virt == base and base != 0) return slot.*;
+    const leaf = userLeaf(base) orelse return null;
+    slot.* = .{ .virt = base, .phys = leaf.phys(base), .writable = leaf.entry.* & writable != 0, .large = leaf.large };
+    return slot.*;
 }
 
 /// Whether ring 3 may execute at `addr` (a mapped user page without no-execute).
@@ -255,9 +280,9 @@ pub fn userRangeOk(addr: u64, len: u64, write: bool) bool {
     if (!isUser(addr) or !isUser(last)) return false;
     var page = std.mem.alignBackward(u64, addr, layout.page_size);
     while (page <= last) {
-        const leaf = userLeaf(page) orelse return false;
-        if (write and leaf.entry.* & writable == 0) return false;
-        const step = if (leaf.large) large_page_bytes else layout.page_size;
+        const p = userPage(page) orelse return false;
+        if (write and !p.writable) return false;
+        const step = if (p.large) large_page_bytes else layout.page_size;
         page = std.math.add(u64, std.mem.alignBackward(u64, page, step), step) catch return true;
     }
     return true;
