@@ -41,6 +41,7 @@ pub fn build(b: *std.Build) void {
         .{ .name = "fault", .path = "tests/kernel/workloads/fault.zig" },
         .{ .name = "exitcode", .path = "tests/kernel/workloads/exitcode.zig" },
         .{ .name = "hang", .path = "tests/kernel/workloads/hang.zig" },
+        .{ .name = "idle", .path = "tests/kernel/workloads/idle.zig" },
         .{ .name = "abi", .path = "tests/kernel/workloads/abi.zig" },
         .{ .name = "abibench", .path = "tests/kernel/workloads/abibench.zig" },
         .{ .name = "tasks", .path = "tests/kernel/workloads/tasks.zig" },
@@ -182,8 +183,17 @@ pub fn build(b: *std.Build) void {
     stub.entry = .{ .symbol_name = "_start32" };
     stub.bundle_compiler_rt = false;
     stub.bundle_ubsan_rt = false;
-    const stub_step = b.step("stub", "Build the minimal PVH stub used as the boot benchmark's baseline");
+    const stub_step = b.step("stub", "Build the minimal PVH stubs: the boot benchmark's baseline and the density benchmark's (idle)");
     stub_step.dependOn(&b.addInstallArtifact(stub, .{}).step);
+    // The density benchmark's baseline: prints one byte and halts for ever.
+    const idle_stub_mod = b.createModule(.{ .target = kernel_target, .optimize = .small, .code_model = .kernel, .pic = false });
+    idle_stub_mod.addAssemblyFile(b.path("bench/stub/idle.S"));
+    const idle_stub = b.addExecutable(.{ .name = "pvh-idle-stub.elf", .root_module = idle_stub_mod, .use_llvm = true, .use_lld = true });
+    idle_stub.setLinkerScript(b.path("bench/stub/linker.ld"));
+    idle_stub.entry = .{ .symbol_name = "_start32" };
+    idle_stub.bundle_compiler_rt = false;
+    idle_stub.bundle_ubsan_rt = false;
+    stub_step.dependOn(&b.addInstallArtifact(idle_stub, .{}).step);
 
     // libukernel_abi.so: the same ABI on the host (host/lib.zig over the kernel's pure core), for local runs.
     const host_mod = b.createModule(.{

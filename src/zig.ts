@@ -69,6 +69,8 @@ export interface KernelBuild {
   prefix: string;
   kernel: string;
   stub: string;
+  /** The density benchmark's baseline: prints "Z" and halts for ever (bench/stub/idle.S). */
+  idleStub: string;
   workloadsDir: string;
 }
 
@@ -88,6 +90,7 @@ export async function buildKernel(optimize: Optimize, onProgress?: (line: string
     prefix,
     kernel: join(prefix, "bin", "zigu.elf"),
     stub: join(prefix, "bin", "pvh-stub.elf"),
+    idleStub: join(prefix, "bin", "pvh-idle-stub.elf"),
     workloadsDir: join(prefix, "workloads"),
   };
 }

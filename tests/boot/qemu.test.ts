@@ -199,7 +199,7 @@ for (const accel of accelerators()) {
 
     test("an unknown workload name is a clear panic, not a hang", async () => {
       const r = await boot(accel, "zigu.workload=nosuch");
-      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, abi, abibench, tasks, hostile, bigbss, abi_smoke, memory, net; or initrd, disk\)/);
+      assert.match(r.console, /zigu: panic: no workload named 'nosuch' \(built in: hello, fault, exitcode, hang, idle, abi, abibench, tasks, hostile, bigbss, abi_smoke, memory, net; or initrd, disk\)/);
       assert.deepEqual(r.end, { kind: "exit", status: status.kernelPanic }, r.console);
     });
 
