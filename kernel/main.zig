@@ -44,6 +44,10 @@ extern const __kernel_start: u8;
 extern const __kernel_end: u8;
 
 var boot: bootinfo.BootInfo = undefined;
+/// The command line, split into words once (cmdline.Args).
+var command_line: cmdline.Args = .{};
+/// The virtio-mmio devices it lists (container-level, not a 0xAA-filled local: see cmdline.Args).
+var virtio_devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
 /// `zigu.verbose=1` on the command line: the boot's details, several lines. Without it the boot
 /// prints one short line (every console byte is a VM exit, ~20 µs each under kvm-pvm).
 var verbose = false;
@@ -148,12 +152,12 @@ const max_policy_bytes: usize = 4096;
 /// The workload and its policy: from the root image on the first virtio-blk device
 /// (`zigu.workload=disk`, what `ukernel pack` makes: the image carries the policy), from the
 /// initrd, or built in; for the last two the policy is `zigu.caps=` on the command line.
-fn chooseWorkload(line: []const u8) Workload {
-    const name = cmdline.get(line, "zigu.workload") orelse "hello";
-    const caps = cmdline.get(line, "zigu.caps") orelse "";
-    const limit = cmdline.get(line, "zigu.memory_limit_mib");
+fn chooseWorkload() Workload {
+    const name = command_line.get("zigu.workload") orelse "hello";
+    const caps = command_line.get("zigu.caps") orelse "";
+    const limit = command_line.get("zigu.memory_limit_mib");
     if (std.mem.eql(u8, name, "disk")) {
-        const image = readRootImage(line);
+        const image = readRootImage();
         const elf = tar.find(image, "workload.elf") catch |err| fail("root image: {s}", .{@errorName(err)}) orelse
             fail("root image: no workload.elf", .{});
         const policy = tar.find(image, "policy") catch |err| fail("root image: {s}", .{@errorName(err)}) orelse
@@ -161,7 +165,7 @@ fn chooseWorkload(line: []const u8) Workload {
         // A policy is a few capability names; the kernel prints it, byte by byte over the
         // emulated serial port, and a 1 MiB one took minutes under kvm-pvm.
         if (policy.len > max_policy_bytes) fail("root image: policy file of {d} bytes (at most {d})", .{ policy.len, max_policy_bytes });
-        if (cmdline.get(line, "zigu.caps") != null) serial.print("zigu: zigu.caps= ignored: the root image carries the policy\n", .{});
+        if (command_line.get("zigu.caps") != null) serial.print("zigu: zigu.caps= ignored: the root image carries the policy\n", .{});
         if (limit != null) serial.print("zigu: zigu.memory_limit_mib= ignored: the root image carries the policy\n", .{});
         const file = objects.splitPolicyFile(policy) catch |err| fail("root image: policy file: {s} (the first line names capabilities; then only memory_limit_mib=N)", .{@errorName(err)});
         return .{ .elf = elf, .root_image = image, .policy = file.names, .memory_limit_mib = file.memory_limit_mib, .policy_file = policy, .source = "root image" };
@@ -179,9 +183,8 @@ fn chooseWorkload(line: []const u8) Workload {
 }
 
 /// The whole of the first virtio-blk device listed on the command line, read into memory.
-fn readRootImage(line: []const u8) []const u8 {
-    var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
-    const list = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
+fn readRootImage() []const u8 {
+    const list = command_line.virtioDevices(&virtio_devices) catch |err| fail("command line: {s}", .{@errorName(err)});
     for (list) |d| {
         const dev = virtio_mmio.probe(d.base) catch |err| fail("virtio-mmio at 0x{x}: {s}", .{ d.base, @errorName(err) });
         if (dev.device_id != virtio_mmio.device_block) continue;
@@ -201,7 +204,7 @@ var net_device: virtio_net.Net = undefined;
 
 /// The network policy (the image's `net.*` lines, or `zigu.net.*=` on the command line), and the
 /// first virtio-net device, its interrupt routed to the gate's vector. No device: none.
-fn initNet(line: []const u8, chosen: *const Workload, virtio: []const cmdline.VirtioMmio) void {
+fn initNet(chosen: *const Workload, virtio: []const cmdline.VirtioMmio) void {
     var policy = netpolicy.Policy{};
     const keys = [_][]const u8{ "address", "gateway", "dns", "listen", "connect" };
     if (chosen.policy_file) |file| {
@@ -214,7 +217,7 @@ fn initNet(line: []const u8, chosen: *const Workload, virtio: []const cmdline.Vi
             netpolicy.set(&policy, key, l[eq + 1 ..]) catch |err| fail("root image: policy file: net.{s}: {s}", .{ key, @errorName(err) });
         }
     } else inline for (keys) |key| {
-        if (cmdline.get(line, "zigu.net." ++ key)) |v| netpolicy.set(&policy, key, v) catch |err| fail("zigu.net.{s}={s}: {s}", .{ key, v, @errorName(err) });
+        if (command_line.get("zigu.net." ++ key)) |v| netpolicy.set(&policy, key, v) catch |err| fail("zigu.net.{s}={s}: {s}", .{ key, v, @errorName(err) });
     }
     gate.setNetPolicy(policy);
     for (virtio) |d| {
@@ -231,8 +234,8 @@ fn initNet(line: []const u8, chosen: *const Workload, virtio: []const cmdline.Vi
 
 /// `syscall` where it reaches ring 0, the trap gate where it does not (nested kvm-pvm), unless the
 /// command line forces one: `zigu.gate=auto|syscall|trap`.
-fn chooseGate(loaded: *const workload.Loaded, line: []const u8) struct { kind: layout.GateKind, how: []const u8 } {
-    const mode = cmdline.get(line, "zigu.gate") orelse "auto";
+fn chooseGate(loaded: *const workload.Loaded) struct { kind: layout.GateKind, how: []const u8 } {
+    const mode = command_line.get("zigu.gate") orelse "auto";
     if (std.mem.eql(u8, mode, "trap")) return .{ .kind = .trap, .how = "forced" };
     if (std.mem.eql(u8, mode, "syscall")) return .{ .kind = .syscall, .how = "forced" };
     if (!std.mem.eql(u8, mode, "auto")) fail("zigu.gate={s}: expected auto, syscall or trap", .{mode});
@@ -305,30 +308,30 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     readBootInfo(protocol, info_paddr);
     phase("bootinfo");
     const line = boot.cmdline();
-    verbose = if (cmdline.get(line, "zigu.verbose")) |v| !std.mem.eql(u8, v, "0") else false;
+    command_line.parse(line);
+    verbose = if (command_line.get("zigu.verbose")) |v| !std.mem.eql(u8, v, "0") else false;
     if (verbose) serial.print("zigu {s}: booted by {s}, {d} MiB usable, cmdline \"{s}\"\n", .{
         version, if (boot.protocol == .pvh) "PVH" else "Linux 64-bit", boot.usableBytes() >> 20, line,
     });
-    time.initTsc(cmdline.get(line, "zigu.tsc_hz")) catch |err| switch (err) {
-        error.BadTscHz => fail("zigu.tsc_hz={s}: expected the TSC frequency in Hz (10 MHz to 100 GHz)", .{cmdline.get(line, "zigu.tsc_hz").?}),
+    time.initTsc(command_line.get("zigu.tsc_hz")) catch |err| switch (err) {
+        error.BadTscHz => fail("zigu.tsc_hz={s}: expected the TSC frequency in Hz (10 MHz to 100 GHz)", .{command_line.get("zigu.tsc_hz").?}),
         error.PitNotCounting => fail("TSC calibration: the PIT does not count", .{}),
     };
     phase("tsc");
     lapic.init() catch fail("the local APIC timer does not count", .{});
     phase("lapic");
-    const epoch_text = cmdline.get(line, "zigu.epoch_ns");
+    const epoch_text = command_line.get("zigu.epoch_ns");
     const epoch_ns = if (epoch_text) |t| std.fmt.parseInt(u64, t, 10) catch fail("zigu.epoch_ns={s}: expected nanoseconds since 1970", .{t}) else null;
     time.initWall(epoch_ns);
     phase("wall");
     initMemory();
     phase("memory");
-    var devices: [cmdline.max_virtio_devices]cmdline.VirtioMmio = undefined;
-    const virtio = cmdline.virtioDevices(line, &devices) catch |err| fail("command line: {s}", .{@errorName(err)});
+    const virtio = command_line.virtioDevices(&virtio_devices) catch |err| fail("command line: {s}", .{@errorName(err)});
     if (verbose) serial.print("zigu: image 0x{x}-0x{x}, tsc {d} kHz ({s}), wall clock: {s}, {d} free pages, heap {d} KiB, {d} virtio-mmio device(s)\n", .{
         @intFromPtr(&__kernel_start), @intFromPtr(&__kernel_end), time.tsc_hz / 1000, tscSource(), time.wall_source, pages.freePages(), heap_pages * 4, virtio.len,
     });
 
-    if (cmdline.get(line, "zigu.test")) |what| {
+    if (command_line.get("zigu.test")) |what| {
         if (std.mem.eql(u8, what, "stack-overflow")) overflowStack();
         if (std.mem.eql(u8, what, "kernel-fault")) {
             // A read from an address nothing maps: the kernel's own exception path, end to end.
@@ -339,17 +342,17 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
 
     // The capability policy is data: the kinds the workload may acquire, from the image's
     // configuration (carried on the command line for now). Absent means none.
-    const chosen = chooseWorkload(line);
+    const chosen = chooseWorkload();
     phase("image");
     const policy = objects.policyFromNames(chosen.policy) catch fail("policy \"{s}\" ({s}): unknown capability (known: " ++ objects.numbers.cap_names ++ ")", .{ chosen.policy, chosen.source });
     const mem_limit_bytes = if (chosen.memory_limit_mib) |text| objects.memoryLimitBytes(text) catch
         fail("memory limit \"{s}\" ({s}): expected MiB, 1 to {d}", .{ text, chosen.source, objects.max_memory_limit_mib }) else memory.unlimited;
     gate.init(policy, mem_limit_bytes, &pages);
-    const profile = cmdline.get(line, "zigu.profile") orelse "";
+    const profile = command_line.get("zigu.profile") orelse "";
     gate.profile = listHas(profile, "calls");
     const profile_boot = listHas(profile, "boot");
     phase("policy");
-    initNet(line, &chosen, virtio);
+    initNet(&chosen, virtio);
     phase("net");
 
     cpu.initSyscall();
@@ -360,15 +363,15 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     });
     phase("protections");
     const t_load = time.nowNs();
-    const arg = cmdline.get(line, "zigu.arg") orelse "";
+    const arg = command_line.get("zigu.arg") orelse "";
     if (arg.len > layout.max_arg_bytes) fail("zigu.arg of {d} bytes (at most {d})", .{ arg.len, layout.max_arg_bytes });
     const loaded = workload.load(&pages, chosen.elf, arg, chosen.root_image) catch |err| fail("workload image: {s}", .{@errorName(err)});
     phase("load");
-    if (cmdline.get(line, "zigu.test")) |what| {
+    if (command_line.get("zigu.test")) |what| {
         if (std.mem.eql(u8, what, "bare-entry")) cpu.bareEntryOnUd() else kernelEscapeTest(what, &loaded);
     }
     const t_probe = time.nowNs();
-    const chosen_gate = chooseGate(&loaded, line);
+    const chosen_gate = chooseGate(&loaded);
     const t_run = time.nowNs();
     phase("probe");
     loaded.setGate(chosen_gate.kind);

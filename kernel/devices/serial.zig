@@ -57,9 +57,13 @@ pub fn write(bytes: []const u8) void {
     for (bytes) |b| putByte(b);
 }
 
+/// print's buffer: container-level, since a safety-checked build fills an `undefined` local with
+/// 0xAA on every call (512 emulated stores under kvm-pvm). One CPU; a panic while a line is being
+/// formatted may garble that line, nothing else.
+var buf: [512]u8 = undefined;
+
 /// Formats into a fixed buffer (no allocation); a line longer than the buffer is cut and marked.
 pub fn print(comptime fmt: []const u8, args: anytype) void {
-    var buf: [512]u8 = undefined;
     const text = std.fmt.bufPrint(&buf, fmt, args) catch {
         write(buf[0 .. buf.len - 4]);
         write("...\n");

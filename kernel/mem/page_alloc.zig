@@ -10,6 +10,9 @@ const mem_bytes = @import("bytes.zig");
 pub const page_size: u64 = 4096;
 pub const max_ranges = 64;
 pub const max_reserved = 16;
+/// Spans of skipped fresh pages kept at once; with all of them in use a large run is not aligned
+/// to (the caller maps 4 KiB pages instead).
+pub const max_fresh_spans = 16;
 
 pub const Range = struct { start: u64, end: u64 };
 
@@ -20,9 +23,11 @@ pub const PageAllocator = struct {
     cursor: u64 = 0,
     free_head: u64 = 0,
     free_count: u64 = 0,
-    /// Pages never handed out that the cursor passed over (to align a large run): a list threaded
-    /// through their first word, which is the only word of theirs ever written.
-    fresh_head: u64 = 0,
+    /// Pages never handed out that the cursor passed over (to align a large run), as spans: none of
+    /// their bytes is ever written here (a list threaded through the pages cost a store to each,
+    /// up to 511 per large run, ~4,800 emulated ring-0 instructions of the boot under kvm-pvm).
+    fresh_spans: [max_fresh_spans]Range = undefined,
+    fresh_span_count: usize = 0,
     fresh_count: u64 = 0,
     /// Whole 2 MiB pages given back by mem_unmap, kept whole for the next large mapping: a list
     /// threaded through their first word. Their contents are old.
@@ -83,10 +88,11 @@ pub const PageAllocator = struct {
 
     /// One page, or null when memory is exhausted. Contents are unspecified.
     pub fn alloc(self: *PageAllocator) ?u64 {
-        if (self.fresh_head != 0) {
-            const page = self.fresh_head;
-            self.fresh_head = self.nextOf(page).*;
-            self.nextOf(page).* = 0; // zero again, as it was
+        if (self.fresh_span_count > 0) {
+            const span = &self.fresh_spans[self.fresh_span_count - 1];
+            const page = span.start;
+            span.start += page_size;
+            if (span.start == span.end) self.fresh_span_count -= 1;
             self.fresh_count -= 1;
             return self.taken(page);
         }
@@ -122,8 +128,8 @@ pub const PageAllocator = struct {
 
     /// One page for a mem_map mapping: a fresh one (zero, sampled), else a recycled one (dirty).
     pub fn allocUser(self: *PageAllocator) ?Taken {
-        if (self.fresh_head != 0) {
-            const page = self.alloc().?; // the fresh list first: zero once its link is cleared
+        if (self.fresh_span_count > 0) {
+            const page = self.alloc().?; // the fresh spans first: never written, zero
             return .{ .phys = page, .dirty = false };
         }
         if (self.free_head == 0) {
@@ -209,7 +215,7 @@ pub const PageAllocator = struct {
     /// is already zero (the boot tests check every byte of a 200 MiB .bss from ring 3), and
     /// zeroing a page in ring 0 costs ~0.5 ms under kvm-pvm. Recycled pages are zeroed.
     pub fn allocZeroed(self: *PageAllocator) ?u64 {
-        const recycled = self.fresh_head == 0 and self.free_head != 0;
+        const recycled = self.fresh_span_count == 0 and self.free_head != 0;
         const page = self.alloc() orelse return null;
         if (recycled or !self.looksZero(page, page_size)) mem_bytes.zero(self.bytes(page));
         return page;
@@ -221,24 +227,25 @@ pub const PageAllocator = struct {
 
     /// A zero-filled, 2 MiB-aligned run of 2 MiB from memory never handed out, or null when the
     /// bump cursor's range has no such run left (the caller falls back to 4 KiB pages). Pages
-    /// skipped to reach the alignment go on the fresh list, still usable and still zero.
+    /// skipped to reach the alignment become a fresh span, still usable and still zero.
     pub fn allocLargeZeroed(self: *PageAllocator) ?u64 {
         const start = self.alignedFreshStart() orelse return null;
         return self.takeFreshRun(start, large_page_bytes);
     }
 
     /// The next 2 MiB-aligned start of 2 MiB never handed out in the cursor's range, the pages
-    /// below it put on the fresh list (still usable, still zero); null when the range has none.
+    /// below it kept as a fresh span (still usable, still zero); null when the range has none or
+    /// every span slot is taken.
     fn alignedFreshStart(self: *PageAllocator) ?u64 {
         if (self.cursor_range >= self.range_count) return null;
         const range = self.ranges[self.cursor_range];
         const start = std.mem.alignForward(u64, self.cursor, large_page_bytes);
         if (start < self.cursor or start > range.end or range.end - start < large_page_bytes) return null;
-        var skipped = self.cursor;
-        while (skipped < start) : (skipped += page_size) {
-            self.nextOf(skipped).* = self.fresh_head;
-            self.fresh_head = skipped;
-            self.fresh_count += 1;
+        if (self.cursor < start) {
+            if (self.fresh_span_count == max_fresh_spans) return null;
+            self.fresh_spans[self.fresh_span_count] = .{ .start = self.cursor, .end = start };
+            self.fresh_span_count += 1;
+            self.fresh_count += (start - self.cursor) / page_size;
         }
         return start;
     }
