@@ -69,8 +69,10 @@ export function tarDataOffset(tar: Buffer, name: string): number {
   return -1;
 }
 
-export function imageCmdline(project: Project): string {
-  return ["console=ttyS0", "zigu.workload=disk", project.config.vm.kernel_args].filter(Boolean).join(" ");
+/** The packed image's command line; `host` (what this host's launcher knows: src/hostfacts.ts)
+ * goes before vm.kernel_args, whose options win (the kernel reads the last of each). */
+export function imageCmdline(project: Project, host = ""): string {
+  return ["console=ttyS0", "zigu.workload=disk", host, project.config.vm.kernel_args].filter(Boolean).join(" ");
 }
 
 export async function pack(project: Project, opts: { release: boolean; progress: (line: string) => void }): Promise<PackOutput> {

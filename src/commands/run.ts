@@ -6,7 +6,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { forwards, type Project } from "../config.ts";
-import { pack } from "./pack.ts";
+import { imageCmdline, pack } from "./pack.ts";
+import { hostArgs, learnFromBoot } from "../hostfacts.ts";
 import { bootQemu, resolveAccel, requireQemu, qemuCommand, type Accel } from "../vmm/qemu.ts";
 import { bootFirecracker, firecrackerConfig, firecrackerVersion } from "../vmm/firecracker.ts";
 import { appendConsole, newRun, type RunResult } from "../runs.ts";
@@ -33,13 +34,16 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   }
   const image = await pack(project, { release: opts.release, progress: opts.note });
   const { id, dir } = newRun(project.dir);
+  const resolved = vmm === "qemu" ? resolveAccel(project.config.vm.accel) : { accel: "kvm" as Accel };
+  // What an earlier boot on this host learnt (the gate, the TSC frequency): no probe this time.
+  const cmdline = `${imageCmdline(project, hostArgs(vmm, resolved.accel))}${opts.verbose ? " zigu.verbose=1" : ""}`;
   const memMiB = project.config.vm.memory_mib;
   const net = project.config.network;
   const common = {
     net: net ? { kind: "user" as const, forwards: forwards(net) } : undefined,
     kernel: image.kernel,
     drive: image.rootfs,
-    cmdline: opts.verbose ? `${image.cmdline} zigu.verbose=1` : image.cmdline,
+    cmdline,
     memMiB,
     timeoutMs: timeoutS * 1000,
     onConsole: (c: string) => {
@@ -54,7 +58,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   };
   process.once("SIGINT", onSigint);
   const startedAt = new Date().toISOString();
-  let accel: Accel = "kvm";
+  const accel: Accel = resolved.accel;
   let result;
   try {
     if (vmm === "firecracker") {
@@ -73,9 +77,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
         tap?.remove();
       }
     } else {
-      const resolved = resolveAccel(project.config.vm.accel);
-      accel = resolved.accel;
-      if (resolved.note) opts.note(resolved.note);
+      if ("note" in resolved && resolved.note) opts.note(resolved.note);
       writeFileSync(join(dir, "vmm.json"), JSON.stringify({ vmm, accel, command: quoteCommand(qemuCommand({ ...common, accel })) }, null, 2));
       opts.note(`run ${id}: QEMU microvm, ${accel.toUpperCase()}`);
       for (const f of common.net?.forwards ?? []) opts.note(`network: http://127.0.0.1:${f.host} -> guest :${f.guest}`);
@@ -84,6 +86,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
+  learnFromBoot(vmm, accel, result.console);
   const outcome: RunResult["outcome"] = interrupted ? "interrupted" : result.timedOut ? "timeout" : result.end.kind === "exit" ? "exited" : "no-exit-line";
   const status = result.end.kind === "exit" ? result.end.status : null;
   const exitCode = outcome === "exited" ? status! : outcome === "timeout" ? 124 : outcome === "interrupted" ? 130 : 1;

@@ -57,7 +57,7 @@ describe("ukernel init", () => {
     const r = await ukernel(["run"], dir);
     assert.equal(r.exitCode, 0, r.stderr);
     // The kernel's one boot line, then the program.
-    assert.match(r.stdout, /^zigu \S+: boot \d+ us, gate (trap|syscall) \(probed\), tsc \d+ kHz \([^)]+\)\nhello from a Zigu workload\nslept at least 10 ms\nzigu: exit 0$/m);
+    assert.match(r.stdout, /^zigu \S+: boot \d+ us, gate (trap|syscall) \((probed|forced)\), tsc \d+ kHz \([^)]+\)\nhello from a Zigu workload\nslept at least 10 ms\nzigu: exit 0$/m);
     const a = await ukernel(["adapter"], dir);
     assert.equal(a.exitCode, 0, a.stderr);
     assert.match(a.stdout, /^hello from a Zigu workload$/m);
@@ -330,6 +330,33 @@ describe("errors a user can cause", () => {
       assert.equal(r.exitCode, 0, cmd);
       assert.match(r.stdout, new RegExp(`Usage: ukernel ${cmd}`));
     }
+  });
+});
+
+describe("what a run learns about the host", () => {
+  test("the first run's probed gate and kvmclock TSC frequency go on the next run's command line; ZIGU_HOST_CACHE=off probes again", async () => {
+    const dir = await initProject();
+    const env = { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), "zigu-cache-")) };
+    const first = await ukernel(["run"], dir, env);
+    assert.equal(first.exitCode, 0, first.stderr);
+    const m = /^zigu \S+: boot \d+ us, gate (trap|syscall) \(probed\), tsc (\d+) kHz \(([^)]+)\)/m.exec(first.stdout);
+    assert.ok(m, first.stdout);
+    const facts = JSON.parse(readFileSync(join(env.XDG_CACHE_HOME, "zigu", "host.json"), "utf8"));
+    const mine = Object.values(facts)[0] as { gates: Record<string, string>; tscHz?: number };
+    assert.equal(Object.values(mine.gates)[0], m[1]);
+    const second = await ukernel(["run"], dir, env);
+    assert.equal(second.exitCode, 0, second.stderr);
+    assert.match(second.stdout, new RegExp(`gate ${m[1]} \\(forced\\)`), second.stdout);
+    if (m[3] === "kvmclock") assert.match(second.stdout, /tsc \d+ kHz \(zigu\.tsc_hz\)/, second.stdout);
+    const vmm = JSON.parse(readFileSync(join(dir, ".ukernel", "runs", readdirSync(join(dir, ".ukernel", "runs")).sort().at(-1)!, "vmm.json"), "utf8"));
+    assert.match(JSON.stringify(vmm), new RegExp(`zigu\\.gate=${m[1]}`));
+    const off = await ukernel(["run"], dir, { ...env, ZIGU_HOST_CACHE: "off" });
+    assert.match(off.stdout, /gate (trap|syscall) \(probed\)/, off.stdout);
+    // A cache file that is not JSON is relearnt, not an error.
+    writeFileSync(join(env.XDG_CACHE_HOME, "zigu", "host.json"), "{not json");
+    const again = await ukernel(["run"], dir, env);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.match(again.stdout, /gate (trap|syscall) \(probed\)/, again.stdout);
   });
 });
 
