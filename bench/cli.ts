@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const init = await run(["node", cli, "init", dir], { timeoutMs: 60_000 });
   if (init.exitCode !== 0) throw new Error(init.stderr);
   const project = loadProject(dir);
-  const image = await pack(project, { release: false, progress: () => {} });
+  const image = await pack(project, { release: true, progress: () => {} });
   const accel = kvmUsable() ? "kvm" : "tcg";
   const viaCli: number[] = [];
   const bare: number[] = [];

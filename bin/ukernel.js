@@ -1,6 +1,51 @@
 #!/usr/bin/env node
-// The `ukernel` command (npx ukernel ...): runs the TypeScript CLI through tsx's loader.
-import { register } from "tsx/esm/api";
+// The `ukernel` command (npx ukernel ...). It runs the CLI bundled by esbuild into
+// .deps/cli/ukernel.mjs (npm packages left external), rebuilt in ~0.2 s whenever a source file is
+// newer than it: Node then starts the CLI without compiling TypeScript, ~0.5 s sooner than
+// through tsx's loader at every start. Where the bundle cannot be built or written (a read-only
+// checkout), the TypeScript runs through tsx as before.
+import { mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-register();
-await import("../src/cli.ts");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+process.env.ZIGU_CHECKOUT = root;
+const bundle = join(root, ".deps", "cli", "ukernel.mjs");
+
+/** The newest modification time of the .ts files under `dir`. */
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newest(p));
+    else if (e.name.endsWith(".ts")) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+async function bundled() {
+  const sources = Math.max(newest(join(root, "src")), newest(join(root, "abi")), statSync(join(root, "package-lock.json")).mtimeMs, statSync(fileURLToPath(import.meta.url)).mtimeMs);
+  try {
+    if (statSync(bundle).mtimeMs >= sources) return true;
+  } catch {
+    // not built yet
+  }
+  try {
+    const esbuild = await import("esbuild");
+    mkdirSync(dirname(bundle), { recursive: true });
+    const tmp = `${bundle}.${process.pid}.tmp`;
+    await esbuild.build({ entryPoints: [join(root, "src", "cli.ts")], bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", outfile: tmp, logLevel: "silent" });
+    renameSync(tmp, bundle); // whole or not at all, with several ukernel commands side by side
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (await bundled()) {
+  await import(pathToFileURL(bundle).href);
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  await import("../src/cli.ts");
+}

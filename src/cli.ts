@@ -2,7 +2,11 @@
  * The `ukernel` command: parses arguments and dispatches to src/commands/. User errors print as
  * one message and a hint, without a stack; bugs keep theirs.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, Option, CommanderError } from "commander";
+import { repoRoot } from "./zig.ts";
+import { abiVersion } from "../abi/spec.ts";
 import { UserError } from "./errors.ts";
 import { loadProject } from "./config.ts";
 import { init, type Runtime } from "./commands/init.ts";
@@ -26,6 +30,7 @@ function releaseKernel(o: { debug: boolean; release?: boolean }): boolean {
 function program(): Command {
   const p = new Command("ukernel")
     .description("Build and run Zigu workloads in microVMs")
+    .version(`ukernel ${JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version} (Zigu kernel ABI ${abiVersion})`, "-V, --version")
     .option("-C, --dir <dir>", "project directory", ".")
     .showHelpAfterError()
     .exitOverride();

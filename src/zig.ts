@@ -10,7 +10,9 @@ import { run } from "./proc.ts";
 import { UserError } from "./errors.ts";
 
 export const zigVersion = "0.17.0";
-export const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
+/** The Zigu checkout. bin/ukernel.js sets ZIGU_CHECKOUT: the CLI it runs is bundled into
+ * .deps/cli/, where import.meta.url says nothing about the checkout. */
+export const repoRoot = process.env.ZIGU_CHECKOUT ? resolve(process.env.ZIGU_CHECKOUT) : resolve(fileURLToPath(new URL("..", import.meta.url)));
 
 let cached: string[] | undefined;
 

@@ -10,7 +10,6 @@ import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, openSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { run } from "../proc.ts";
 import { repoRoot } from "../zig.ts";
 import { UserError } from "../errors.ts";
@@ -87,7 +86,7 @@ export async function syncStart(r: Remote): Promise<string> {
   if (rsyncWatcherPid(r) !== undefined) return "rsync watch loop already running";
   await rsyncOnce(r); // fail here, in the foreground, if ssh or rsync does not work
   const log = openSync(join(stateDir(r), "rsync.log"), "a");
-  const watcher = fileURLToPath(new URL("./rsync-watch.ts", import.meta.url));
+  const watcher = join(repoRoot, "src", "remote", "rsync-watch.ts"); // not import.meta: the CLI may run bundled
   // cwd: the Zigu checkout, where `--import tsx` resolves (the project folder may have no node_modules).
   const child = spawn(process.execPath, ["--import", "tsx", watcher, r.localDir], { detached: true, stdio: ["ignore", log, log], cwd: repoRoot });
   child.unref();

@@ -2,7 +2,7 @@
 // logs, exit statuses, and the errors a user can cause.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { createHash } from "node:crypto";
@@ -37,6 +37,18 @@ function edit(dir: string, file: string, from: string | RegExp, to: string): voi
   assert.notEqual(next, text, `${file}: nothing replaced`);
   writeFileSync(p, next);
 }
+
+describe("the ukernel command", () => {
+  test("--version names the CLI and the kernel ABI; the CLI runs bundled from .deps/cli, not compiled at each start", async () => {
+    const r = await ukernel(["--version"], newProject());
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^ukernel \d+\.\d+\.\d+ \(Zigu kernel ABI \d+\)$/m);
+    const bundle = join(repoRoot, ".deps", "cli", "ukernel.mjs");
+    assert.ok(existsSync(bundle), "no bundle after a run of bin/ukernel.js");
+    const newestSource = Math.max(...readdirSync(join(repoRoot, "src")).filter((f) => f.endsWith(".ts")).map((f) => statSync(join(repoRoot, "src", f)).mtimeMs));
+    assert.ok(statSync(bundle).mtimeMs >= newestSource, "the bundle is older than a source file it should have been rebuilt from");
+  });
+});
 
 describe("ukernel init", () => {
   test("writes ukernel.toml and a sample, and refuses to overwrite a project", async () => {
