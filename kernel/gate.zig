@@ -109,7 +109,7 @@ const Guest = struct {
         return if (have_rdrand) cpu.rdrand() else null;
     }
     /// The pointer checker: the page tables say ring 3 may touch (or write) all of the range.
-    pub fn userRangeOk(ptr: u64, len: u64, write: bool) bool {
+    pub inline fn userRangeOk(ptr: u64, len: u64, write: bool) bool {
         return paging.userRangeOk(ptr, len, write);
     }
     pub fn copyFromUser(addr: u64, dst: []u8) void {

@@ -251,7 +251,7 @@ pub fn userPhys(virt: u64) ?u64 {
 /// (userLeaves, unmapUserLargePage, dropUserTable: mem_unmap's) empties it first, and nothing
 /// changes a mapping's rights after the workload is loaded.
 const CachedPage = struct { virt: u64 = 0, phys: u64 = 0, writable: bool = false, large: bool = false };
-var page_cache: [8]CachedPage = @splat(.{});
+var page_cache: [32]CachedPage = @splat(.{});
 
 fn forgetUserPages() void {
     page_cache = @splat(.{});
@@ -273,9 +273,25 @@ pub fn userExecutable(addr: u64) bool {
     return leaf.entry.* & no_execute == 0;
 }
 
+/// The physical address of [addr, addr + len) when it lies in one page that page_cache holds (and
+/// ring 3 may write it, if `write`): the common case of a call's buffers, answered without a call.
+inline fn cachedSpan(addr: u64, len: u64, write: bool) ?u64 {
+    const base = addr & ~(layout.page_size - 1);
+    if (len == 0 or len > layout.page_size - (addr - base)) return null;
+    const slot = &page_cache[@intCast((base / layout.page_size) % page_cache.len)];
+    if (slot.virt != base or base == 0 or (write and !slot.writable)) return null;
+    return slot.phys + (addr - base);
+}
+
 /// Whether ring 3 may read (or write) every byte of [addr, addr + len). Overflow, kernel addresses
 /// and holes are all refused: this is the one check between a workload's pointer and the kernel.
-pub fn userRangeOk(addr: u64, len: u64, write: bool) bool {
+/// Inline for its fast path (one cached page: only user pages are ever cached).
+pub inline fn userRangeOk(addr: u64, len: u64, write: bool) bool {
+    if (cachedSpan(addr, len, write) != null) return true;
+    return userRangeWalk(addr, len, write);
+}
+
+noinline fn userRangeWalk(addr: u64, len: u64, write: bool) bool {
     if (len == 0) return true;
     const last = std.math.add(u64, addr, len - 1) catch return false;
     if (!isUser(addr) or !isUser(last)) return false;
@@ -293,6 +309,7 @@ pub fn userRangeOk(addr: u64, len: u64, write: bool) bool {
 /// through the kernel's identity map: the kernel never dereferences a user address, so SMAP stays
 /// on without `stac`/`clac` (which kill a kvm-pvm guest in ring 0).
 pub fn copyFromUser(addr: u64, dst: []u8) void {
+    if (cachedSpan(addr, dst.len, false)) |phys| return mem_bytes.copy(dst, @as([*]const u8, @ptrFromInt(phys))[0..dst.len]);
     var done: usize = 0;
     while (done < dst.len) {
         const chunk = userChunk(addr + done, dst.len - done);
@@ -302,6 +319,7 @@ pub fn copyFromUser(addr: u64, dst: []u8) void {
 }
 
 pub fn copyToUser(addr: u64, src: []const u8) void {
+    if (cachedSpan(addr, src.len, true)) |phys| return mem_bytes.copy(@as([*]u8, @ptrFromInt(phys))[0..src.len], src);
     var done: usize = 0;
     while (done < src.len) {
         const chunk = userChunk(addr + done, src.len - done);
