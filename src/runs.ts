@@ -24,7 +24,9 @@ export function runsDir(projectDir: string): string {
 }
 
 export function newRun(projectDir: string): { id: string; dir: string } {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  // Milliseconds in the stamp: ids sort by start time, also for two runs in the same second
+  // (`logs` and `runs` take the latest by that order; the suffix only keeps ids apart).
+  const stamp = new Date().toISOString().replace(/[-:.]/g, "").replace("T", "-").slice(0, 18);
   const id = `${stamp}-${randomBytes(2).toString("hex")}`;
   const dir = join(runsDir(projectDir), id);
   mkdirSync(dir, { recursive: true });

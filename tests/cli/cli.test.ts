@@ -360,7 +360,10 @@ describe("what a run learns about the host", () => {
     assert.equal(second.exitCode, 0, second.stderr);
     assert.match(second.stdout, new RegExp(`gate ${m[1]} \\(forced\\)`), second.stdout);
     if (m[3] === "kvmclock") assert.match(second.stdout, /tsc \d+ kHz \(zigu\.tsc_hz\)/, second.stdout);
-    const vmm = JSON.parse(readFileSync(join(dir, ".ukernel", "runs", readdirSync(join(dir, ".ukernel", "runs")).sort().at(-1)!, "vmm.json"), "utf8"));
+    // The second run's own record (two runs can start in the same second: ids do not sort by time).
+    const id = /\[ukernel\] run (\S+): /.exec(second.stderr)?.[1];
+    assert.ok(id, second.stderr);
+    const vmm = JSON.parse(readFileSync(join(dir, ".ukernel", "runs", id, "vmm.json"), "utf8"));
     assert.match(JSON.stringify(vmm), new RegExp(`zigu\\.gate=${m[1]}`));
     const off = await ukernel(["run"], dir, { ...env, ZIGU_HOST_CACHE: "off" });
     assert.match(off.stdout, /gate (trap|syscall) \(probed\)/, off.stdout);
