@@ -175,25 +175,11 @@ pub fn build(b: *std.Build) void {
     kernel.bundle_ubsan_rt = false;
     b.installArtifact(kernel);
 
-    // The boot benchmark's baseline: a few instructions that print one byte and reset the VM.
-    const stub_mod = b.createModule(.{ .target = kernel_target, .optimize = .small, .code_model = .kernel, .pic = false });
-    stub_mod.addAssemblyFile(b.path("bench/stub/stub.S"));
-    const stub = b.addExecutable(.{ .name = "pvh-stub.elf", .root_module = stub_mod, .use_llvm = true, .use_lld = true });
-    stub.setLinkerScript(b.path("bench/stub/linker.ld"));
-    stub.entry = .{ .symbol_name = "_start32" };
-    stub.bundle_compiler_rt = false;
-    stub.bundle_ubsan_rt = false;
+    // The benchmarks' baselines: the boot's (prints one byte, resets the VM) and the density's
+    // (prints one byte, halts for ever).
     const stub_step = b.step("stub", "Build the minimal PVH stubs: the boot benchmark's baseline and the density benchmark's (idle)");
-    stub_step.dependOn(&b.addInstallArtifact(stub, .{}).step);
-    // The density benchmark's baseline: prints one byte and halts for ever.
-    const idle_stub_mod = b.createModule(.{ .target = kernel_target, .optimize = .small, .code_model = .kernel, .pic = false });
-    idle_stub_mod.addAssemblyFile(b.path("bench/stub/idle.S"));
-    const idle_stub = b.addExecutable(.{ .name = "pvh-idle-stub.elf", .root_module = idle_stub_mod, .use_llvm = true, .use_lld = true });
-    idle_stub.setLinkerScript(b.path("bench/stub/linker.ld"));
-    idle_stub.entry = .{ .symbol_name = "_start32" };
-    idle_stub.bundle_compiler_rt = false;
-    idle_stub.bundle_ubsan_rt = false;
-    stub_step.dependOn(&b.addInstallArtifact(idle_stub, .{}).step);
+    stub_step.dependOn(&b.addInstallArtifact(addStub(b, kernel_target, "pvh-stub.elf", "bench/stub/stub.S"), .{}).step);
+    stub_step.dependOn(&b.addInstallArtifact(addStub(b, kernel_target, "pvh-idle-stub.elf", "bench/stub/idle.S"), .{}).step);
 
     // libukernel_abi.so: the same ABI on the host (host/lib.zig over the kernel's pure core), for local runs.
     const host_mod = b.createModule(.{
@@ -233,6 +219,18 @@ pub fn build(b: *std.Build) void {
 
 /// The C functions of include/ukernel_abi.h for a guest workload (user/ukernel_abi_guest.zig);
 /// `net`: the network library (runtime/net) is linked and sees the folded calls first.
+/// A bare PVH guest from one assembly file (bench/stub/).
+fn addStub(b: *std.Build, target: std.Build.ResolvedTarget, name: []const u8, source: []const u8) *std.Build.Step.Compile {
+    const mod = b.createModule(.{ .target = target, .optimize = .small, .code_model = .kernel, .pic = false });
+    mod.addAssemblyFile(b.path(source));
+    const exe = b.addExecutable(.{ .name = name, .root_module = mod, .use_llvm = true, .use_lld = true });
+    exe.setLinkerScript(b.path("bench/stub/linker.ld"));
+    exe.entry = .{ .symbol_name = "_start32" };
+    exe.bundle_compiler_rt = false;
+    exe.bundle_ubsan_rt = false;
+    return exe;
+}
+
 fn guestCAbi(b: *std.Build, user_lib: *std.Build.Module, target: std.Build.ResolvedTarget, optimize: std.lang.Optimize, net: bool) *std.Build.Module {
     const m = b.createModule(.{ .root_source_file = b.path("user/ukernel_abi_guest.zig"), .target = target, .optimize = optimize });
     m.addImport("zigu", user_lib);

@@ -9,11 +9,12 @@
  * Usage: npm run bench (all of it), or: npx tsx bench/density.ts [--vms N] [--window S]
  */
 import { parseArgs } from "node:util";
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { buildKernel, releaseOptimize } from "../src/zig.ts";
+import { cpuSeconds } from "../src/proc.ts";
 import { kvmUsable, qemuCommand, type Accel } from "../src/vmm/qemu.ts";
 import { firecrackerConfig, firecrackerVersion } from "../src/vmm/firecracker.ts";
 
@@ -35,7 +36,6 @@ if (!Number.isFinite(windowS) || windowS <= 0) throw new Error(`--window ${value
 
 const memMiB = 128;
 const readyTimeoutMs = 120_000;
-const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 interface Vm {
   child: ChildProcess;
@@ -84,12 +84,6 @@ function kib(pid: number, field: "Rss" | "Pss"): number {
   return Number(m[1]);
 }
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the line)
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 interface Row { readyS: number; perSecond: number; rssMiB: number; pssMiB: number; cpuPct: number }
@@ -104,9 +98,9 @@ async function measure(make: () => Vm): Promise<Row> {
     const pids = vms.map((v) => v.child.pid!);
     const rss = pids.map((p) => kib(p, "Rss") / 1024);
     const pss = pids.map((p) => kib(p, "Pss") / 1024);
-    const before = pids.map(cpuTicks);
+    const before = pids.map(cpuSeconds);
     await new Promise((r) => setTimeout(r, windowS * 1000));
-    const cpu = pids.map((p, i) => ((cpuTicks(p) - before[i]!) / clockTicks / windowS) * 100);
+    const cpu = pids.map((p, i) => ((cpuSeconds(p) - before[i]!) / windowS) * 100);
     return { readyS, perSecond: count / readyS, rssMiB: median(rss), pssMiB: median(pss), cpuPct: median(cpu) };
   } finally {
     for (const v of vms) {

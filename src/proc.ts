@@ -3,7 +3,8 @@
  * optionally streams output, applies a timeout and kills the whole process group when it expires
  * or when this process exits, so no VM outlives its test.
  */
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export interface RunOptions {
   cwd?: string;
@@ -40,6 +41,16 @@ function killGroup(pid: number): void {
 }
 
 /** Kills every process group still running (Ctrl-C: stop the VM, keep what it printed). */
+let clockTicks: number | undefined;
+
+/** CPU seconds a process has used (utime + stime from /proc/<pid>/stat, all its threads). */
+export function cpuSeconds(pid: number): number {
+  clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks; // fields 14 and 15 of the line
+}
+
 export function killAll(): void {
   for (const pid of live) killGroup(pid);
 }

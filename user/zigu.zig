@@ -176,7 +176,8 @@ pub fn clockFromPage(clock: u32) ?i64 {
     return null;
 }
 
-fn rdtsc() u64 {
+/// The TSC, read in ring 3 (open there on every platform: docs/kernel-abi.md, CAP_TIME).
+pub fn rdtsc() u64 {
     var lo: u32 = undefined;
     var hi: u32 = undefined;
     asm volatile ("rdtsc"

@@ -34,21 +34,40 @@ pub const Args = struct {
         }
     }
 
+    /// The words in order: the parsed ones, or the line split again when it had too many.
+    const Words = struct {
+        args: *const Args,
+        index: usize = 0,
+        split: std.mem.TokenIterator(u8, .any),
+
+        fn next(self: *Words) ?[]const u8 {
+            if (self.args.overflow) return self.split.next();
+            if (self.index == self.args.count) return null;
+            self.index += 1;
+            return self.args.words[self.index - 1];
+        }
+    };
+
+    fn wordsOf(self: *const Args) Words {
+        return .{ .args = self, .split = std.mem.tokenizeAny(u8, self.line, " \t\n") };
+    }
+
     /// The value of the last `key=value` word for `key`, or null.
     pub fn get(self: *const Args, key: []const u8) ?[]const u8 {
-        if (self.overflow) return cmdlineGet(self.line, key);
         var found: ?[]const u8 = null;
-        for (self.words[0..self.count]) |word| {
+        var words = self.wordsOf();
+        while (words.next()) |word| {
             if (word.len > key.len and word[key.len] == '=' and std.mem.eql(u8, word[0..key.len], key)) found = word[key.len + 1 ..];
         }
         return found;
     }
 
+    /// Every virtio_mmio.device= entry, in command-line order.
     pub fn virtioDevices(self: *const Args, out: *[max_virtio_devices]VirtioMmio) Error![]VirtioMmio {
-        if (self.overflow) return cmdlineVirtioDevices(self.line, out);
         var count: usize = 0;
         const key = "virtio_mmio.device=";
-        for (self.words[0..self.count]) |word| {
+        var words = self.wordsOf();
+        while (words.next()) |word| {
             if (!std.mem.startsWith(u8, word, key)) continue;
             if (count == max_virtio_devices) return error.TooManyDevices;
             out[count] = try parseVirtioMmio(word[key.len..]);
@@ -62,19 +81,10 @@ fn isSpace(c: u8) bool {
     return c == ' ' or c == '\t' or c == '\n';
 }
 
-/// The value of the last `key=value` token for `key`, or null.
-pub const get = cmdlineGet;
-pub const virtioDevices = cmdlineVirtioDevices;
-
-fn cmdlineGet(cmdline: []const u8, key: []const u8) ?[]const u8 {
-    var found: ?[]const u8 = null;
-    var it = std.mem.tokenizeAny(u8, cmdline, " \t\n");
-    while (it.next()) |token| {
-        if (token.len > key.len and std.mem.startsWith(u8, token, key) and token[key.len] == '=') {
-            found = token[key.len + 1 ..];
-        }
-    }
-    return found;
+/// The value of the last `key=value` token for `key`, or null: Args's lookup over the unsplit line.
+pub fn get(cmdline: []const u8, key: []const u8) ?[]const u8 {
+    const args = Args{ .line = cmdline, .overflow = true };
+    return args.get(key);
 }
 
 pub const VirtioMmio = struct { base: u64, size: u64, irq: u32 };
@@ -103,18 +113,10 @@ pub fn parseVirtioMmio(spec: []const u8) Error!VirtioMmio {
     return .{ .base = base, .size = size << shift, .irq = irq };
 }
 
-/// Every virtio_mmio.device= entry, in command-line order.
-fn cmdlineVirtioDevices(cmdline: []const u8, out: *[max_virtio_devices]VirtioMmio) Error![]VirtioMmio {
-    var count: usize = 0;
-    var it = std.mem.tokenizeAny(u8, cmdline, " \t\n");
-    const key = "virtio_mmio.device=";
-    while (it.next()) |token| {
-        if (!std.mem.startsWith(u8, token, key)) continue;
-        if (count == max_virtio_devices) return error.TooManyDevices;
-        out[count] = try parseVirtioMmio(token[key.len..]);
-        count += 1;
-    }
-    return out[0..count];
+/// Every virtio_mmio.device= entry, in command-line order: Args's over the unsplit line.
+pub fn virtioDevices(cmdline: []const u8, out: *[max_virtio_devices]VirtioMmio) Error![]VirtioMmio {
+    const args = Args{ .line = cmdline, .overflow = true };
+    return args.virtioDevices(out);
 }
 
 test "get returns the last value of a key and ignores prefixes" {

@@ -4,15 +4,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { accelerators, kernel } from "./harness.ts";
 import { qemuCommand, type Accel } from "../../src/vmm/qemu.ts";
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
+import { cpuSeconds } from "../../src/proc.ts";
 
 /** Boots `workload`, waits for `marker`, then returns the VMM's CPU share over `windowMs`. */
 async function cpuShare(accel: Accel, workload: string, marker: string, windowMs: number): Promise<number> {
@@ -36,10 +30,9 @@ async function cpuShare(accel: Accel, workload: string, marker: string, windowMs
       });
     });
     const t0 = performance.now();
-    const c0 = cpuTicks(child.pid!);
+    const c0 = cpuSeconds(child.pid!);
     await new Promise((r) => setTimeout(r, windowMs));
-    const ticks = cpuTicks(child.pid!) - c0;
-    return ticks / 100 / ((performance.now() - t0) / 1000); // CLK_TCK is 100 on Linux x86-64
+    return (cpuSeconds(child.pid!) - c0) / ((performance.now() - t0) / 1000);
   } finally {
     child.kill("SIGKILL");
   }

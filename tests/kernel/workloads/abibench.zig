@@ -10,15 +10,7 @@ const call_rounds = 2000;
 const timer_rounds = 200;
 const timer_delay_ns = 1_000_000;
 
-fn tsc() u64 {
-    var lo: u32 = undefined;
-    var hi: u32 = undefined;
-    asm volatile ("rdtsc"
-        : [lo] "={eax}" (lo),
-          [hi] "={edx}" (hi),
-    );
-    return (@as(u64, hi) << 32) | lo;
-}
+const tsc = zigu.rdtsc;
 
 /// Median cycles of one call over `call_rounds` (ring-3 rdtsc: native even under kvm-pvm).
 fn medianCycles(nr: abi.Call, a0: u64) u64 {
