@@ -42,6 +42,7 @@ pub fn build(b: *std.Build) void {
         .{ .name = "exitcode", .path = "tests/kernel/workloads/exitcode.zig" },
         .{ .name = "hang", .path = "tests/kernel/workloads/hang.zig" },
         .{ .name = "idle", .path = "tests/kernel/workloads/idle.zig" },
+        .{ .name = "snapshot", .path = "tests/kernel/workloads/snapshot.zig" },
         .{ .name = "abi", .path = "tests/kernel/workloads/abi.zig" },
         .{ .name = "abibench", .path = "tests/kernel/workloads/abibench.zig" },
         .{ .name = "tasks", .path = "tests/kernel/workloads/tasks.zig" },

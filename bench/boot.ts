@@ -3,7 +3,9 @@
  * (ReleaseSafe) and ReleaseSmall kernels, and the release kernel given the gate and TSC frequency
  * as `ukernel run` gives them once it knows the host (zigu-release-given) (the last two differ by the checks kept), as a ratio against a minimal PVH stub (bench/stub/stub.S: prints one byte
  * and resets the VM) booted alternately in the same run; plus the kernel's own boot time and the
- * image sizes. Runs under TCG, under KVM when /dev/kvm works, and on Firecracker when it is on PATH.
+ * image sizes. Runs under TCG, under KVM when /dev/kvm works, and on Firecracker when it is on PATH,
+ * where the release kernel also starts from a snapshot taken at the sample's ready point
+ * (zigu-snapshot-start: a new Firecracker process restoring it, as `ukernel run --snapshot` does).
  * Machines are noisy: compare the ratios, not the absolute times.
  */
 import { parseArgs } from "node:util";
@@ -12,6 +14,9 @@ import { join } from "node:path";
 import { buildKernel, releaseOptimize, repoRoot, type KernelBuild } from "../src/zig.ts";
 import { bootQemu, kvmUsable, type Accel, type BootResult } from "../src/vmm/qemu.ts";
 import { bootFirecracker, firecrackerVersion } from "../src/vmm/firecracker.ts";
+import { createSnapshot, restoreSnapshot } from "../src/vmm/snapshot.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { loadedEnd } from "../src/elf.ts";
 
 const { values } = parseArgs({
@@ -24,7 +29,7 @@ if (values.help) {
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds}: expected a positive integer`);
 
-type Platform = { name: string; boot: (kernel: string, cmdline: string) => Promise<BootResult> };
+type Platform = { name: string; boot: (kernel: string, cmdline: string) => Promise<BootResult>; snapshots?: boolean };
 const timeoutMs = 60_000;
 const platforms: Platform[] = [];
 const qemuOn = (accel: Accel): Platform => ({
@@ -34,7 +39,7 @@ const qemuOn = (accel: Accel): Platform => ({
 platforms.push(qemuOn("tcg"));
 if (kvmUsable()) platforms.push(qemuOn("kvm"));
 const fc = firecrackerVersion();
-if (fc && kvmUsable()) platforms.push({ name: `firecracker-${fc}`, boot: (kernel, cmdline) => bootFirecracker({ kernel, cmdline, timeoutMs }) });
+if (fc && kvmUsable()) platforms.push({ name: `firecracker-${fc}`, boot: (kernel, cmdline) => bootFirecracker({ kernel, cmdline, timeoutMs }), snapshots: true });
 
 function stats(xs: number[]): { min: number; median: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
@@ -75,12 +80,18 @@ async function main(): Promise<void> {
     const gate = /gate (syscall|trap) \(probed\)/.exec(warm.console)?.[1];
     const khz = /tsc (\d+) kHz/.exec(warm.console)?.[1];
     if (!gate || !khz) throw new Error(`${p.name}: no boot line to learn from:\n${warm.console}`);
-    const subjectsHere = [...subjects, { name: "zigu-release-given", kernel: release.kernel, cmdline: `${hello} zigu.gate=${gate} zigu.tsc_hz=${Number(khz) * 1000}`, stub: false }];
+    const given = `${hello} zigu.gate=${gate} zigu.tsc_hz=${Number(khz) * 1000}`;
+    const subjectsHere: { name: string; kernel: string; cmdline: string; stub: boolean; restore?: boolean }[] = [...subjects, { name: "zigu-release-given", kernel: release.kernel, cmdline: given, stub: false }];
+    // Firecracker: the same workload started from a snapshot taken at its ready point (the hello
+    // sample calls `ready` before its line), from process start to exit, as `ukernel run --snapshot` does.
+    const snapRoot = mkdtempSync(join(tmpdir(), "zigu-bench-snap-"));
+    const snap = p.snapshots ? await createSnapshot(snapRoot, { kernel: release.kernel, cmdline: given, memMiB: 256 }, { timeoutMs }) : undefined;
+    if (snap) subjectsHere.push({ name: "zigu-snapshot-start", kernel: release.kernel, cmdline: given, stub: false, restore: true });
     const wall = new Map<string, number[]>(subjectsHere.map((s) => [s.name, []]));
     const guestUs = new Map<string, number[]>(subjectsHere.map((s) => [s.name, []]));
     for (let i = 0; i < rounds; i++) {
       for (const s of subjectsHere) {
-        const r = await p.boot(s.kernel, s.cmdline);
+        const r = s.restore ? await restoreSnapshot(snap!, { timeoutMs }) : await p.boot(s.kernel, s.cmdline);
         const ok = s.stub ? r.console.startsWith("Z") : r.end.kind === "exit" && r.end.status === 0;
         if (r.timedOut || !ok) throw new Error(`${p.name}/${s.name}: boot failed:\n${r.console}\n${r.vmm.stderr}`);
         wall.get(s.name)!.push(r.wallMs);
@@ -100,6 +111,7 @@ async function main(): Promise<void> {
       console.log(`  ${s.name.padEnd(19)}${fmt(st.min)} ${fmt(st.median)} ${fmt(st.max)}  ${(st.median / base).toFixed(2).padStart(5)}x  ${guest === undefined ? "-" : `${guest.toFixed(1)} ms`}`);
     }
     (report.platforms as Record<string, unknown>)[p.name] = rows;
+    rmSync(snapRoot, { recursive: true, force: true });
   }
   const out = join(repoRoot, ".ukernel", "bench");
   mkdirSync(out, { recursive: true });

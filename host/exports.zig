@@ -157,3 +157,7 @@ export fn uk_dns_query(name: ?*const anyopaque, len: u64) callconv(.c) i64 {
 export fn uk_dns_result(query: u64, addrs: ?*anyopaque, max: u64) callconv(.c) i64 {
     return host.call(34, query, @intFromPtr(addrs), max, 0);
 }
+
+export fn uk_ready() callconv(.c) i64 {
+    return host.call(35, 0, 0, 0, 0);
+}

@@ -77,6 +77,10 @@ const Host = struct {
         var word: u64 = undefined;
         return if (getrandom(@ptrCast(&word), 8, 0) == 8) word else null;
     }
+    /// A host process is never snapshotted: the ready point returns at once.
+    pub fn ready() u64 {
+        return 0;
+    }
     /// The host cannot see which memory the caller owns: it refuses the first page (null) and
     /// ranges that wrap; anything else is the caller's promise, as with any C library.
     pub fn userRangeOk(ptr: u64, len: u64, _: bool) bool {

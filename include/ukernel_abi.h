@@ -109,6 +109,7 @@ typedef uint64_t uk_handle_t;
 #define UK_CALL_UDP_RECV_FROM 32
 #define UK_CALL_DNS_QUERY 33
 #define UK_CALL_DNS_RESULT 34
+#define UK_CALL_READY 35
 
 /* One io_poll result. */
 struct uk_event {
@@ -194,6 +195,8 @@ int64_t uk_udp_recv_from(uk_handle_t sock, void *buf, uint64_t len, void *from);
 int64_t uk_dns_query(const void *name, uint64_t len);
 /* The answer to a dns_query: writes up to `max` IPv4 addresses (10.0.2.2 is 0x0A000202) and returns how many; ERR_WOULD_BLOCK while the resolver has not answered, ERR_NOT_FOUND when the name has no address or the resolver never answered (10 s). Close the query handle when done. Needs UK_CAP_NET. */
 int64_t uk_dns_result(uk_handle_t query, void *addrs, uint64_t max);
+/* Declares the workload warm: the point a snapshot start resumes from. Returns 0 at once unless the launcher snapshots this run (`ukernel run --snapshot`, Firecracker: only the first call counts); then the VM is snapshotted inside the call, and each run restored from the snapshot returns from it with its restore count (1 or more), its clocks re-read and timers re-armed. The kernel's random bytes come from the CPU on every call; the workload must reseed any random state of its own when the result is above 0 (the JavaScript runtime reseeds Math.random). */
+int64_t uk_ready(void);
 
 /* In the guest, each kernel call straight through the gate, past the network library (which uses these). */
 #ifdef UK_GUEST_SYS
@@ -221,6 +224,7 @@ int64_t uk_sys_net_open(void);
 int64_t uk_sys_net_info(uk_handle_t dev, void *buf, uint64_t len);
 int64_t uk_sys_net_send(uk_handle_t dev, const struct uk_iovec *frames, uint64_t count);
 int64_t uk_sys_net_recv(uk_handle_t dev, const struct uk_iovec *frames, uint64_t count, void *lens);
+int64_t uk_sys_ready(void);
 #endif
 
 #ifdef __cplusplus

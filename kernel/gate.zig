@@ -16,6 +16,7 @@ const memory = @import("core/memory.zig");
 const layout = @import("layout.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const virtio_net = @import("devices/virtio/net.zig");
+const snapshot = @import("snapshot.zig");
 
 /// The network device, when the VM has one (main.zig sets it up before the workload runs).
 pub var net: ?*virtio_net.Net = null;
@@ -107,6 +108,9 @@ const Guest = struct {
     }
     pub fn randomWord() ?u64 {
         return if (have_rdrand) cpu.rdrand() else null;
+    }
+    pub fn ready() u64 {
+        return snapshot.ready();
     }
     /// The pointer checker: the page tables say ring 3 may touch (or write) all of the range.
     pub inline fn userRangeOk(ptr: u64, len: u64, write: bool) bool {
@@ -285,6 +289,8 @@ pub fn interrupt(vector: u64) void {
     if (vector == net_vector) {
         if (net) |d| d.ack();
         @as(*volatile bool, &net_irq).* = true;
+    } else if (vector == snapshot.vector) {
+        @as(*volatile bool, &snapshot.irq).* = true;
     }
     lapic.eoi();
 }

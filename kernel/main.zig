@@ -19,6 +19,7 @@ const virtio_net = @import("devices/virtio/net.zig");
 const ioapic = @import("devices/ioapic.zig");
 const netpolicy = @import("core/netpolicy.zig");
 const gate = @import("gate.zig");
+const snapshot = @import("snapshot.zig");
 const PageAllocator = @import("mem/page_alloc.zig").PageAllocator;
 const page_alloc = @import("mem/page_alloc.zig");
 const Heap = @import("mem/heap.zig").Heap;
@@ -354,6 +355,13 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     phase("policy");
     initNet(&chosen, virtio);
     phase("net");
+    if (command_line.get("zigu.snapshot")) |v| if (!std.mem.eql(u8, v, "0")) {
+        snapshot.verbose = verbose;
+        snapshot.init(virtio) catch |err| switch (err) {
+            error.NoVmClock => fail("zigu.snapshot=1: no VMClock device at 0x{x} (snapshot starts need Firecracker 1.14 or later)", .{snapshot.vmclock_addr}),
+            error.NoSuchPin => fail("zigu.snapshot=1: no I/O APIC pin for the VMGenID and VMClock interrupts", .{}),
+        };
+    };
 
     cpu.initSyscall();
     cpu.enableUserSse();

@@ -262,6 +262,14 @@ pub fn initWall(launcher_epoch_ns: ?u64) void {
 
 var rtc_unread = false;
 
+/// The wall clock is `epoch_now_ns` now (the launcher's clock, after a snapshot restore: the TSC
+/// may have run on through the downtime, or been restored to the snapshot's value).
+pub fn setWallNow(epoch_now_ns: u64) void {
+    epoch_at_boot_ns = epoch_now_ns -| nowNs();
+    rtc_unread = false;
+    wall_source = "launcher";
+}
+
 pub fn wallNs() ?u64 {
     if (epoch_at_boot_ns == null and rtc_unread) {
         rtc_unread = false;

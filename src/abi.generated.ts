@@ -97,6 +97,7 @@ export const calls = {
   udp_recv_from: { nr: 32, cap: CAP_NET },
   dns_query: { nr: 33, cap: CAP_NET },
   dns_result: { nr: 34, cap: CAP_NET },
+  ready: { nr: 35, cap: null },
 } as const;
 
 export const errorNames: Record<number, string> = {
@@ -223,4 +224,5 @@ export const ffiPrototypes: Record<string, string> = {
   udp_recv_from: "int64_t uk_udp_recv_from(uint64_t sock, _Out_ uint8_t *buf, uint64_t len, _Out_ uint64_t *from)",
   dns_query: "int64_t uk_dns_query(const char *name, uint64_t len)",
   dns_result: "int64_t uk_dns_result(uint64_t query, _Out_ uint32_t *addrs, uint64_t max)",
+  ready: "int64_t uk_ready()",
 };

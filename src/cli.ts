@@ -78,15 +78,17 @@ function program(): Command {
     })
     .option("--debug", "run the Debug kernel instead of the ReleaseSafe one", false)
     .option("--verbose", "the kernel's boot details (image, clock, protections, boot phases, gate) instead of its one boot line", false)
+    .option("--snapshot", "start from a snapshot taken at the workload's ready point, before its first line runs (Firecracker; made on the first run and whenever the image changes, kept in .ukernel/snapshots)", false)
     .addOption(new Option("--release", "the default (kept for older scripts)").hideHelp())
     .option("--json", "no console on stdout; the run's result as JSON at the end", false)
-    .action(async (o: { vmm?: "qemu" | "firecracker"; timeout?: number; debug: boolean; release?: boolean; verbose: boolean; json: boolean }) => {
+    .action(async (o: { vmm?: "qemu" | "firecracker"; timeout?: number; debug: boolean; release?: boolean; verbose: boolean; snapshot: boolean; json: boolean }) => {
       const project = loadProject(p.opts().dir);
       const r = await runProject(project, {
         vmm: o.vmm,
         timeoutS: o.timeout,
         release: releaseKernel(o),
         verbose: o.verbose,
+        snapshot: o.snapshot,
         onConsole: o.json ? () => {} : out,
         note: o.json ? () => {} : note,
       });

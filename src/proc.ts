@@ -16,6 +16,10 @@ export interface RunOptions {
   onStderr?: (chunk: string) => void;
   /** Resolve early, and kill the process, once this returns true for the stdout seen so far. */
   stopWhen?: (stdout: string) => boolean;
+  /** Kills the process group when aborted. */
+  signal?: AbortSignal;
+  /** A file descriptor for the child's stdin (default: none, /dev/null). */
+  stdin?: number;
 }
 
 export interface RunResult {
@@ -77,7 +81,7 @@ export function run(command: readonly string[], opts: RunOptions): Promise<RunRe
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       detached: true, // own process group: a timeout kills the VMM and anything it started
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [opts.stdin ?? "ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
@@ -88,6 +92,11 @@ export function run(command: readonly string[], opts: RunOptions): Promise<RunRe
       timedOut = true;
       if (pid !== undefined) killGroup(pid);
     }, opts.timeoutMs);
+    const onAbort = () => {
+      if (pid !== undefined) killGroup(pid);
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
     child.stdout.on("data", (chunk: string) => {
@@ -106,6 +115,7 @@ export function run(command: readonly string[], opts: RunOptions): Promise<RunRe
     });
     child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
       if (pid !== undefined) live.delete(pid);
       resolve({
         command: [...command],

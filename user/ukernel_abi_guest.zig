@@ -213,3 +213,11 @@ export fn uk_net_recv(dev: u64, frames: ?*const anyopaque, count: u64, lens: ?*a
 export fn uk_sys_net_recv(dev: u64, frames: ?*const anyopaque, count: u64, lens: ?*anyopaque) callconv(.c) i64 {
     return gate(23, dev, @intFromPtr(frames), count, @intFromPtr(lens));
 }
+
+export fn uk_ready() callconv(.c) i64 {
+    return gate(35, 0, 0, 0, 0);
+}
+
+export fn uk_sys_ready() callconv(.c) i64 {
+    return gate(35, 0, 0, 0, 0);
+}

@@ -191,6 +191,12 @@ pub fn nowNs() u64 {
     return clockNow(abi.clock_monotonic) catch 0;
 }
 
+/// The snapshot start's ready point (`ready`, docs/snapshots.md): 0, or how often this VM has been
+/// restored from a snapshot taken inside this call; then reseed any random state of your own.
+pub fn ready() u64 {
+    return call(.ready, 0, 0, 0) catch 0;
+}
+
 pub fn timerCreate() Error!Handle {
     return call(.timer_create, 0, 0, 0);
 }

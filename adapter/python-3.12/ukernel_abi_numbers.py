@@ -100,6 +100,7 @@ CALLS = {
     "udp_recv_from": (32, CAP_NET),
     "dns_query": (33, CAP_NET),
     "dns_result": (34, CAP_NET),
+    "ready": (35, None),
 }
 
 ERROR_NAMES = {
@@ -256,4 +257,5 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "udp_recv_from": ("u64", "ptr", "u64", "ptr"),
     "dns_query": ("ptr", "u64"),
     "dns_result": ("u64", "ptr", "u64"),
+    "ready": (),
 }

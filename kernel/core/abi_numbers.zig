@@ -103,6 +103,8 @@ pub const Call = enum(u64) {
     net_send = 22,
     /// Receives up to `count` frames into the buffers (each at least MAX_FRAME_BYTES), their lengths into `lens`; returns how many (0: none waiting). Frames the network policy refuses never arrive (they are counted).
     net_recv = 23,
+    /// Declares the workload warm: the point a snapshot start resumes from. Returns 0 at once unless the launcher snapshots this run (`ukernel run --snapshot`, Firecracker: only the first call counts); then the VM is snapshotted inside the call, and each run restored from the snapshot returns from it with its restore count (1 or more), its clocks re-read and timers re-armed. The kernel's random bytes come from the CPU on every call; the workload must reseed any random state of its own when the result is above 0 (the JavaScript runtime reseeds Math.random).
+    ready = 35,
     _,
 
     /// The capability that must be active for this call, or null.
@@ -132,6 +134,7 @@ pub const Call = enum(u64) {
             .net_info => .net,
             .net_send => .net,
             .net_recv => .net,
+            .ready => null,
             _ => null,
         };
     }

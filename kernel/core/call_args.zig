@@ -314,5 +314,12 @@ pub fn Decoder(comptime V: type) type {
             return .{ .dev = dev, .frames = frames, .count = count, .lens = lens };
         }
 
+        pub const Ready = struct {
+        };
+
+        pub fn ready(_: Raw) DecodeError!Ready {
+            return .{};
+        }
+
     };
 }

@@ -45,6 +45,8 @@ const checked: Proof = .{ .checked = true };
 /// Platform: a namespace with
 ///   nowNs() u64; wallNs() ?u64; sleepUntil(deadline_ns: u64) void; consoleWrite([]const u8) void;
 ///   randomWord() ?u64 (null: unavailable);
+///   ready() u64 (the snapshot start's ready point: 0, or how often this VM was restored from a
+///   snapshot taken there);
 ///   userRangeOk(ptr, len, write: bool) bool (the pointer checker: all of it the caller's, and
 ///   writable when asked); copyFromUser(addr, dst: []u8) void and copyToUser(addr, src) void
 ///   (only ever on ranges userRangeOk accepted);
@@ -195,6 +197,11 @@ pub fn Calls(comptime Platform: type) type {
                 .net_info => value(try netInfo(try D.net_info(r))),
                 .net_send => value(try netSend(try D.net_send(r))),
                 .net_recv => value(try netRecv(try D.net_recv(r))),
+                .ready => blk: {
+                    const restores = Platform.ready();
+                    publishClock(); // a restore re-read the wall clock
+                    break :blk value(@intCast(restores & std.math.maxInt(i63)));
+                },
                 _ => comptime unreachable,
             };
         }
@@ -529,6 +536,9 @@ const TestPlatform = struct {
     pub fn consoleWrite(_: []const u8) void {}
     pub fn randomWord() ?u64 {
         return 0x5eed;
+    }
+    pub fn ready() u64 {
+        return 0;
     }
     pub fn userRangeOk(ptr: u64, len: u64, _: bool) bool {
         return ptr >= memory_base and len <= memory.len and ptr - memory_base <= memory.len - len;

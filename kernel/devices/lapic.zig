@@ -84,3 +84,17 @@ pub fn sleepUntil(deadline_ns: u64, wake: *volatile bool) void {
     }
     write(reg_initial_count, 0);
 }
+
+/// Halts until an interrupt sets `wake` or about `max_ns` pass, whichever comes first, and leaves
+/// the one-shot stopped. After a snapshot restore KVM resumes the one-shot from the count it had
+/// when saved, not from any deadline of the kernel's: writing the initial count here (and in
+/// every sleepUntil) is what re-arms it.
+pub fn haltFor(max_ns: u64, wake: *volatile bool) void {
+    std.debug.assert(ticks_per_ms > 0);
+    if (!wake.*) {
+        const ticks = @max(1, @min(max_ns, max_sleep_ns) * ticks_per_ms / 1_000_000);
+        write(reg_initial_count, @intCast(@min(ticks, 0xFFFF_FFFF)));
+        asm volatile ("sti; hlt; cli" ::: .{ .memory = true });
+    }
+    write(reg_initial_count, 0);
+}

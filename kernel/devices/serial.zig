@@ -1,4 +1,5 @@
-//! COM1 (0x3f8): the console on QEMU microvm and Firecracker. Output only.
+//! COM1 (0x3f8): the console on QEMU microvm and Firecracker. Output, and input polled only where
+//! the kernel waits for a line from the launcher (snapshot.zig: the wall clock after a restore).
 const std = @import("std");
 const cpu = @import("../arch/x86_64/cpu.zig");
 
@@ -23,7 +24,9 @@ pub fn init() void {
     cpu.outb(com1 + 2, 0xC7); // FIFO on, cleared
 }
 
-/// Line status bits: the transmit FIFO is empty (more may go in), and everything has gone out.
+/// Line status bits: a received byte waits; the transmit FIFO is empty (more may go in), and
+/// everything has gone out.
+const lsr_data_ready: u8 = 0x01;
 const lsr_thr_empty: u8 = 0x20;
 const lsr_tx_empty: u8 = 0x40;
 
@@ -70,4 +73,10 @@ pub fn print(comptime fmt: []const u8, args: anytype) void {
         return;
     };
     write(text);
+}
+
+/// A received byte, if one waits (no interrupt: the caller polls).
+pub fn readByte() ?u8 {
+    if (cpu.inb(com1 + 5) & lsr_data_ready == 0) return null;
+    return cpu.inb(com1);
 }

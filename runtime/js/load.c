@@ -64,7 +64,7 @@ static const char *check_header(const uint8_t *p, size_t len, char *why, size_t 
     return NULL;
 }
 
-static JSValue load_bytecode(JSContext *ctx, const uint8_t *p, size_t len, const char *filename) {
+static JSValue load_bytecode(JSContext *ctx, const uint8_t *p, size_t len, const char *filename, void (*before_run)(JSContext *)) {
     char why[160];
     const char *bad = check_header(p, len, why, sizeof why);
     if (bad) refuse(filename, bad);
@@ -80,6 +80,7 @@ static JSValue load_bytecode(JSContext *ctx, const uint8_t *p, size_t len, const
         JS_FreeValue(ctx, module);
         return JS_EXCEPTION;
     }
+    if (before_run) before_run(ctx);
     return JS_EvalFunction(ctx, module);
 }
 
@@ -89,8 +90,13 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 /* runtime.c's one entry into the program: `filename` names the file it came from (main.qjbc is
- * bytecode; anything else is source, which JS_Eval wants NUL-terminated at source[len]). */
-JSValue zigu_js_load(JSContext *ctx, const char *program, size_t len, const char *filename) {
-    if (ends_with(filename, ".qjbc")) return load_bytecode(ctx, (const uint8_t *)program, len, filename);
-    return JS_Eval(ctx, program, len, filename, JS_EVAL_TYPE_MODULE);
+ * bytecode; anything else is source, which JS_Eval wants NUL-terminated at source[len]).
+ * `before_run`, if given, runs once the program is read and before any of it runs: the ready
+ * point (runtime.c). */
+JSValue zigu_js_load(JSContext *ctx, const char *program, size_t len, const char *filename, void (*before_run)(JSContext *)) {
+    if (ends_with(filename, ".qjbc")) return load_bytecode(ctx, (const uint8_t *)program, len, filename, before_run);
+    JSValue module = JS_Eval(ctx, program, len, filename, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+    if (JS_IsException(module)) return module;
+    if (before_run) before_run(ctx);
+    return JS_EvalFunction(ctx, module);
 }

@@ -31,6 +31,9 @@ static uint64_t now_ns(void) {
  * deadline counts from when it is created, an interval's next one from the phase's time. */
 static uint64_t loop_ns;
 
+/* How often this VM was restored from a snapshot taken at the ready point (0: a cold start). */
+static int64_t restores;
+
 /* ---- timers -------------------------------------------------------------------------------- */
 
 #define MAX_TIMERS 4096
@@ -402,6 +405,11 @@ static JSValue js_caps(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
     return JS_NewUint32(ctx, caps_active);
 }
 
+static JSValue js_restores(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val; (void)argc; (void)argv;
+    return JS_NewInt64(ctx, restores);
+}
+
 static JSValue js_cap_drop(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     (void)this_val;
     uint32_t kind;
@@ -618,6 +626,7 @@ static void install_globals(JSContext *ctx) {
     add_fn(ctx, native, "random", js_random, 1);
     add_fn(ctx, native, "caps", js_caps, 0);
     add_fn(ctx, native, "capDrop", js_cap_drop, 1);
+    add_fn(ctx, native, "restores", js_restores, 0);
     add_fn(ctx, native, "file", js_file, 1);
     add_fn(ctx, native, "exit", js_exit, 1);
     add_fn(ctx, native, "requestTicks", js_request_ticks, 0);
@@ -650,12 +659,89 @@ void zigu_js_enter_capabilities(void) { /* main.zig calls it first */
     if (uk_cap_enter(handles, count) >= 0) caps_active = kinds;
 }
 
-JSValue zigu_js_load(JSContext *ctx, const char *program, size_t len, const char *filename); /* load.c */
+JSValue zigu_js_load(JSContext *ctx, const char *program, size_t len, const char *filename, void (*before_run)(JSContext *)); /* load.c */
+
+/* ---- Math.random and the ready point ------------------------------------------------------- */
+
+/* Math.random is xorshift128+ (V8's) over a state seeded from the CPU's generator, replacing the
+ * engine's, which QuickJS seeds from the clock once per context and offers no way to reseed. A
+ * snapshot start resumes many clones from one memory image: each reseeds at the ready point, so no
+ * two share a sequence. */
+static uint64_t rng_s0, rng_s1;
+
+static int have_rdrand(void) {
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    return (c >> 30) & 1;
+}
+
+/* 64 random bits: rdrand (open to ring 3), else the random call (CAP_RANDOM), else the TSC
+ * stirred (never reached on the VMMs Zigu runs on; still differs between clones). */
+static uint64_t seed_word(void) {
+    if (have_rdrand()) {
+        for (int i = 0; i < 32; i++) {
+            uint64_t v;
+            unsigned char ok;
+            __asm__ volatile("rdrand %0; setc %1" : "=r"(v), "=qm"(ok));
+            if (ok) return v;
+        }
+    }
+    uint64_t w;
+    if (uk_random(&w, sizeof w) == (int64_t)sizeof w) return w;
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    uint64_t z = ((uint64_t)hi << 32 | lo) + 0x9e3779b97f4a7c15ull; /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void reseed_math_random(void) {
+    do {
+        rng_s0 = seed_word();
+        rng_s1 = seed_word();
+    } while (rng_s0 == 0 && rng_s1 == 0);
+}
+
+static JSValue js_math_random(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    (void)this_val, (void)argc, (void)argv;
+    uint64_t s1 = rng_s0;
+    const uint64_t s0 = rng_s1;
+    rng_s0 = s0;
+    s1 ^= s1 << 23;
+    s1 ^= s1 >> 17;
+    s1 ^= s0;
+    s1 ^= s0 >> 26;
+    rng_s1 = s1;
+    return JS_NewFloat64(ctx, (double)((rng_s0 + rng_s1) >> 11) * 0x1.0p-53);
+}
+
+static void install_math_random(JSContext *ctx) {
+    reseed_math_random();
+    JSValue global = JS_GetGlobalObject(ctx);
+    JSValue math = JS_GetPropertyStr(ctx, global, "Math");
+    JS_DefinePropertyValueStr(ctx, math, "random", JS_NewCFunction(ctx, js_math_random, "random", 0), JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
+    JS_FreeValue(ctx, math);
+    JS_FreeValue(ctx, global);
+}
+
+/* The ready point: the program is read, the engine and the prelude are warm, none of the program
+ * has run. A snapshot start (`ukernel run --snapshot`) is snapshotted inside uk_ready and its
+ * clones return from it: each reseeds its random state and its loop's clock. */
+static void ready_point(JSContext *ctx) {
+    (void)ctx;
+    int64_t r = uk_ready();
+    if (r > 0) {
+        restores = r;
+        reseed_math_random();
+        loop_ns = now_ns();
+    }
+}
 
 /* The prelude: an ES module compiled to bytecode at build time (build.zig), which must not fail. */
 static void run_prelude(JSContext *ctx, const char *prelude, size_t prelude_len) {
     static const char msg[] = "zigu js: the runtime's prelude failed:";
-    JSValue r = zigu_js_load(ctx, prelude, prelude_len, "prelude.qjbc");
+    JSValue r = zigu_js_load(ctx, prelude, prelude_len, "prelude.qjbc", NULL);
     if (JS_IsException(r)) {
         uk_log(UK_LOG_ERROR, msg, sizeof msg - 1);
         report_and_exit(ctx);
@@ -688,9 +774,10 @@ int zigu_js_main(const char *prelude, size_t prelude_len, const char *source, si
     }
     loop_ns = now_ns();
     install_globals(ctx);
+    install_math_random(ctx);
     run_prelude(ctx, prelude, prelude_len);
 
-    JSValue result = zigu_js_load(ctx, source, len, filename);
+    JSValue result = zigu_js_load(ctx, source, len, filename, ready_point);
     if (JS_IsException(result)) report_and_exit(ctx);
     JS_FreeValue(ctx, result);
     drain(ctx, 1);

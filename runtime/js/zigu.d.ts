@@ -11,6 +11,12 @@ declare module "zigu" {
     /** Drops `capability` for good: no call that needs it works again in this workload. */
     drop(capability: Capability): void;
   };
+  /**
+   * How often this VM was restored from a snapshot (`ukernel run --snapshot`): 0 on a cold start.
+   * The snapshot is taken once the program is loaded, before its first line runs; each restored
+   * run gets fresh random state (Math.random, crypto) and clocks.
+   */
+  export function restores(): number;
   /** A negative result of an ABI call; `code` is the ABI's error number, `call` the call. */
   export class UkernelError extends Error {
     readonly code: number;

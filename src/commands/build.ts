@@ -100,7 +100,7 @@ const ziguModule: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^zigu$/ }, () => ({ path: "zigu", namespace: "zigu" }));
     b.onLoad({ filter: /.*/, namespace: "zigu" }, () => ({
-      contents: 'const z = globalThis[Symbol.for("zigu")];\nexport const { capabilities, CapabilityError, UkernelError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError, NameNotFoundError, net, serve, NetworkPolicyError } = z;\n',
+      contents: 'const z = globalThis[Symbol.for("zigu")];\nexport const { capabilities, restores, CapabilityError, UkernelError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError, NameNotFoundError, net, serve, NetworkPolicyError } = z;\n',
       loader: "js",
     }));
   },

@@ -14,6 +14,7 @@ import { appendConsole, newRun, type RunResult } from "../runs.ts";
 import { killAll, quoteCommand } from "../proc.ts";
 import { UserError } from "../errors.ts";
 import { forwardPorts, makeTap } from "../vmm/tap.ts";
+import { createSnapshot, findSnapshot, restoreSnapshot, snapshotKey, type SnapshotSource } from "../vmm/snapshot.ts";
 
 export interface RunOptions {
   vmm?: "qemu" | "firecracker";
@@ -21,12 +22,15 @@ export interface RunOptions {
   release: boolean;
   /** The kernel's boot details on the console (`zigu.verbose=1`) instead of its one boot line. */
   verbose?: boolean;
+  /** Start by restoring a snapshot taken at the workload's ready point (Firecracker), made first if needed. */
+  snapshot?: boolean;
   onConsole: (chunk: string) => void;
   note: (line: string) => void;
 }
 
 export async function runProject(project: Project, opts: RunOptions): Promise<RunResult> {
-  const vmm = opts.vmm ?? project.config.vm.vmm;
+  if (opts.snapshot && opts.vmm === "qemu") throw new UserError("--snapshot needs Firecracker: QEMU microvm starts cold", "drop --vmm qemu (--snapshot runs on Firecracker whatever vm.vmm says)");
+  const vmm = opts.snapshot ? "firecracker" : (opts.vmm ?? project.config.vm.vmm);
   const timeoutS = opts.timeoutS ?? project.config.vm.timeout_s;
   if (vmm === "qemu") requireQemu();
   if (vmm === "firecracker" && !firecrackerVersion()) {
@@ -71,7 +75,9 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
         writeFileSync(join(dir, "vmm.json"), JSON.stringify({ vmm, config: firecrackerConfig(fc) }, null, 2));
         opts.note(`run ${id}: Firecracker v${firecrackerVersion()}${tap ? `, TAP device ${tap.name}` : ""}`);
         for (const f of common.net?.forwards ?? []) opts.note(`network: http://127.0.0.1:${f.host} -> guest ${tap!.guest}:${f.guest}`);
-        result = await bootFirecracker(fc);
+        result = opts.snapshot
+          ? await snapshotStart(project, { kernel: image.kernel, drive: image.rootfs, cmdline, memMiB, tap: tap?.name }, common.timeoutMs, common.onConsole, opts.note)
+          : await bootFirecracker(fc);
       } finally {
         forwarded?.close();
         tap?.remove();
@@ -96,4 +102,24 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   if (counters) record.network = { framesOut: Number(counters[1]), framesIn: Number(counters[2]), droppedOut: Number(counters[3]), droppedIn: Number(counters[4]), kernelEntries: Number(counters[5]) };
   writeFileSync(join(dir, "result.json"), JSON.stringify(record, null, 2));
   return record;
+}
+
+/**
+ * A snapshot start: restores the project's snapshot of this exact VM (.ukernel/snapshots/), made
+ * first by booting to the ready point when there is none or its inputs changed. The snapshot's
+ * network interface (a TAP when [network] is set) is re-pointed to this run's device on restore.
+ */
+async function snapshotStart(project: Project, src: SnapshotSource, timeoutMs: number, onConsole: (c: string) => void, note: (line: string) => void) {
+  const root = join(project.dir, ".ukernel", "snapshots");
+  let snap = findSnapshot(root, snapshotKey(src));
+  if (snap) note(`snapshot ${snap.key}: restoring`);
+  else {
+    note("snapshot: none for this image yet: booting to the ready point to make one");
+    const made = await createSnapshot(root, src, { timeoutMs, onConsole });
+    note(`snapshot ${made.key}: made (boot to ready ${Math.round(made.bootMs)} ms, snapshot ${Math.round(made.createMs)} ms); restoring`);
+    snap = made;
+  }
+  const r = await restoreSnapshot(snap, { timeoutMs, tap: src.tap, onConsole });
+  note(`snapshot ${snap.key}: restored in ${Math.round(r.restoreMs)} ms`);
+  return r;
 }

@@ -284,7 +284,7 @@ try { await fetch("http://nx.test/"); } catch (e) { console.log("fetch nx:", sho
 
 describe("the network on Firecracker: a TAP device made and removed by ukernel run, inside a network namespace", () => {
   const skip = !firecrackerVersion() ? "no firecracker binary on PATH" : !kvmUsable() ? "firecracker needs a usable /dev/kvm" : process.getuid?.() !== 0 ? "making a TAP device and a network namespace needs root" : false;
-  test("the TypeScript JSON service answers through the forward and at the guest's address; the TAP device is gone after", { skip }, async () => {
+  test("the TypeScript JSON service answers through the forward and at the guest's address, cold and from a snapshot; the TAP devices are gone after", { skip }, async () => {
     const ns = `zigu-test-${process.pid}`;
     const inNs = (cmd: string[]) => ["ip", "netns", "exec", ns, ...cmd];
     await run(["ip", "netns", "add", ns], { timeoutMs: 10_000 });
@@ -316,6 +316,36 @@ describe("the network on Firecracker: a TAP device made and removed by ukernel r
       } finally {
         child.kill("SIGKILL");
       }
+      // Snapshot starts: the run that makes the snapshot and a later one that only restores it
+      // each serve on their own TAP device (the snapshot's interface re-pointed on restore), and
+      // each starts from the ready point: the program's state (its hit counter) is the run's own.
+      for (const [i, expect] of [[0, /snapshot: none for this image yet/], [1, /snapshot \w+: restoring/]] as const) {
+        const snap = spawn(inNs(["node", cli, "run", "--snapshot"])[0]!, inNs(["node", cli, "run", "--snapshot"]).slice(1), { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+        let snapOut = "";
+        snap.stdout!.on("data", (d) => (snapOut += d));
+        snap.stderr!.on("data", (d) => (snapOut += d));
+        const snapDone = new Promise<number | null>((resolve) => snap.on("exit", (code) => resolve(code)));
+        try {
+          const until = Date.now() + 120_000;
+          let hello = "";
+          while (!hello) {
+            const r = await run(inNs(["curl", "-sS", "--max-time", "10", `http://127.0.0.1:8080/hello?name=snap${i}`]), { timeoutMs: 20_000 });
+            if (r.exitCode === 0) hello = r.stdout;
+            else if (Date.now() > until) throw new Error(`no answer from the snapshot start:\n${snapOut}`);
+            else await new Promise((res) => setTimeout(res, 300));
+          }
+          assert.deepEqual(JSON.parse(hello), { message: `hello, snap${i}`, hits: 1, runtime: "zigu" });
+          assert.match(snapOut, expect);
+          const direct = await run(inNs(["curl", "-sS", "--max-time", "10", "http://10.0.2.15/stop"]), { timeoutMs: 20_000 });
+          assert.equal(direct.stdout, "bye\n", direct.stderr);
+          assert.equal(await snapDone, 0, snapOut);
+          assert.match(snapOut, /snapshot \w+: restored in \d+ ms/);
+        } finally {
+          snap.kill("SIGKILL");
+        }
+      }
+      const links = await run(inNs(["ip", "-o", "link"]), { timeoutMs: 10_000 });
+      assert.doesNotMatch(links.stdout, /zigu/, "the TAP devices are removed when the snapshot runs end");
     } finally {
       await run(["ip", "netns", "del", ns], { timeoutMs: 10_000 });
     }

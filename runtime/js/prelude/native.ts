@@ -11,6 +11,8 @@ export interface Native extends NetBackend {
   random(bytes: Uint8Array): number;
   /** The capabilities active now, as a bit set of their kinds (1 << CAP_*). */
   caps(): number;
+  /** How often this VM was restored from a snapshot taken at the ready point (0: a cold start). */
+  restores(): number;
   /** Drops a capability for good; the ABI's result. */
   capDrop(kind: number): number;
   /** A root-image file (a copy of its bytes), or undefined. */

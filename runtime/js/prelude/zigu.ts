@@ -54,6 +54,15 @@ export const capabilities = {
   },
 };
 
+/**
+ * How often this VM was restored from a snapshot (`ukernel run --snapshot`): 0 on a cold start.
+ * The snapshot is taken once the program is loaded, before its first line runs; each restored
+ * run gets fresh random state (Math.random, crypto) and clocks.
+ */
+export function restores(): number {
+  return native.restores();
+}
+
 export const {
   UkernelError, BadHandleError, BadPointerError, InvalidArgumentError, NoSpaceError, NoSuchCallError, UnsupportedError, ExistsError, NameNotFoundError,
 } = abi;
