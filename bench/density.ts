@@ -5,11 +5,13 @@
  * the least a guest can cost) started the same way in the same run. For each: how long until
  * every VM said it was ready (and so VMs started per second), the host memory of each VMM process
  * (RSS and PSS from /proc/<pid>/smaps_rollup, medians) and its CPU while idle (utime + stime over a
- * window, per VM). Release kernel; QEMU microvm under KVM (and TCG), Firecracker when on PATH.
+ * window, per VM). Release kernel; QEMU microvm under KVM (and TCG), Firecracker when on PATH,
+ * where N clones restored at once from one snapshot of the idle workload (taken at its ready call)
+ * are measured too.
  * Usage: npm run bench (all of it), or: npx tsx bench/density.ts [--vms N] [--window S]
  */
 import { parseArgs } from "node:util";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -17,6 +19,7 @@ import { buildKernel, releaseOptimize } from "../src/zig.ts";
 import { cpuSeconds } from "../src/proc.ts";
 import { kvmUsable, qemuCommand, type Accel } from "../src/vmm/qemu.ts";
 import { firecrackerConfig, firecrackerVersion } from "../src/vmm/firecracker.ts";
+import { createSnapshot, restoreSnapshot, type Snapshot } from "../src/vmm/snapshot.ts";
 
 const { values } = parseArgs({
   options: {
@@ -38,9 +41,9 @@ const memMiB = 128;
 const readyTimeoutMs = 120_000;
 
 interface Vm {
-  child: ChildProcess;
+  pid: () => number;
   ready: Promise<number>;
-  cleanup: () => void;
+  stop: () => void;
 }
 
 /** Starts one VMM process; `ready` resolves with the ms from spawn to `marker` on its console. */
@@ -62,7 +65,45 @@ function start(command: string[], marker: string, cleanup: () => void = () => {}
       reject(new Error(`exited (${code}) before it was ready: ${out.slice(-500)}`));
     });
   });
-  return { child, ready, cleanup };
+  return {
+    pid: () => child.pid!,
+    ready,
+    stop: () => {
+      child.kill("SIGKILL");
+      cleanup();
+    },
+  };
+}
+
+/** A restore of `snap` in a new Firecracker process (as `ukernel run --snapshot` starts one). */
+function snapshotVm(snap: Snapshot, marker: string): Vm {
+  const t0 = performance.now();
+  const abort = new AbortController();
+  let pid = 0;
+  let out = "";
+  let ok: (ms: number) => void = () => {};
+  let fail: (e: Error) => void = () => {};
+  const ready = new Promise<number>((resolve, reject) => {
+    ok = resolve;
+    fail = reject;
+  });
+  const timer = setTimeout(() => fail(new Error(`not ready after ${readyTimeoutMs} ms: ${out.slice(-500)}`)), readyTimeoutMs);
+  restoreSnapshot(snap, {
+    timeoutMs: 3_600_000,
+    signal: abort.signal,
+    onSpawn: (p) => (pid = p),
+    onConsole: (c) => {
+      out += c;
+      if (out.includes(marker)) {
+        clearTimeout(timer);
+        ok(performance.now() - t0);
+      }
+    },
+  }).then(
+    () => fail(new Error(`ended before it was ready: ${out.slice(-500)}`)),
+    (e: Error) => fail(e),
+  );
+  return { pid: () => pid, ready, stop: () => abort.abort() };
 }
 
 function qemuVm(kernel: string, cmdline: string, accel: Accel, marker: string): Vm {
@@ -95,7 +136,7 @@ async function measure(make: () => Vm): Promise<Row> {
   try {
     await Promise.all(vms.map((v) => v.ready));
     const readyS = (performance.now() - t0) / 1000;
-    const pids = vms.map((v) => v.child.pid!);
+    const pids = vms.map((v) => v.pid());
     const rss = pids.map((p) => kib(p, "Rss") / 1024);
     const pss = pids.map((p) => kib(p, "Pss") / 1024);
     const before = pids.map(cpuSeconds);
@@ -103,10 +144,7 @@ async function measure(make: () => Vm): Promise<Row> {
     const cpu = pids.map((p, i) => ((cpuSeconds(p) - before[i]!) / windowS) * 100);
     return { readyS, perSecond: count / readyS, rssMiB: median(rss), pssMiB: median(pss), cpuPct: median(cpu) };
   } finally {
-    for (const v of vms) {
-      v.child.kill("SIGKILL");
-      v.cleanup();
-    }
+    for (const v of vms) v.stop();
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -125,10 +163,20 @@ async function main(): Promise<void> {
   for (const [name, vm] of platforms) {
     const stub = await measure(() => vm(k.idleStub, "console=ttyS0", "Z"));
     const zigu = await measure(() => vm(k.kernel, cmdline, "idle: ready"));
-    for (const [guest, r] of [["idle stub", stub], ["zigu idle", zigu]] as const) {
+    const rows: [string, Row][] = [["idle stub", stub], ["zigu idle", zigu]];
+    if (name.startsWith("firecracker")) {
+      // The idle workload calls ready before its line: clones of one snapshot taken there.
+      const root = mkdtempSync(join(tmpdir(), "zigu-density-snap-"));
+      const snap = await createSnapshot(root, { kernel: k.kernel, cmdline, memMiB }, { timeoutMs: readyTimeoutMs });
+      rows.push(["zigu snap", await measure(() => snapshotVm(snap, "idle: ready"))]);
+      rmSync(root, { recursive: true, force: true });
+    }
+    for (const [guest, r] of rows) {
       console.log(`  ${name.padEnd(20)} ${guest.padEnd(10)} ${r.readyS.toFixed(2).padStart(11)} ${r.perSecond.toFixed(1).padStart(6)} ${r.rssMiB.toFixed(1).padStart(9)} ${r.pssMiB.toFixed(1).padStart(9)} ${r.cpuPct.toFixed(2).padStart(14)}`);
     }
-    console.log(`  ${name.padEnd(20)} ${"ratio".padEnd(10)} ${(zigu.readyS / stub.readyS).toFixed(2).padStart(10)}x ${"".padStart(6)} ${(zigu.rssMiB / stub.rssMiB).toFixed(2).padStart(8)}x ${(zigu.pssMiB / stub.pssMiB).toFixed(2).padStart(8)}x`);
+    for (const [guest, r] of rows.slice(1)) {
+      console.log(`  ${name.padEnd(20)} ${`${guest.slice(5)}/stub`.padEnd(10)} ${(r.readyS / stub.readyS).toFixed(2).padStart(10)}x ${"".padStart(6)} ${(r.rssMiB / stub.rssMiB).toFixed(2).padStart(8)}x ${(r.pssMiB / stub.pssMiB).toFixed(2).padStart(8)}x`);
+    }
   }
 }
 

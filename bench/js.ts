@@ -8,7 +8,7 @@
  * compiled on the host by `ukernel build`; and with --strip-source), booted alternately.
  * `tsx bench/js.ts [rounds] [bytecode]`: `bytecode` runs only that last part.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -17,6 +17,7 @@ import { run } from "../src/proc.ts";
 import { buildKernel, jsDepsReady, releaseOptimize, repoRoot, zigCommand } from "../src/zig.ts";
 import { bootQemu, kvmUsable, type Accel, type BootResult } from "../src/vmm/qemu.ts";
 import { bootFirecracker, firecrackerVersion } from "../src/vmm/firecracker.ts";
+import { createSnapshot, restoreSnapshot } from "../src/vmm/snapshot.ts";
 import { loadProject } from "../src/config.ts";
 import { pack } from "../src/commands/pack.ts";
 import { create as createTar } from "tar";
@@ -101,6 +102,25 @@ async function main(): Promise<void> {
       base.push(s.wallMs);
     }
     console.log(`  ${p.name.padEnd(20)} hello ${median(ts).toFixed(1)} ms, stub ${median(base).toFixed(1)} ms: ${(median(ts) / median(base)).toFixed(2)}x`);
+  }
+  // Firecracker: the same hello started from a snapshot at the runtime's ready point (as
+  // `ukernel run --snapshot` does), beside its cold boot and the stub, alternating.
+  if (fc && kvmUsable()) {
+    const root = mkdtempSync(join(tmpdir(), "zigu-bench-js-snap-"));
+    const snap = await createSnapshot(root, { kernel: hello.kernel, cmdline: hello.cmdline, drive: hello.rootfs, memMiB: 256 }, { timeoutMs });
+    const fcBoot = platforms.find((p) => p.name.startsWith("firecracker"))!.boot;
+    const restored: number[] = [];
+    const cold: number[] = [];
+    const base: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const r = await restoreSnapshot(snap, { timeoutMs });
+      if (r.end.kind !== "exit" || r.end.status !== 0) throw new Error(`TypeScript hello from a snapshot failed:\n${r.console}`);
+      restored.push(r.wallMs);
+      cold.push((await fcBoot({ kernel: hello.kernel, cmdline: hello.cmdline, drive: hello.rootfs })).wallMs);
+      base.push((await fcBoot({ kernel: stub, cmdline: "console=ttyS0" })).wallMs);
+    }
+    rmSync(root, { recursive: true, force: true });
+    console.log(`  ${`firecracker-${fc}`.padEnd(20)} hello from a snapshot ${median(restored).toFixed(1)} ms, cold ${median(cold).toFixed(1)} ms, stub ${median(base).toFixed(1)} ms: ${(median(restored) / median(base)).toFixed(2)}x the stub, ${(median(restored) / median(cold)).toFixed(2)}x the cold boot`);
   }
   // Smallest guest memory that still runs it (the heap and the engine's stack come from mem_map).
   const boot = platforms.at(-1)!.boot;

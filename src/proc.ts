@@ -20,6 +20,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** A file descriptor for the child's stdin (default: none, /dev/null). */
   stdin?: number;
+  /** Called with the child's pid once it is started. */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -87,7 +89,10 @@ export function run(command: readonly string[], opts: RunOptions): Promise<RunRe
     let stderr = "";
     let timedOut = false;
     const pid = child.pid;
-    if (pid !== undefined) live.add(pid);
+    if (pid !== undefined) {
+      live.add(pid);
+      opts.onSpawn?.(pid);
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       if (pid !== undefined) killGroup(pid);

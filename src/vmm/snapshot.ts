@@ -201,7 +201,7 @@ export async function createSnapshot(root: string, src: SnapshotSource, o: { tim
  * clock goes to the guest's serial input, where the restored kernel waits for it. Returns when the
  * VM stops, like a cold boot; `restoreMs` is the time from spawn until the load returned.
  */
-export async function restoreSnapshot(snap: Snapshot, o: { timeoutMs: number; tap?: string; onConsole?: (chunk: string) => void }): Promise<BootResult & { restoreMs: number; log: string }> {
+export async function restoreSnapshot(snap: Snapshot, o: { timeoutMs: number; tap?: string; onConsole?: (chunk: string) => void; onSpawn?: (pid: number) => void; signal?: AbortSignal }): Promise<BootResult & { restoreMs: number; log: string }> {
   const work = mkdtempSync(join(tmpdir(), "zigu-restore-"));
   const sock = join(work, "api.sock");
   const logPath = join(work, "firecracker.log");
@@ -215,7 +215,8 @@ export async function restoreSnapshot(snap: Snapshot, o: { timeoutMs: number; ta
     const command = vmmCommand(sock, logPath);
     const started = performance.now();
     const abort = new AbortController();
-    const vmm = run(command, { timeoutMs: o.timeoutMs, stdin: fd, onStdout: o.onConsole, signal: abort.signal });
+    o.signal?.addEventListener("abort", () => abort.abort(), { once: true });
+    const vmm = run(command, { timeoutMs: o.timeoutMs, stdin: fd, onStdout: o.onConsole, onSpawn: o.onSpawn, signal: abort.signal });
     const ended = vmm.then((r) => {
       exited = true;
       return r;

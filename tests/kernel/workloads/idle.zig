@@ -8,6 +8,7 @@ pub fn main() u8 {
     zigu.enter(&.{ .log, .time }) catch return 3;
     const t = zigu.timerCreate() catch return 4;
     zigu.register(t, zigu.abi.ev_readable, 1) catch return 5;
+    _ = zigu.ready(); // a snapshot start resumes here (bench/density.ts)
     zigu.log("idle: ready");
     var ev: [1]zigu.Event = undefined;
     while (true) {
