@@ -201,7 +201,15 @@ export async function createSnapshot(root: string, src: SnapshotSource, o: { tim
  * clock goes to the guest's serial input, where the restored kernel waits for it. Returns when the
  * VM stops, like a cold boot; `restoreMs` is the time from spawn until the load returned.
  */
-export async function restoreSnapshot(snap: Snapshot, o: { timeoutMs: number; tap?: string; onConsole?: (chunk: string) => void; onSpawn?: (pid: number) => void; signal?: AbortSignal }): Promise<BootResult & { restoreMs: number; log: string }> {
+export async function restoreSnapshot(snap: Snapshot, o: {
+  timeoutMs: number;
+  tap?: string;
+  onConsole?: (chunk: string) => void;
+  onSpawn?: (pid: number) => void;
+  signal?: AbortSignal;
+  /** What goes to the guest's serial input after the load (tests): by default the epoch line. */
+  serialInput?: (epochLine: string) => string;
+}): Promise<BootResult & { restoreMs: number; log: string }> {
   const work = mkdtempSync(join(tmpdir(), "zigu-restore-"));
   const sock = join(work, "api.sock");
   const logPath = join(work, "firecracker.log");
@@ -231,7 +239,9 @@ export async function restoreSnapshot(snap: Snapshot, o: { timeoutMs: number; ta
         ...(o.tap ? { network_overrides: [{ iface_id: "net0", host_dev_name: o.tap }] } : {}),
       });
       restoreMs = performance.now() - started;
-      writeSync(fd, `zigu.epoch_ns=${epochNs()}\n`);
+      const line = `zigu.epoch_ns=${epochNs()}\n`;
+      const input = o.serialInput ? o.serialInput(line) : line;
+      if (input) writeSync(fd, input);
     } catch (e) {
       abort.abort(); // a failed load ends Firecracker by itself; anything else is stopped here
       const r = await ended;

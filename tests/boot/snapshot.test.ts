@@ -83,6 +83,30 @@ describe(`snapshot starts, Firecracker ${version ?? ""}`.trim(), { skip }, () =>
     }
   });
 
+  test("the clock line after a restore: junk, an overlong line and a number past u64 before it are skipped; without one the clock runs on and the kernel says so", async () => {
+    const k = await kernel(releaseOptimize);
+    const root = mkdtempSync(join(tmpdir(), "zigu-snap-test-"));
+    try {
+      const made = await createSnapshot(root, { kernel: k.kernel, cmdline, memMiB: 64 }, { timeoutMs: bootTimeoutMs });
+      const before = Date.now();
+      const junk = await restoreSnapshot(made, {
+        timeoutMs: bootTimeoutMs,
+        serialInput: (line) => `\x00\xff garbage\r\n${"9".repeat(200)}\nzigu.epoch_ns=99999999999999999999999\nzigu.epoch_ns=12x\n${line}`,
+      });
+      const after = Date.now();
+      assert.deepEqual(junk.end, { kind: "exit", status: 0 }, junk.console);
+      assert.doesNotMatch(junk.console, /restored without the launcher's zigu\.epoch_ns/, junk.console);
+      const s = parse(junk.console);
+      assert.ok(s.wallMs >= before - 5 && s.wallMs <= after + 5, `wall clock ${s.wallMs} outside [${before}, ${after}]`);
+      const none = await restoreSnapshot(made, { timeoutMs: bootTimeoutMs, serialInput: () => "" });
+      assert.deepEqual(none.end, { kind: "exit", status: 0 }, none.console);
+      assert.match(none.console, /^zigu: restored without the launcher's zigu\.epoch_ns line: the wall clock runs on from the snapshot$/m);
+      assert.equal(parse(none.console).restores, 1);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test("a workload that ends before its ready point makes no snapshot, and says why", async () => {
     const k = await kernel(releaseOptimize);
     const root = mkdtempSync(join(tmpdir(), "zigu-snap-test-"));
