@@ -192,6 +192,9 @@ pub fn build(b: *std.Build) void {
     host_mod.addImport("core", b.createModule(.{ .root_source_file = b.path("kernel/core/core.zig") }));
     const host_lib = b.addLibrary(.{ .name = "ukernel_abi", .linkage = .dynamic, .root_module = host_mod });
     b.installArtifact(host_lib);
+    // The library alone (`ukernel adapter`), without the kernel and its workloads.
+    const host_lib_step = b.step("host-lib", "Build libukernel_abi.so, the ABI on the host, alone");
+    host_lib_step.dependOn(&b.addInstallArtifact(host_lib, .{}).step);
 
     // Host unit tests of the kernel's pure core (boot info, command line, ELF, allocators).
     const host_tests = b.addTest(.{ .root_module = b.createModule(.{

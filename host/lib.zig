@@ -77,6 +77,10 @@ const Host = struct {
         var word: u64 = undefined;
         return if (getrandom(@ptrCast(&word), 8, 0) == 8) word else null;
     }
+    /// Refusal notes go to stderr: stdout is the program's.
+    pub fn notice(line: []const u8) void {
+        _ = write(2, line.ptr, line.len);
+    }
     /// A host process is never snapshotted: the ready point returns at once.
     pub fn ready() u64 {
         return 0;
@@ -180,6 +184,7 @@ fn initOnce() void {
         exitProcess(2);
     };
     Calls.init(policy);
+    Calls.policy_origin = .{ .name = "UKERNEL_CAPS", .fix = "UKERNEL_CAPS ([capabilities] allow in ukernel.toml under ukernel adapter)" };
     if (getenv("UKERNEL_MEMORY_LIMIT_MIB")) |v| {
         const limit = objects.memoryLimitBytes(std.mem.span(v)) catch {
             Host.consoleWrite("libukernel_abi: UKERNEL_MEMORY_LIMIT_MIB: expected MiB, 1 to 16384\n");

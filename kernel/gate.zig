@@ -112,6 +112,9 @@ const Guest = struct {
     pub fn ready() u64 {
         return snapshot.ready();
     }
+    pub fn notice(line: []const u8) void {
+        serial.write(line);
+    }
     /// The pointer checker: the page tables say ring 3 may touch (or write) all of the range.
     pub inline fn userRangeOk(ptr: u64, len: u64, write: bool) bool {
         return paging.userRangeOk(ptr, len, write);
@@ -153,6 +156,14 @@ const Guest = struct {
 
 const calls = @import("core/calls.zig");
 const Calls = calls.Calls(Guest);
+
+/// Where the capability policy came from, for the refusal notes (main.zig, before the workload runs).
+pub fn setPolicyOrigin(origin: enum { image, command_line }) void {
+    Calls.policy_origin = switch (origin) {
+        .image => .{ .name = "the image's policy (ukernel.toml)", .fix = "[capabilities] allow in ukernel.toml" },
+        .command_line => .{ .name = "zigu.caps=", .fix = "zigu.caps= (npm run boot -- --caps)" },
+    };
+}
 
 /// The network policy the frames are checked against (main.zig, before the workload runs).
 pub fn setNetPolicy(p: calls.netpolicy.Policy) void {

@@ -20,7 +20,7 @@ pub const identity_map_end: u64 = 4 << 30;
 pub const phys_alloc_min: u64 = 1 << 20;
 
 pub const workload_info_magic: u64 = 0x5547_495a_4b52_4c44; // "DLRKZIGU"
-pub const workload_info_version: u32 = 4;
+pub const workload_info_version: u32 = 5;
 /// The root image, mapped read-only (no-execute) for ring 3 to read its files (a POSIX tar): a
 /// 2 MiB gap above the stack top, at most `max_root_image_bytes`.
 pub const user_root_image_addr: u64 = user_stack_top + 0x20_0000;
@@ -61,6 +61,9 @@ pub const WorkloadInfo = extern struct {
     root_image_len: u64,
     /// Version 4: the clock, read in ring 3 without a kernel entry (vDSO-style).
     clock: Clock,
+    /// Version 5: the capability kinds the policy lets the workload acquire (1 << CAP_*), so a
+    /// runtime that takes everything allowed asks for nothing the kernel would refuse (and note).
+    policy: u64,
 };
 
 /// `clock_now` in ring 3 (docs/kernel-abi.md, "The clock page"): while CAP_TIME is active the

@@ -349,6 +349,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const mem_limit_bytes = if (chosen.memory_limit_mib) |text| objects.memoryLimitBytes(text) catch
         fail("memory limit \"{s}\" ({s}): expected MiB, 1 to {d}", .{ text, chosen.source, objects.max_memory_limit_mib }) else memory.unlimited;
     gate.init(policy, mem_limit_bytes, &pages);
+    gate.setPolicyOrigin(if (chosen.policy_file != null) .image else .command_line);
     const profile = command_line.get("zigu.profile") orelse "";
     gate.profile = listHas(profile, "calls");
     const profile_boot = listHas(profile, "boot");
@@ -373,7 +374,7 @@ export fn kmain(protocol: u32, info_paddr: u64) callconv(.c) noreturn {
     const t_load = time.nowNs();
     const arg = command_line.get("zigu.arg") orelse "";
     if (arg.len > layout.max_arg_bytes) fail("zigu.arg of {d} bytes (at most {d})", .{ arg.len, layout.max_arg_bytes });
-    const loaded = workload.load(&pages, chosen.elf, arg, chosen.root_image) catch |err| fail("workload image: {s}", .{@errorName(err)});
+    const loaded = workload.load(&pages, chosen.elf, arg, chosen.root_image, policy) catch |err| fail("workload image: {s}", .{@errorName(err)});
     phase("load");
     if (command_line.get("zigu.test")) |what| {
         if (std.mem.eql(u8, what, "bare-entry")) cpu.bareEntryOnUd() else kernelEscapeTest(what, &loaded);

@@ -2,8 +2,8 @@
  * The `ukernel` command: parses arguments and dispatches to src/commands/. User errors print as
  * one message and a hint, without a stack; bugs keep theirs.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, constants, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { Command, Option, CommanderError } from "commander";
 import { repoRoot } from "./zig.ts";
 import { abiVersion } from "../abi/spec.ts";
@@ -17,6 +17,28 @@ import { remoteCommand } from "./commands/remote.ts";
 import { runProject } from "./commands/run.ts";
 import { logs } from "./commands/logs.ts";
 import { listRuns } from "./runs.ts";
+import { quoteCommand } from "./proc.ts";
+
+/** Whether a `ukernel` command is on PATH (npm link, npm install -g). */
+function ukernelOnPath(): boolean {
+  return (process.env.PATH ?? "").split(delimiter).some((d) => {
+    try {
+      accessSync(join(d, "ukernel"), constants.X_OK);
+      return d.length > 0;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The kernel's version, as its boot line gives it (kernel/main.zig). */
+function kernelVersion(): string {
+  try {
+    return /pub const version = "([^"]+)"/.exec(readFileSync(join(repoRoot, "kernel", "main.zig"), "utf8"))?.[1] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
 
 const out = (s: string) => process.stdout.write(s);
 const note = (s: string) => process.stderr.write(`[ukernel] ${s}\n`);
@@ -30,7 +52,7 @@ function releaseKernel(o: { debug: boolean; release?: boolean }): boolean {
 function program(): Command {
   const p = new Command("ukernel")
     .description("Build and run Zigu workloads in microVMs")
-    .version(`ukernel ${JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version} (Zigu kernel ABI ${abiVersion})`, "-V, --version")
+    .version(`ukernel ${JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version} (Zigu kernel ${kernelVersion()}, ABI ${abiVersion}; ${repoRoot})`, "-V, --version")
     .option("-C, --dir <dir>", "project directory", ".")
     .showHelpAfterError()
     .exitOverride();
@@ -41,7 +63,9 @@ function program(): Command {
     .addOption(new Option("--runtime <runtime>", "workload runtime").choices(["typescript", "zig", "python"]).default("typescript"))
     .action((dir: string, o: { runtime: Runtime }) => {
       const r = init(dir, o.runtime);
-      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${r.dir} && ukernel ${o.runtime === "python" ? "adapter" : "run"}\n`);
+      const cmd = ukernelOnPath() ? "ukernel" : `node ${join(repoRoot, "bin", "ukernel.js")}`;
+      out(`created ${r.files.join(", ")} in ${r.dir}\nnext: cd ${quoteCommand([r.dir])} && ${cmd} ${o.runtime === "python" ? "adapter" : "run"}\n`);
+      if (!ukernelOnPath()) note(`ukernel is not on PATH: install the command with \`npm link\` in ${repoRoot} (README, "Installing the ukernel command")`);
     });
 
   p.command("build")
@@ -143,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // help, version, usage errors
     if (err instanceof UserError) {
       process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ""}`);
-      return 2;
+      return err.exitCode;
     }
     throw err;
   }

@@ -4,7 +4,7 @@
  * and what was found. Unknown keys are errors.
  */
 import { readFileSync, existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
 import { capabilities } from "../abi/spec.ts";
@@ -177,7 +177,14 @@ export function parseConfig(text: string, file: string): Config {
     data = parseToml(text);
   } catch (err) {
     if (err instanceof TomlError) {
-      throw new UserError(`${file}:${err.line}:${err.column}: TOML syntax error: ${err.message.split("\n")[0]}`, "fix the syntax; see https://toml.io");
+      let why = err.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
+      const lineText = text.split("\n")[err.line - 1] ?? "";
+      // The newline ending a line inside a string is the "control character" smol-toml names.
+      if (/control characters are not allowed in strings/.test(why) && err.column > lineText.replace(/\r$/, "").length) {
+        const opened = lineText.lastIndexOf('"') + 1;
+        why = `unterminated string: the " at column ${opened} is not closed before the end of the line`;
+      }
+      throw new UserError(`${file}:${err.line}:${err.column}: TOML syntax error: ${why}`, "fix the syntax; see https://toml.io");
     }
     throw err;
   }
@@ -218,10 +225,18 @@ function unwrap(t: z.ZodType): z.ZodType {
 }
 
 /** The project in `dir` (ukernel.toml there), validated, with its entry file checked. */
+/** The project folder: the nearest folder from `dir` upward that holds a ukernel.toml (as git and npm find theirs). */
+export function findProjectDir(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, configFile))) return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
 export function loadProject(dir: string): Project {
-  const root = resolve(dir);
+  const root = findProjectDir(dir);
+  if (!root) throw new UserError(`no ${configFile} in ${resolve(dir)} or any folder above it`, "run `ukernel init` to create a project, or cd into one");
   const file = join(root, configFile);
-  if (!existsSync(file)) throw new UserError(`no ${configFile} in ${root}`, "run `ukernel init` to create a project, or cd into one");
   const text = readFileSync(file, "utf8");
   const config = parseConfig(text, configFile);
   if (!existsSync(join(root, config.workload.entry))) {

@@ -2,7 +2,7 @@
  * Finding the pinned Zig and building the kernel with it. The project pins Zig 0.17.0 from PyPI
  * (`ziglang`) into .venv (scripts/setup); a system `zig` of exactly that version also does.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
@@ -44,6 +44,33 @@ export function zigCommand(): string[] {
     `Zig ${zigVersion} not found${seen.length ? ` (${seen.join("; ")})` : ""}`,
     "run ./scripts/setup, which installs ziglang==0.17.0 from PyPI into .venv",
   );
+}
+
+/** The workloads build.zig builds into the kernel image (`zigu.workload=NAME`), in its order. */
+export function builtinWorkloads(): string[] {
+  const text = readFileSync(join(repoRoot, "build.zig"), "utf8");
+  const list = /const workloads = \[_\][^{]*\{([\s\S]*?)\n    \};/.exec(text)?.[1] ?? "";
+  return [...list.matchAll(/\.name = "([^"]+)"/g)].map((m) => m[1]!);
+}
+
+/** Whether Zig's caches are cold here: the first build then compiles Zig's build runner and the
+ * standard library (minutes, not seconds). */
+export function zigCacheCold(): boolean {
+  return !existsSync(join(repoRoot, ".zig-cache", "o"));
+}
+
+/**
+ * Runs `work`, saying every `everyS` seconds how long it has run (long builds must not look hung).
+ * `say` gets lines like "still building the kernel: 40 s".
+ */
+export async function withTicker<T>(what: string, say: (line: string) => void, work: () => Promise<T>, everyS = 15): Promise<T> {
+  const started = performance.now();
+  const timer = setInterval(() => say(`still ${what}: ${Math.round((performance.now() - started) / 1000)} s`), everyS * 1000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 export type Optimize = "Debug" | "ReleaseSafe" | "ReleaseSmall";

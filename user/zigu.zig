@@ -191,6 +191,12 @@ pub fn nowNs() u64 {
     return clockNow(abi.clock_monotonic) catch 0;
 }
 
+/// The capability kinds the policy lets this workload acquire (1 << CAP_*), from the info page;
+/// every kind on a kernel older than the page's version 5 (then cap_acquire decides alone).
+pub fn policy() u64 {
+    return if (info.version >= 5) info.policy else ~@as(u64, 0);
+}
+
 /// The snapshot start's ready point (`ready`, docs/snapshots.md): 0, or how often this VM has been
 /// restored from a snapshot taken inside this call; then reseed any random state of your own.
 pub fn ready() u64 {

@@ -45,6 +45,8 @@ const checked: Proof = .{ .checked = true };
 /// Platform: a namespace with
 ///   nowNs() u64; wallNs() ?u64; sleepUntil(deadline_ns: u64) void; consoleWrite([]const u8) void;
 ///   randomWord() ?u64 (null: unavailable);
+///   notice([]const u8) void (a line for the person running the workload: the kernel's console, the
+///   host's stderr);
 ///   ready() u64 (the snapshot start's ready point: 0, or how often this VM was restored from a
 ///   snapshot taken there);
 ///   userRangeOk(ptr, len, write: bool) bool (the pointer checker: all of it the caller's, and
@@ -113,6 +115,64 @@ pub fn Calls(comptime Platform: type) type {
             core.init(policy);
             mappings.init(mem_map.unlimited);
             net_counters = .{};
+            refusals_noted = 0;
+            inactive_noted = 0;
+        }
+
+        /// Where the policy came from, for the refusal notes: what it is called and where to change it.
+        pub const PolicyOrigin = struct { name: []const u8, fix: []const u8 };
+        pub var policy_origin: PolicyOrigin = .{ .name = "the policy", .fix = "the policy" };
+        /// Kinds whose refusal was printed already: one line per kind and reason per run, so a
+        /// workload cannot flood the console through refusals.
+        var refusals_noted: u64 = 0;
+        var inactive_noted: u64 = 0;
+        var note_buf: [320]u8 = undefined;
+
+        /// The policy's kinds by name ("log,time"), or "nothing".
+        fn policyNames(buf: []u8) []const u8 {
+            var len: usize = 0;
+            inline for (@typeInfo(n.Cap).@"enum".field_values) |kind| {
+                const cap: n.Cap = @enumFromInt(kind);
+                const name = @tagName(cap);
+                if (core.policy & cap.bit() != 0 and len + name.len + 1 <= buf.len) {
+                    if (len > 0) {
+                        buf[len] = ',';
+                        len += 1;
+                    }
+                    @memcpy(buf[len..][0..name.len], name);
+                    len += name.len;
+                }
+            }
+            return if (len == 0) "nothing" else buf[0..len];
+        }
+
+        /// A refused cap_acquire: outside the policy, or dropped for good. Printed once per kind.
+        fn noteAcquireRefused(kind: u64) void {
+            @branchHint(.cold);
+            const cap = objects.knownCap(kind) orelse return;
+            if (refusals_noted & cap.bit() != 0) return;
+            refusals_noted |= cap.bit();
+            var names: [64]u8 = undefined;
+            const line = if (core.dropped & cap.bit() != 0)
+                std.fmt.bufPrint(&note_buf, "zigu: capability \"{s}\" refused: the workload dropped it for good (cap_drop)\n", .{@tagName(cap)})
+            else
+                std.fmt.bufPrint(&note_buf, "zigu: capability \"{s}\" refused: {s} allows {s}; add \"{s}\" to {s}\n", .{ @tagName(cap), policy_origin.name, policyNames(&names), @tagName(cap), policy_origin.fix });
+            Platform.notice(line catch return);
+        }
+
+        /// A call refused because its capability is not active. Printed once per kind.
+        fn noteInactive(comptime which: n.Call, cap: n.Cap) void {
+            @branchHint(.cold);
+            if (inactive_noted & cap.bit() != 0) return;
+            inactive_noted |= cap.bit();
+            var names: [64]u8 = undefined;
+            const line = if (core.policy & cap.bit() == 0)
+                std.fmt.bufPrint(&note_buf, "zigu: {s} refused: it needs capability \"{s}\", which {s} does not allow (it allows {s}); add \"{s}\" to {s}\n", .{ @tagName(which), @tagName(cap), policy_origin.name, policyNames(&names), @tagName(cap), policy_origin.fix })
+            else if (core.dropped & cap.bit() != 0)
+                std.fmt.bufPrint(&note_buf, "zigu: {s} refused: the workload dropped capability \"{s}\" (cap_drop)\n", .{ @tagName(which), @tagName(cap) })
+            else
+                std.fmt.bufPrint(&note_buf, "zigu: {s} refused: capability \"{s}\" is allowed but not active: the workload must cap_acquire it and cap_enter the handle first\n", .{ @tagName(which), @tagName(cap) });
+            Platform.notice(line catch return);
         }
 
         /// The most the workload may hold through mem_map at once (set before it runs).
@@ -155,12 +215,21 @@ pub fn Calls(comptime Platform: type) type {
 
         /// The capability first, then the arguments (ranges, then memory), then the call itself.
         inline fn callOrError(comptime which: n.Call, r: call_args.Raw) objects.Error!Result {
-            if (comptime which.requiredCap()) |cap| try core.check(cap);
+            if (comptime which.requiredCap()) |cap| core.check(cap) catch |err| {
+                @call(.never_inline, noteInactive, .{ which, cap });
+                return err;
+            };
             return switch (which) {
                 .exit => Platform.exit(@truncate((try D.exit(r)).status)),
                 .log => value(try log(try D.log(r))),
                 .clock_now => value(try clockNow((try D.clock_now(r)).clock)),
-                .cap_acquire => value(handle(try core.capAcquire((try D.cap_acquire(r)).kind))),
+                .cap_acquire => blk: {
+                    const kind = (try D.cap_acquire(r)).kind;
+                    break :blk value(handle(core.capAcquire(kind) catch |err| {
+                        if (err == error.Permission) @call(.never_inline, noteAcquireRefused, .{kind});
+                        return err;
+                    }));
+                },
                 .cap_enter => value(try capEnter(try D.cap_enter(r))),
                 .cap_drop => blk: {
                     try core.capDrop((try D.cap_drop(r)).kind);
@@ -540,6 +609,14 @@ const TestPlatform = struct {
     pub fn ready() u64 {
         return 0;
     }
+    pub var last_notice: [320]u8 = undefined;
+    pub var last_notice_len: usize = 0;
+    pub var notices: usize = 0;
+    pub fn notice(line: []const u8) void {
+        @memcpy(last_notice[0..line.len], line);
+        last_notice_len = line.len;
+        notices += 1;
+    }
     pub fn userRangeOk(ptr: u64, len: u64, _: bool) bool {
         return ptr >= memory_base and len <= memory.len and ptr - memory_base <= memory.len - len;
     }
@@ -729,4 +806,41 @@ test "mem_map: lengths refused before the limit, the limit before the machine, u
     TestPlatform.window_end = TestPlatform.window_base + (8 << 20);
     try std.testing.expectEqual(no_space, C.call(map, 4 << 20, 0, 0, 0).value);
     try std.testing.expectEqual(@as(usize, 2), C.mappings.count);
+}
+
+test "a refused capability is never silent, and is said once per kind and reason" {
+    const C = Calls(TestPlatform);
+    const P = TestPlatform;
+    C.init(n.Cap.log.bit() | n.Cap.time.bit());
+    C.policy_origin = .{ .name = "ukernel.toml", .fix = "capabilities.allow" };
+    P.notices = 0;
+    const permission = objects.errorCode(error.Permission);
+    // Outside the policy: the line names the capability, what the policy allows and the fix.
+    for (0..100) |_| try std.testing.expectEqual(permission, C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(n.Cap.net), 0, 0, 0).value);
+    try std.testing.expectEqual(@as(usize, 1), P.notices);
+    try std.testing.expectEqualStrings("zigu: capability \"net\" refused: ukernel.toml allows log,time; add \"net\" to capabilities.allow\n", P.last_notice[0..P.last_notice_len]);
+    // A call whose capability is allowed but never entered.
+    for (0..100) |_| try std.testing.expectEqual(permission, C.call(@intFromEnum(n.Call.timer_create), 0, 0, 0, 0).value);
+    try std.testing.expectEqual(@as(usize, 2), P.notices);
+    try std.testing.expectEqualStrings("zigu: timer_create refused: capability \"time\" is allowed but not active: the workload must cap_acquire it and cap_enter the handle first\n", P.last_notice[0..P.last_notice_len]);
+    // A call whose capability the policy does not allow.
+    _ = C.call(@intFromEnum(n.Call.random), TestPlatform.memory_base, 8, 0, 0);
+    try std.testing.expectEqualStrings("zigu: random refused: it needs capability \"random\", which ukernel.toml does not allow (it allows log,time); add \"random\" to capabilities.allow\n", P.last_notice[0..P.last_notice_len]);
+    // Dropped for good.
+    _ = C.call(@intFromEnum(n.Call.cap_drop), @intFromEnum(n.Cap.log), 0, 0, 0);
+    _ = C.call(@intFromEnum(n.Call.cap_acquire), @intFromEnum(n.Cap.log), 0, 0, 0);
+    try std.testing.expectEqualStrings("zigu: capability \"log\" refused: the workload dropped it for good (cap_drop)\n", P.last_notice[0..P.last_notice_len]);
+    try std.testing.expectEqual(@as(usize, 4), P.notices);
+    // An empty policy says so; every kind at most twice in all.
+    C.init(0);
+    P.notices = 0;
+    for (0..3) |_| {
+        inline for (@typeInfo(n.Cap).@"enum".field_values) |kind| _ = C.call(@intFromEnum(n.Call.cap_acquire), kind, 0, 0, 0);
+        inline for (@typeInfo(n.Call).@"enum".field_values) |nr| {
+            if (comptime @as(n.Call, @enumFromInt(nr)).requiredCap() != null) _ = C.call(nr, 1, TestPlatform.memory_base, 8, 0);
+        }
+    }
+    try std.testing.expect(P.notices <= 2 * @typeInfo(n.Cap).@"enum".field_values.len);
+    _ = C.call(@intFromEnum(n.Call.cap_acquire), 99, 0, 0, 0); // unknown kind: invalid, no note
+    try std.testing.expect(P.notices <= 2 * @typeInfo(n.Cap).@"enum".field_values.len);
 }

@@ -153,7 +153,7 @@ fn mapShared(pa: *PageAllocator, virt_start: u64, phys_start: u64, len: u64, acc
     }
 }
 
-pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8, root_image: ?[]const u8) Error!Loaded {
+pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8, root_image: ?[]const u8, policy: u64) Error!Loaded {
     const image = try elf.parse(file, layout.user_image_base, layout.user_image_end);
     const before = pa.allocated_pages;
     // A workload from the root image can have its read-only segments mapped where they lie.
@@ -176,6 +176,7 @@ pub fn load(pa: *PageAllocator, file: []const u8, arg: []const u8, root_image: ?
         .root_image = if (root_image != null) layout.user_root_image_addr else 0,
         .root_image_len = if (root_image) |r| r.len else 0,
         .clock = .{ .seq = 0, .flags = 0, .tsc_base = 0, .ns_mult = 0, .wall_base_ns = 0 },
+        .policy = policy,
     };
     if (root_image) |r| {
         assert(r.len <= layout.max_root_image_bytes);

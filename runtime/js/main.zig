@@ -45,6 +45,11 @@ fn run() callconv(.c) noreturn {
 
 extern fn zigu_js_enter_capabilities() callconv(.c) void;
 
+/// For runtime.c: the kinds the policy allows (zigu.policy), so it asks for nothing else.
+export fn zigu_policy() callconv(.c) u64 {
+    return zigu.policy();
+}
+
 /// The engine's stack: 16 MiB, or 4 MiB, whichever leaves `heap_room` under the memory limit
 /// (a small limit must not go to the stack), else null (the kernel's stack).
 const heap_room = 8 << 20;

@@ -643,13 +643,18 @@ static void install_globals(JSContext *ctx) {
     JS_FreeValue(ctx, global);
 }
 
+uint64_t zigu_policy(void); /* main.zig: the kinds the policy allows, from the info page */
+
 /* Every capability the policy allows, acquired and entered before the program's first line: a
- * plain program runs unchanged, and ukernel.toml's allow list stays the boundary. */
+ * plain program runs unchanged, and ukernel.toml's allow list stays the boundary. Only the kinds
+ * the policy names are asked for: the kernel notes every refusal on the console. */
 void zigu_js_enter_capabilities(void) { /* main.zig calls it first */
     uk_handle_t handles[8];
     uint32_t kinds = 0;
     uint64_t count = 0;
+    uint64_t allowed = zigu_policy();
     for (uint32_t kind = 1; kind <= 6; kind++) {
+        if (!(allowed & (1ull << kind))) continue;
         int64_t h = uk_cap_acquire(kind);
         if (h > 0) {
             handles[count++] = (uk_handle_t)h;

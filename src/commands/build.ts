@@ -8,9 +8,9 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSy
 import { join, relative } from "node:path";
 import type { Project } from "../config.ts";
 import { run } from "../proc.ts";
-import { jsDepsReady, netLib, releaseOptimize, repoRoot, zigCommand } from "../zig.ts";
+import { jsDepsReady, netLib, releaseOptimize, repoRoot, withTicker, zigCacheCold, zigCommand } from "../zig.ts";
 import { jsBuildArgs } from "../runtime-js.ts";
-import { UserError } from "../errors.ts";
+import { BuildError, UserError } from "../errors.ts";
 import type { Plugin } from "esbuild";
 import { bytecodeFile, compileBytecode, compilerIn } from "../bytecode.ts";
 
@@ -40,7 +40,13 @@ function files(dir: string, out: string[] = []): string[] {
 function inputsHash(project: Project, mode: string): string {
   const h = createHash("sha256");
   h.update(mode);
-  for (const f of files(project.dir)) h.update(relative(project.dir, f)).update(readFileSync(f));
+  for (const f of files(project.dir)) {
+    // ukernel.toml: only what the build reads ([workload], and whether the network library is
+    // linked); the VM's keys (accel, memory, timeout) and the policy are the pack's or the run's.
+    if (f === project.file) continue;
+    h.update(relative(project.dir, f)).update(readFileSync(f));
+  }
+  h.update(JSON.stringify({ workload: project.config.workload, network: project.config.network !== undefined }));
   // The Zigu side: kernel, user library, runtimes, the CLI itself (it writes the bundle), the build
   // script and the locked npm packages (metadata is enough to notice a change).
   for (const dir of ["kernel", "user", "runtime", "src"]) {
@@ -77,18 +83,19 @@ export async function build(project: Project, opts: { release: boolean; progress
     return { mode, dir, kernel, workload: workloadElf, files: {}, inputsHash: hash, upToDate: true, seconds: (performance.now() - started) / 1000 };
   }
   mkdirSync(dir, { recursive: true });
-  opts.progress(`building kernel and workload "${workload.name}" (${mode}); the first build compiles Zig's build runner and takes a few minutes`);
+  opts.progress(`building kernel and workload "${workload.name}" (${mode})`);
+  if (zigCacheCold()) opts.progress("Zig's caches are cold: this first build compiles Zig's build runner and takes a few minutes");
   const optimize = opts.release ? releaseOptimize : "Debug";
   // A workload with a [network] section gets the sockets: the network library is linked in.
   if (project.config.network && !existsSync(netLib)) {
     throw new UserError("the network library is not built (.deps/lib/libzigu_net.a)", "run ./scripts/setup in the Zigu checkout (it runs scripts/net-lib)");
   }
-  const r = await run(
+  const r = await withTicker("building", opts.progress, () => run(
     [...zigCommand(), "build", "install", "workload", `-Doptimize=${optimize}`, `-Dworkload-src=${join(project.dir, workload.entry)}`, `-Dworkload-name=${workload.name}`, ...(project.config.network ? [`-Dnet-lib=${netLib}`] : []), "-p", dir, "--summary", "none"],
     { cwd: repoRoot, timeoutMs: 30 * 60_000 },
-  );
+  ));
   if (r.timedOut) throw new UserError("zig build timed out after 30 minutes");
-  if (r.exitCode !== 0) throw new UserError(`build failed:\n${r.stderr.trim()}`, `fix ${workload.entry}; the workload imports "zigu" (see examples/hello/main.zig in the Zigu repository)`);
+  if (r.exitCode !== 0) throw new BuildError(`build failed:\n${r.stderr.trim()}`, `fix ${workload.entry}; the workload imports "zigu" (see examples/hello/main.zig in the Zigu repository)`);
   writeFileSync(manifestPath, JSON.stringify({ inputsHash: hash, workload: workload.name, mode, kernel, workloadElf, builtAt: new Date().toISOString() }, null, 2));
   return { mode, dir, kernel, workload: workloadElf, files: {}, inputsHash: hash, upToDate: false, seconds: (performance.now() - started) / 1000 };
 }
@@ -138,18 +145,7 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
   mkdirSync(dir, { recursive: true });
   const entry = join(project.dir, workload.entry);
 
-  opts.progress(`type-checking ${workload.entry} (ES2023 and the Zigu runtime's globals)`);
-  const tsconfig = join(dir, "tsconfig.json");
-  writeFileSync(tsconfig, JSON.stringify({
-    compilerOptions: { target: "es2023", lib: ["es2023"], module: "esnext", moduleResolution: "bundler", strict: true, noEmit: true, types: [], skipLibCheck: true, allowImportingTsExtensions: true },
-    files: [entry, join(repoRoot, "runtime", "js", "globals.d.ts"), join(repoRoot, "runtime", "js", "zigu.d.ts")],
-  }, null, 2));
-  const tsc = await run([process.execPath, join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", tsconfig, "--pretty", "false"], { cwd: project.dir, timeoutMs: 10 * 60_000 });
-  if (tsc.exitCode !== 0) {
-    const errors = (tsc.stdout + tsc.stderr).trim().split("\n").map((l) => l.replace(`${project.dir}/`, "")).join("\n");
-    const node = /Cannot find module '(node:)?(fs|path|os|http|net|child_process|crypto|process|buffer|url|util)[^']*'/.exec(errors);
-    throw new UserError(`type check failed:\n${errors}`, node ? `Node's modules do not exist in the microVM: the program runs on Zigu's runtime (ES2023, console, timers, process.exit)` : `fix the errors above in ${workload.entry}`);
-  }
+  await typecheck(project, dir, opts.progress);
 
   opts.progress("bundling with esbuild");
   const esbuild = await import("esbuild");
@@ -168,12 +164,13 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
     map.sources = map.sources.map((s) => relative(project.dir, join(dir, s)));
     writeFileSync(mapFile, JSON.stringify(map));
   } catch (err) {
-    throw new UserError(`bundling failed: ${(err as Error).message}`, "esbuild could not bundle the program and its imports");
+    throw new BuildError(`bundling failed: ${(err as Error).message}`, "esbuild could not bundle the program and its imports");
   }
 
-  opts.progress(`building kernel and the JavaScript runtime (${mode}); the first build compiles Zig's build runner and takes a few minutes`);
+  opts.progress(`building kernel and the JavaScript runtime (${mode})`);
+  if (zigCacheCold()) opts.progress("Zig's caches are cold: this first build compiles Zig's build runner and takes a few minutes");
   const optimize = opts.release ? releaseOptimize : "Debug";
-  const r = await run([...zigCommand(), "build", "install", "js-compiler", `-Doptimize=${optimize}`, ...(await jsBuildArgs()), "-p", dir, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 });
+  const r = await withTicker("building", opts.progress, async () => run([...zigCommand(), "build", "install", "js-compiler", `-Doptimize=${optimize}`, ...(await jsBuildArgs()), "-p", dir, "--summary", "none"], { cwd: repoRoot, timeoutMs: 30 * 60_000 }));
   if (r.timedOut) throw new UserError("zig build timed out after 30 minutes");
   if (r.exitCode !== 0) throw new UserError(`building the kernel and runtime failed:\n${r.stderr.trim()}`);
 
@@ -181,4 +178,35 @@ async function buildTypeScript(project: Project, opts: { release: boolean; progr
   await compileBytecode(compilerIn(dir), bundle, bytecode, { moduleName: "main.js", cwd: project.dir });
   writeFileSync(manifestPath, JSON.stringify({ inputsHash: hash, workload: workload.name, mode, kernel, workloadElf, bundle, bytecode, builtAt: new Date().toISOString() }, null, 2));
   return out(false);
+}
+
+/** Type-checks a TypeScript workload against ES2023 and the Zigu runtime's globals (its tsconfig
+ * goes to `dir`); a BuildError lists tsc's errors. */
+async function typecheck(project: Project, dir: string, progress: (line: string) => void): Promise<void> {
+  const { workload } = project.config;
+  const entry = join(project.dir, workload.entry);
+  progress(`type-checking ${workload.entry} (ES2023 and the Zigu runtime's globals)`);
+  mkdirSync(dir, { recursive: true });
+  const tsconfig = join(dir, "tsconfig.json");
+  writeFileSync(tsconfig, JSON.stringify({
+    compilerOptions: { target: "es2023", lib: ["es2023"], module: "esnext", moduleResolution: "bundler", strict: true, noEmit: true, types: [], skipLibCheck: true, allowImportingTsExtensions: true },
+    files: [entry, join(repoRoot, "runtime", "js", "globals.d.ts"), join(repoRoot, "runtime", "js", "zigu.d.ts")],
+  }, null, 2));
+  const tsc = await run([process.execPath, join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", tsconfig, "--pretty", "false"], { cwd: project.dir, timeoutMs: 10 * 60_000 });
+  if (tsc.exitCode !== 0) {
+    const errors = (tsc.stdout + tsc.stderr).trim().split("\n").map((l) => l.replace(`${project.dir}/`, "")).join("\n");
+    const node = /Cannot find module '(node:)?(fs|path|os|http|net|child_process|crypto|process|buffer|url|util)[^']*'/.exec(errors);
+    throw new BuildError(`type check failed:\n${errors}`, node ? `Node's modules do not exist in the microVM: the program runs on Zigu's runtime (ES2023, console, timers, process.exit)` : `fix the errors above in ${workload.entry}`);
+  }
+}
+
+/** `ukernel adapter`'s check of a TypeScript workload: the same as the build's, skipped when the
+ * project's files are those of the last check that passed. */
+export async function typecheckHost(project: Project, progress: (line: string) => void): Promise<void> {
+  const dir = join(project.dir, ".ukernel", "host");
+  const stamp = join(dir, ".typechecked");
+  const hash = inputsHash(project, "typecheck");
+  if (existsSync(stamp) && readFileSync(stamp, "utf8") === hash) return;
+  await typecheck(project, dir, progress);
+  writeFileSync(stamp, hash);
 }

@@ -1,8 +1,10 @@
 /** `ukernel init [dir] [--runtime zig|typescript|python]`: a new project with a sample workload. */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve, basename } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve, basename, relative, isAbsolute } from "node:path";
 import { configFile, runtimes } from "../config.ts";
 import { UserError } from "../errors.ts";
+import { repoRoot } from "../zig.ts";
+import { remoteFile } from "../remote/config.ts";
 
 export type Runtime = (typeof runtimes)[number];
 
@@ -81,8 +83,15 @@ export interface InitResult {
   files: string[];
 }
 
+/** What init puts in .gitignore: the build and run store, the packed image, `ukernel remote`'s file. */
+export const ignored = [".ukernel/", "dist/", remoteFile];
+
 export function init(dirArg: string | undefined, runtime: Runtime): InitResult {
   const dir = resolve(dirArg ?? ".");
+  const inCheckout = relative(repoRoot, dir);
+  if (!inCheckout.startsWith("..") && !isAbsolute(inCheckout)) {
+    throw new UserError(`${dir} is inside the Zigu checkout (${repoRoot}): a project needs a folder of its own`, "ukernel init ~/my-app (any folder outside the checkout)");
+  }
   if (existsSync(join(dir, configFile))) {
     throw new UserError(`${join(dir, configFile)} already exists: init never overwrites a project`, "pick an empty directory");
   }
@@ -93,6 +102,9 @@ export function init(dirArg: string | undefined, runtime: Runtime): InitResult {
   mkdirSync(join(entryPath, ".."), { recursive: true });
   writeFileSync(join(dir, configFile), configText(name, runtime));
   writeFileSync(entryPath, sample.source);
-  writeFileSync(join(dir, ".gitignore"), ".ukernel/\ndist/\n", { flag: "a" });
+  const gitignore = join(dir, ".gitignore");
+  const have = existsSync(gitignore) ? readFileSync(gitignore, "utf8").split("\n").map((l) => l.trim()) : [];
+  const add = ignored.filter((l) => !have.includes(l));
+  if (add.length) writeFileSync(gitignore, `${have.length && have.at(-1) !== "" ? "\n" : ""}${add.join("\n")}\n`, { flag: "a" });
   return { dir, files: [configFile, sample.entry, ".gitignore"] };
 }

@@ -10,7 +10,7 @@
  * Byte-identical for identical inputs (fixed mtimes, portable tar headers).
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createHash } from "node:crypto";
 import { create as createTar } from "tar";
 import { resolveDestinations, type Project } from "../config.ts";
@@ -75,6 +75,23 @@ export function imageCmdline(project: Project, host = ""): string {
   return ["console=ttyS0", "zigu.workload=disk", host, project.config.vm.kernel_args].filter(Boolean).join(" ");
 }
 
+function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/** Whether `.inputs` records these inputs and every output is there with the bytes it recorded. */
+function packedFrom(stampPath: string, stamp: string, outputs: string[]): boolean {
+  if (!existsSync(stampPath)) return false;
+  let recorded: { stamp?: string; outputs?: Record<string, string> };
+  try {
+    recorded = JSON.parse(readFileSync(stampPath, "utf8"));
+  } catch {
+    return false; // an older .inputs (plain text), or a damaged one
+  }
+  if (recorded.stamp !== stamp) return false;
+  return outputs.every((f) => existsSync(f) && recorded.outputs?.[basename(f)] === sha256File(f));
+}
+
 export async function pack(project: Project, opts: { release: boolean; progress: (line: string) => void }): Promise<PackOutput> {
   const built = await build(project, opts);
   const { config } = project;
@@ -90,8 +107,13 @@ export async function pack(project: Project, opts: { release: boolean; progress:
   const stampPath = join(dir, ".inputs");
   // Host names in [network] connect are resolved now, on the host: the image carries addresses.
   const policy = policyFile(project, await resolveDestinations(config.network?.connect ?? []));
-  const stamp = `${built.inputsHash}:${built.mode}:${createHash("sha256").update(policy).digest("hex")}`;
-  if (existsSync(stampPath) && readFileSync(stampPath, "utf8") === stamp && existsSync(out.rootfs)) return { ...out, upToDate: true };
+  const fcConfig = firecrackerConfig({ kernel: "zigu.elf", cmdline: out.cmdline, memMiB: config.vm.memory_mib, vcpus: config.vm.vcpus, drive: "rootfs.img", logPath: "firecracker.log" });
+  const processJson = config.workload.runtime === "typescript" ? `${JSON.stringify({ argv: config.workload.args, env: config.env })}\n` : "";
+  const stamp = `${built.inputsHash}:${built.mode}:${createHash("sha256").update(policy).update("\0").update(processJson).update("\0").update(JSON.stringify(fcConfig)).digest("hex")}`;
+  // Up to date when the inputs are the same and the outputs are the bytes this pack wrote (a
+  // truncated or deleted image or kernel is packed again, not booted).
+  if (packedFrom(stampPath, stamp, [out.rootfs, out.kernel, out.firecrackerConfig])) return { ...out, upToDate: true };
+  if (existsSync(stampPath)) opts.progress(`repacking ${dir}: its inputs changed, or a packed file is missing or was changed`);
 
   rmSync(dir, { recursive: true, force: true });
   const staging = join(dir, ".rootfs");
@@ -115,7 +137,7 @@ export async function pack(project: Project, opts: { release: boolean; progress:
   const extra = Object.keys(built.files).sort();
   for (const name of extra) copyFileSync(built.files[name]!, join(staging, name));
   if (config.workload.runtime === "typescript") {
-    writeFileSync(join(staging, "process.json"), `${JSON.stringify({ argv: config.workload.args, env: config.env })}\n`);
+    writeFileSync(join(staging, "process.json"), processJson);
     extra.push("process.json");
   }
   // `.pad` first, so that workload.elf's data starts at 4 KiB (512-byte headers: .pad's at 0, its
@@ -127,17 +149,9 @@ export async function pack(project: Project, opts: { release: boolean; progress:
   if (elfAt % 4096 !== 0) throw new Error(`internal: workload.elf's data at offset ${elfAt} of the root image, not on a 4 KiB boundary`);
   rmSync(staging, { recursive: true });
   copyFileSync(built.kernel, out.kernel);
-  const fc = firecrackerConfig({
-    kernel: "zigu.elf",
-    cmdline: out.cmdline,
-    memMiB: config.vm.memory_mib,
-    vcpus: config.vm.vcpus,
-    drive: "rootfs.img",
-    logPath: "firecracker.log",
-  });
-  writeFileSync(out.firecrackerConfig, `${JSON.stringify(fc, null, 2)}\n`);
+  writeFileSync(out.firecrackerConfig, `${JSON.stringify(fcConfig, null, 2)}\n`);
   writeFileSync(join(dir, "firecracker.log"), ""); // Firecracker opens, but does not create, its log
-  writeFileSync(stampPath, stamp);
+  writeFileSync(stampPath, JSON.stringify({ stamp, outputs: Object.fromEntries([out.rootfs, out.kernel, out.firecrackerConfig].map((f) => [basename(f), sha256File(f)])) }, null, 2));
   opts.progress(`packed ${dir}`);
   return out;
 }

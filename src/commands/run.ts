@@ -94,6 +94,12 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   }
   learnFromBoot(vmm, accel, result.console);
   const outcome: RunResult["outcome"] = interrupted ? "interrupted" : result.timedOut ? "timeout" : result.end.kind === "exit" ? "exited" : "no-exit-line";
+  if (outcome === "no-exit-line") {
+    // The guest said nothing to end with: what the VMM itself said is the likeliest reason.
+    const said = [result.vmm.stderr.trim(), "log" in result && typeof result.log === "string" ? result.log.trim().split("\n").filter((l) => /ERROR|Error|error/.test(l)).join("\n") : ""].filter(Boolean).join("\n");
+    const how = result.vmm.signal ? `was killed by ${result.vmm.signal}` : `exited with status ${result.vmm.exitCode}`;
+    opts.note(`${vmm === "qemu" ? "QEMU" : "Firecracker"} ${how}${said ? `, saying:\n${said.split("\n").slice(-20).join("\n")}` : " and said nothing"}`);
+  }
   const status = result.end.kind === "exit" ? result.end.status : null;
   const exitCode = outcome === "exited" ? status! : outcome === "timeout" ? 124 : outcome === "interrupted" ? 130 : 1;
   const record: RunResult = { id, workload: project.config.workload.name, vmm, accel, startedAt, wallMs: Math.round(result.wallMs), status, outcome, exitCode };

@@ -4,7 +4,7 @@
  * CLI will grow from this.
  */
 import { parseArgs } from "node:util";
-import { buildKernel, releaseOptimize, type Optimize } from "../zig.ts";
+import { buildKernel, builtinWorkloads, releaseOptimize, withTicker, zigCacheCold, type Optimize } from "../zig.ts";
 import { bootQemu, resolveAccel, requireQemu, type AccelRequest } from "../vmm/qemu.ts";
 import { bootFirecracker, firecrackerVersion } from "../vmm/firecracker.ts";
 import { quoteCommand } from "../proc.ts";
@@ -17,15 +17,16 @@ Builds the kernel and boots a workload in a microVM, streaming the serial consol
 Exits with the workload's exit status (124 on timeout, 1 if the guest gave none).
 
 options:
-  --workload NAME   built-in workload: hello (default), exitcode, fault, hang, abi, abibench,
-                    tasks, abi_smoke
+  --workload NAME   built-in workload: hello (default), or one of the README's list
+                    (build.zig builds them in)
   --accel MODE      auto (default: KVM when /dev/kvm works, else TCG), kvm, tcg
   --vmm VMM         qemu (default) or firecracker (must be on PATH)
   --debug           boot the Debug kernel (unoptimized, every check) instead of the release one
                     (ReleaseSafe: optimized, checks kept), which is the default
   --verbose         the kernel's boot details (several console lines) instead of one short line
   --gate GATE       kernel entry gate: auto (default, probed), syscall, trap
-  --caps LIST       capability policy: kinds the workload may acquire (default log,time,random,task)
+  --caps LIST       capability policy: kinds the workload may acquire (default log,time,random,task;
+                    empty: none)
   --timeout S       stop the VM after S seconds (default 60)
   -h, --help        this text`;
 
@@ -56,14 +57,18 @@ async function main(): Promise<number> {
   const known = capabilities.map((c) => c.name.slice(4).toLowerCase());
   const unknown = values.caps.split(",").filter((c) => c && !known.includes(c));
   if (unknown.length) throw new UserError(`--caps: unknown capability ${unknown.join(", ")}`, `known: ${known.join(", ")}`);
+  const workloads = builtinWorkloads();
+  if (!workloads.includes(values.workload)) throw new UserError(`--workload ${values.workload}: no such built-in workload`, `built in: ${workloads.join(", ")}`);
   const timeoutS = Number(values.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UserError(`--timeout ${values.timeout}: expected a positive number of seconds`);
 
   if (values.debug && values.release) throw new UserError("--debug and --release: pick one");
   const optimize: Optimize = values.debug ? "Debug" : releaseOptimize;
   if (values.vmm === "qemu") requireQemu();
-  process.stderr.write(`[zigu] building kernel (${optimize})...\n`);
-  const build = await buildKernel(optimize);
+  const say = (line: string) => process.stderr.write(`[zigu] ${line}\n`);
+  say(`building kernel (${optimize})...`);
+  if (zigCacheCold()) say("Zig's caches are cold: this first build compiles Zig's build runner and the kernel from scratch (a few minutes)");
+  const build = await withTicker("building the kernel", say, () => buildKernel(optimize));
   const cmdline = `console=ttyS0 zigu.workload=${values.workload} zigu.gate=${values.gate} zigu.caps=${values.caps}${values.verbose ? " zigu.verbose=1" : ""}`;
   const common = { kernel: build.kernel, cmdline, timeoutMs: timeoutS * 1000, onConsole: (c: string) => process.stdout.write(c) };
 

@@ -376,8 +376,23 @@ fn advisory() u8 {
     return if (failed == 0) 0 else 1;
 }
 
+/// Refusals by the thousand (tests/boot/refusals.test.ts): the kernel must say each kind once, not
+/// once per call. Acquires outside the policy, calls without their capability, then a line of its own.
+fn refusalFlood() u8 {
+    for (0..5000) |_| {
+        _ = zigu.raw(.cap_acquire, @intFromEnum(zigu.Cap.net), 0, 0);
+        _ = zigu.raw(.cap_acquire, @intFromEnum(zigu.Cap.random), 0, 0);
+        _ = zigu.raw(.timer_create, 0, 0, 0);
+        _ = zigu.raw(.log, zigu.abi.log_info, 0, 0);
+    }
+    zigu.enter(&.{.log}) catch return 3;
+    zigu.log("hostile: flood done");
+    return 0;
+}
+
 pub fn main() u8 {
     if (std.mem.eql(u8, zigu.launchArg(), "advisory")) return advisory();
+    if (std.mem.eql(u8, zigu.launchArg(), "refusal-flood")) return refusalFlood();
     zigu.enter(&.{ .log, .time, .task }) catch return 3;
     if (std.mem.eql(u8, zigu.launchArg(), "chatty")) {
         // Numbered lines, more than a pipe holds: the host reads the console slowly on purpose.
