@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../proc.ts";
@@ -89,13 +90,26 @@ function api(sock: string, method: "PUT" | "PATCH", path: string, body: unknown)
   });
 }
 
-/** Waits until Firecracker answers on its API socket (it creates it a few ms after start). */
+/** Whether something accepts connections on the Unix socket `path` now. */
+function accepting(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(path);
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+}
+
+/** Waits until Firecracker accepts connections on its API socket. The file appears when it binds,
+ * a moment before it listens: a connection then is refused (seen on a loaded host). */
 async function waitForSocket(sock: string, exited: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    if (existsSync(sock)) return;
+    if (existsSync(sock) && (await accepting(sock))) return;
     if (exited()) throw new Error("Firecracker exited before its API socket appeared");
-    if (performance.now() > deadline) throw new Error(`Firecracker's API socket did not appear within ${timeoutMs} ms`);
+    if (performance.now() > deadline) throw new Error(`Firecracker's API socket did not accept connections within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 1));
   }
 }
@@ -162,7 +176,7 @@ export async function createSnapshot(root: string, src: SnapshotSource, o: { tim
     return r;
   });
   try {
-    await waitForSocket(sock, () => exited, 5000);
+    await waitForSocket(sock, () => exited, 15_000);
     await api(sock, "PUT", "/boot-source", { kernel_image_path: src.kernel, boot_args: `${src.cmdline} zigu.snapshot=1 zigu.epoch_ns=${epochNs()}` });
     if (drive) await api(sock, "PUT", "/drives/rootfs", { drive_id: "rootfs", path_on_host: drive, is_root_device: false, is_read_only: true });
     await api(sock, "PUT", "/machine-config", { vcpu_count: 1, mem_size_mib: src.memMiB });
@@ -231,7 +245,7 @@ export async function restoreSnapshot(snap: Snapshot, o: {
     });
     let restoreMs = 0;
     try {
-      await waitForSocket(sock, () => exited, 5000);
+      await waitForSocket(sock, () => exited, 15_000);
       await api(sock, "PUT", "/snapshot/load", {
         snapshot_path: snap.state,
         mem_backend: { backend_type: "File", backend_path: snap.memory },
