@@ -4,7 +4,7 @@
 // newer than it: Node then starts the CLI without compiling TypeScript, ~0.5 s sooner than
 // through tsx's loader at every start. Where the bundle cannot be built or written (a read-only
 // checkout), the TypeScript runs through tsx as before.
-import { mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -40,6 +40,13 @@ async function bundled() {
   } catch {
     return false;
   }
+}
+
+// A checkout without its Node packages (cloned, linked, never set up): say what to run, not
+// ERR_MODULE_NOT_FOUND.
+if (!existsSync(join(root, "node_modules", "commander"))) {
+  process.stderr.write(`error: the Zigu checkout at ${root} is not set up (no node_modules)\nhint: run ./scripts/setup there: it installs QEMU, the pinned Zig and the Node packages\n`);
+  process.exit(2);
 }
 
 if (await bundled()) {

@@ -42,7 +42,7 @@ export function zigCommand(): string[] {
   }
   throw new UserError(
     `Zig ${zigVersion} not found${seen.length ? ` (${seen.join("; ")})` : ""}`,
-    "run ./scripts/setup, which installs ziglang==0.17.0 from PyPI into .venv",
+    `run ./scripts/setup in ${repoRoot}, which installs ziglang==${zigVersion} from PyPI into .venv (or set ZIGU_ZIG to a zig ${zigVersion})`,
   );
 }
 

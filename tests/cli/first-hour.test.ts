@@ -4,7 +4,7 @@
 // adapter reusing its library and type-checking, and the small refusals.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { run } from "../../src/proc.ts";
@@ -115,6 +115,15 @@ describe("a new user's mistakes and repairs", { skip: skipJs }, () => {
     const typeError = await ukernel(["adapter"], dir);
     assert.equal(typeError.exitCode, 1, typeError.stderr);
     assert.match(typeError.stderr, /type check failed:\nsrc\/main\.ts\(\d+,7\): error TS2322/);
+  });
+
+  test("a checkout that was never set up says to run ./scripts/setup, not ERR_MODULE_NOT_FOUND", async () => {
+    const fake = mkdtempSync(join(tmpdir(), "zigu-unset-"));
+    mkdirSync(join(fake, "bin"));
+    copyFileSync(cli, join(fake, "bin", "ukernel.js"));
+    const r = await run([process.execPath, join(fake, "bin", "ukernel.js"), "--version"], { cwd: fake, timeoutMs: 60_000 });
+    assert.equal(r.exitCode, 2);
+    assert.match(r.stderr, /^error: the Zigu checkout at \S+ is not set up \(no node_modules\)\nhint: run \.\/scripts\/setup there/);
   });
 
   test("npm run boot refuses an unknown workload on the host, naming the built-in ones", async () => {
