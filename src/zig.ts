@@ -5,7 +5,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { homedir } from "node:os";
 import { run } from "./proc.ts";
 import { UserError } from "./errors.ts";
 
@@ -26,19 +27,56 @@ function versionOf(command: string[]): string | undefined {
   }
 }
 
-/** The command that runs the pinned zig (e.g. [".venv/bin/python", "-m", "ziglang"]). */
+/** Where the CLI installs Zig when nothing else has it: a venv per version in the user's cache
+ * (ZIGU_CACHE, else $XDG_CACHE_HOME/zigu or ~/.cache/zigu). */
+export function zigCacheVenv(): string {
+  const root = process.env.ZIGU_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "zigu");
+  return join(root, `zig-${zigVersion}`);
+}
+
+/** Installs ziglang==zigVersion from PyPI into zigCacheVenv(), pip's progress on stderr. */
+function installZig(): string[] {
+  const venv = zigCacheVenv();
+  const python = join(venv, "bin", "python");
+  process.stderr.write(`[ukernel] Zig ${zigVersion} not found: installing it from PyPI (ziglang==${zigVersion}) into ${venv}, once (about 50 MB)\n`);
+  const step = (file: string, args: string[]) => {
+    const r = spawnSync(file, args, { stdio: ["ignore", 2, 2] });
+    if (r.error || r.status !== 0) {
+      throw new UserError(`installing Zig ${zigVersion} failed: ${[file, ...args].join(" ")} ${r.error ? `(${r.error.message})` : `exited with ${r.status}`}`, `run ./scripts/setup in ${repoRoot}, or set ZIGU_ZIG to a zig ${zigVersion}`);
+    }
+  };
+  if (!existsSync(python)) step("python3", ["-m", "venv", venv]);
+  step(python, ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "on", `ziglang==${zigVersion}`]);
+  return [python, "-m", "ziglang"];
+}
+
+/**
+ * The command that runs the pinned zig (e.g. [".venv/bin/python", "-m", "ziglang"]): ZIGU_ZIG, the
+ * checkout's .venv (./scripts/setup), the user's cache, a `zig` on PATH, each only at zigVersion;
+ * with none, Zig is installed into the user's cache on this first use. ZIGU_ZIG=install uses (and
+ * fills) the cache alone.
+ */
 export function zigCommand(): string[] {
   if (cached) return cached;
+  const cacheCommand = [join(zigCacheVenv(), "bin", "python"), "-m", "ziglang"];
+  if (process.env.ZIGU_ZIG === "install") {
+    return (cached = versionOf(cacheCommand) === zigVersion ? cacheCommand : installZig());
+  }
   const candidates: string[][] = [];
   if (process.env.ZIGU_ZIG) candidates.push([process.env.ZIGU_ZIG]);
   const venvPython = join(repoRoot, ".venv", "bin", "python");
   if (existsSync(venvPython)) candidates.push([venvPython, "-m", "ziglang"]);
+  if (existsSync(cacheCommand[0]!)) candidates.push(cacheCommand);
   candidates.push(["zig"]);
   const seen: string[] = [];
   for (const c of candidates) {
     const v = versionOf(c);
     if (v === zigVersion) return (cached = c);
     if (v !== undefined) seen.push(`${c.join(" ")} is ${v}`);
+  }
+  if (!process.env.ZIGU_ZIG) {
+    const installed = installZig();
+    if (versionOf(installed) === zigVersion) return (cached = installed);
   }
   throw new UserError(
     `Zig ${zigVersion} not found${seen.length ? ` (${seen.join("; ")})` : ""}`,

@@ -126,6 +126,24 @@ describe("a new user's mistakes and repairs", { skip: skipJs }, () => {
     assert.match(r.stderr, /^error: the Zigu checkout at \S+ is not set up \(no node_modules\)\nhint: run \.\/scripts\/setup there/);
   });
 
+  test("with no Zig set up, the pinned one is installed from PyPI into the user's cache on first use, with progress, once", async () => {
+    const cache = mkdtempSync(join(tmpdir(), "zigu-cache-"));
+    const probe = join(cache, "probe.mts");
+    writeFileSync(probe, `import { zigCommand } from ${JSON.stringify(join(repoRoot, "src", "zig.ts"))};\nconsole.log(JSON.stringify(zigCommand()));\n`);
+    const env = { ...process.env, ZIGU_ZIG: "install", ZIGU_CACHE: cache };
+    const first = await run([process.execPath, "--import", "tsx", probe], { cwd: repoRoot, env, timeoutMs: 10 * 60_000 });
+    assert.equal(first.exitCode, 0, first.stderr);
+    assert.match(first.stderr, /^\[ukernel\] Zig 0\.17\.0 not found: installing it from PyPI \(ziglang==0\.17\.0\) into \S+zig-0\.17\.0, once/m);
+    const command = JSON.parse(first.stdout.trim().split("\n").at(-1)!) as string[];
+    assert.ok(command[0]!.startsWith(cache), command.join(" "));
+    const version = await run([...command, "version"], { timeoutMs: 60_000 });
+    assert.equal(version.stdout.trim(), "0.17.0");
+    const second = await run([process.execPath, "--import", "tsx", probe], { cwd: repoRoot, env, timeoutMs: 60_000 });
+    assert.equal(second.exitCode, 0, second.stderr);
+    assert.doesNotMatch(second.stderr, /installing/, "installed a second time");
+    rmSync(cache, { recursive: true, force: true });
+  });
+
   test("npm run boot refuses an unknown workload on the host, naming the built-in ones", async () => {
     const r = await run([process.execPath, "--import", "tsx", join(repoRoot, "src", "tools", "boot.ts"), "--workload", "nope"], { cwd: repoRoot, timeoutMs: 60_000 });
     assert.equal(r.exitCode, 2, r.stderr);
