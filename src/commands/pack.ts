@@ -12,7 +12,6 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { createHash } from "node:crypto";
-import { create as createTar } from "tar";
 import { resolveDestinations, type Project } from "../config.ts";
 import { build } from "./build.ts";
 import { firecrackerConfig } from "../vmm/firecracker.ts";
@@ -144,6 +143,7 @@ export async function pack(project: Project, opts: { release: boolean; progress:
   // 3072 bytes, workload.elf's header at 3584): the kernel maps the workload's read-only segments
   // straight from the image's pages instead of copying them (kernel/workload/loader.zig).
   writeFileSync(join(staging, ".pad"), Buffer.alloc(3072));
+  const { create: createTar } = await import("tar"); // only when packing: ~20 ms of start-up otherwise
   await createTar({ file: out.rootfs, cwd: staging, portable: true, mtime: new Date(0), noDirRecurse: true }, [".pad", "workload.elf", "manifest.json", "policy", ...extra]);
   const elfAt = tarDataOffset(readFileSync(out.rootfs), "workload.elf");
   if (elfAt % 4096 !== 0) throw new Error(`internal: workload.elf's data at offset ${elfAt} of the root image, not on a 4 KiB boundary`);
