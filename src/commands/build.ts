@@ -11,6 +11,7 @@ import { run } from "../proc.ts";
 import { jsDepsReady, netLib, releaseOptimize, repoRoot, withTicker, zigCacheCold, zigCommand } from "../zig.ts";
 import { jsBuildArgs } from "../runtime-js.ts";
 import { BuildError, UserError } from "../errors.ts";
+import { withLock } from "../lock.ts";
 import type { Plugin } from "esbuild";
 import { bytecodeFile, compileBytecode, compilerIn } from "../bytecode.ts";
 
@@ -67,6 +68,11 @@ function builtFrom(manifestPath: string, hash: string, outputs: string[]): boole
 }
 
 export async function build(project: Project, opts: { release: boolean; progress: (line: string) => void }): Promise<BuildOutput> {
+  // One build of a project at a time (two `ukernel run` at once would write the same files).
+  return withLock(join(project.dir, ".ukernel", "build.lock"), { what: "building this project", timeoutMs: 60 * 60_000, note: opts.progress }, () => buildUnlocked(project, opts));
+}
+
+async function buildUnlocked(project: Project, opts: { release: boolean; progress: (line: string) => void }): Promise<BuildOutput> {
   const started = performance.now();
   const { workload } = project.config;
   if (workload.runtime === "python") {

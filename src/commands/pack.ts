@@ -11,9 +11,10 @@
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
+import { withLock } from "../lock.ts";
 import { createHash } from "node:crypto";
 import { resolveDestinations, type Project } from "../config.ts";
-import { build } from "./build.ts";
+import { build, type BuildOutput } from "./build.ts";
 import { firecrackerConfig } from "../vmm/firecracker.ts";
 import { abiVersion } from "../abi.generated.ts";
 
@@ -93,6 +94,11 @@ function packedFrom(stampPath: string, stamp: string, outputs: string[]): boolea
 
 export async function pack(project: Project, opts: { release: boolean; progress: (line: string) => void }): Promise<PackOutput> {
   const built = await build(project, opts);
+  // One pack of a project at a time: a second `ukernel run` waits, then finds it packed.
+  return withLock(join(project.dir, ".ukernel", "pack.lock"), { what: "packing this project", timeoutMs: 10 * 60_000, note: opts.progress }, () => packBuilt(project, built, opts));
+}
+
+async function packBuilt(project: Project, built: BuildOutput, opts: { release: boolean; progress: (line: string) => void }): Promise<PackOutput> {
   const { config } = project;
   const dir = join(project.dir, "dist", config.workload.name);
   const out: PackOutput = {

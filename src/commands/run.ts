@@ -15,6 +15,7 @@ import { killAll, quoteCommand } from "../proc.ts";
 import { UserError } from "../errors.ts";
 import { forwardPorts, makeTap } from "../vmm/tap.ts";
 import { createSnapshot, findSnapshot, restoreSnapshot, snapshotKey, type SnapshotSource } from "../vmm/snapshot.ts";
+import { withLock } from "../lock.ts";
 
 export interface RunOptions {
   vmm?: "qemu" | "firecracker";
@@ -117,13 +118,21 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
  */
 async function snapshotStart(project: Project, src: SnapshotSource, timeoutMs: number, onConsole: (c: string) => void, note: (line: string) => void) {
   const root = join(project.dir, ".ukernel", "snapshots");
-  let snap = findSnapshot(root, snapshotKey(src));
+  const key = snapshotKey(src);
+  let snap = findSnapshot(root, key);
   if (snap) note(`snapshot ${snap.key}: restoring`);
   else {
-    note("snapshot: none for this image yet: booting to the ready point to make one");
-    const made = await createSnapshot(root, src, { timeoutMs, onConsole });
-    note(`snapshot ${made.key}: made (boot to ready ${Math.round(made.bootMs)} ms, snapshot ${Math.round(made.createMs)} ms); restoring`);
-    snap = made;
+    snap = await withLock(join(root, `.${key}.lock`), { what: "making this snapshot", timeoutMs, note }, async () => {
+      const there = findSnapshot(root, key); // made by the run that held the lock
+      if (there) {
+        note(`snapshot ${there.key}: restoring`);
+        return there;
+      }
+      note("snapshot: none for this image yet: booting to the ready point to make one");
+      const made = await createSnapshot(root, src, { timeoutMs, onConsole });
+      note(`snapshot ${made.key}: made (boot to ready ${Math.round(made.bootMs)} ms, snapshot ${Math.round(made.createMs)} ms); restoring`);
+      return made;
+    });
   }
   const r = await restoreSnapshot(snap, { timeoutMs, tap: src.tap, onConsole });
   note(`snapshot ${snap.key}: restored in ${Math.round(r.restoreMs)} ms`);

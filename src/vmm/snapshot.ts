@@ -132,7 +132,8 @@ export async function createSnapshot(root: string, src: SnapshotSource, o: { tim
   const key = snapshotKey(src);
   const snap = snapshotAt(root, key);
   mkdirSync(root, { recursive: true });
-  for (const old of readdirSync(root)) rmSync(join(root, old), { recursive: true, force: true });
+  // Other snapshots go (one per project); another run's lock stays.
+  for (const old of readdirSync(root)) if (!old.startsWith(".")) rmSync(join(root, old), { recursive: true, force: true });
   mkdirSync(snap.dir, { recursive: true });
   // The image the snapshot's block device names: a copy of its own, so rebuilding the project's
   // image never changes what a restored VM reads.
