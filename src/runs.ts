@@ -15,6 +15,9 @@ export interface RunResult {
   outcome: "exited" | "timeout" | "interrupted" | "no-exit-line";
   /** What the ukernel process exits with. */
   exitCode: number;
+  /** A snapshot start (`run --snapshot`): the snapshot, whether this run made it, and the ms from
+   * Firecracker's start until the restore returned. */
+  snapshot?: { key: string; made: boolean; restoreMs: number };
   /** The kernel's network counters, when the VM had a network device. */
   network?: { framesOut: number; framesIn: number; droppedOut: number; droppedIn: number; kernelEntries: number };
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { forwards, type Project } from "../config.ts";
 import { imageCmdline, pack } from "./pack.ts";
 import { hostArgs, learnFromBoot } from "../hostfacts.ts";
-import { bootQemu, resolveAccel, requireQemu, qemuCommand, type Accel } from "../vmm/qemu.ts";
+import { bootQemu, resolveAccel, requireQemu, qemuCommand, type Accel, type BootResult } from "../vmm/qemu.ts";
 import { bootFirecracker, firecrackerConfig, firecrackerVersion } from "../vmm/firecracker.ts";
 import { appendConsole, newRun, type RunResult } from "../runs.ts";
 import { killAll, quoteCommand } from "../proc.ts";
@@ -64,7 +64,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   process.once("SIGINT", onSigint);
   const startedAt = new Date().toISOString();
   const accel: Accel = resolved.accel;
-  let result;
+  let result: BootResult & { log?: string; snapshot?: RunResult["snapshot"] };
   try {
     if (vmm === "firecracker") {
       // The network: a TAP device for this run (root), removed when it ends, and the forwards.
@@ -97,7 +97,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   const outcome: RunResult["outcome"] = interrupted ? "interrupted" : result.timedOut ? "timeout" : result.end.kind === "exit" ? "exited" : "no-exit-line";
   if (outcome === "no-exit-line") {
     // The guest said nothing to end with: what the VMM itself said is the likeliest reason.
-    const said = [result.vmm.stderr.trim(), "log" in result && typeof result.log === "string" ? result.log.trim().split("\n").filter((l) => /ERROR|Error|error/.test(l)).join("\n") : ""].filter(Boolean).join("\n");
+    const said = [result.vmm.stderr.trim(), (result.log ?? "").trim().split("\n").filter((l) => /ERROR|Error|error/.test(l)).join("\n")].filter(Boolean).join("\n");
     const how = result.vmm.signal ? `was killed by ${result.vmm.signal}` : `exited with status ${result.vmm.exitCode}`;
     opts.note(`${vmm === "qemu" ? "QEMU" : "Firecracker"} ${how}${said ? `, saying:\n${said.split("\n").slice(-20).join("\n")}` : " and said nothing"}`);
   }
@@ -106,6 +106,7 @@ export async function runProject(project: Project, opts: RunOptions): Promise<Ru
   const record: RunResult = { id, workload: project.config.workload.name, vmm, accel, startedAt, wallMs: Math.round(result.wallMs), status, outcome, exitCode };
   // The kernel's network counters (its last lines): frames moved and frames its policy dropped.
   const counters = /^zigu: net: frames out (\d+), in (\d+); dropped by the policy: out (\d+), in (\d+); kernel entries (\d+)/m.exec(result.console);
+  if (result.snapshot) record.snapshot = result.snapshot;
   if (counters) record.network = { framesOut: Number(counters[1]), framesIn: Number(counters[2]), droppedOut: Number(counters[3]), droppedIn: Number(counters[4]), kernelEntries: Number(counters[5]) };
   writeFileSync(join(dir, "result.json"), JSON.stringify(record, null, 2));
   return record;
@@ -134,7 +135,8 @@ async function snapshotStart(project: Project, src: SnapshotSource, timeoutMs: n
       return made;
     });
   }
+  const made = "bootMs" in snap;
   const r = await restoreSnapshot(snap, { timeoutMs, tap: src.tap, onConsole });
   note(`snapshot ${snap.key}: restored in ${Math.round(r.restoreMs)} ms`);
-  return r;
+  return { ...r, snapshot: { key: snap.key, made, restoreMs: Math.round(r.restoreMs) } };
 }

@@ -75,6 +75,11 @@ describe("ukernel run --snapshot (TypeScript, Firecracker)", { skip }, () => {
       assert.ok(s.wallMs >= before && s.wallMs <= after, `Date.now() ${s.wallMs} outside [${before}, ${after}]: the snapshot's clock, not the host's`);
       assert.ok(s.timerMs >= 50 && s.timerMs < 300, `a 50 ms setTimeout fired after ${s.timerMs} ms`);
     }
+    // The run record says how each run started.
+    const records = readdirSync(join(dir, ".ukernel", "runs")).sort().map((id) => JSON.parse(readFileSync(join(dir, ".ukernel", "runs", id, "result.json"), "utf8")) as { snapshot?: { key: string; made: boolean; restoreMs: number } });
+    assert.equal(records.length, 3);
+    assert.deepEqual(records.map((r) => r.snapshot?.made), [true, false, false]);
+    assert.ok(records.every((r) => r.snapshot && r.snapshot.key === records[0]!.snapshot!.key && r.snapshot.restoreMs > 0));
     const [ra, rb, rf] = [report(a.stdout), report(b.stdout), report(first.stdout)];
     assert.notDeepEqual(ra.random, rb.random, "two clones share Math.random's sequence");
     assert.notDeepEqual(ra.random, rf.random);
