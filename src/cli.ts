@@ -145,7 +145,7 @@ function program(): Command {
       }
       if (runs.length === 0) out("no runs yet\n");
       for (const r of runs) {
-        out("status" in r ? `${r.id}  ${r.outcome.padEnd(12)} status ${String(r.status ?? "-").padEnd(4)} ${r.vmm}/${r.accel}  ${r.wallMs} ms\n` : `${r.id}  running\n`);
+        out("status" in r ? `${r.id}  ${r.outcome.padEnd(12)} status ${String(r.status ?? "-").padEnd(4)} ${r.vmm}/${r.accel}  ${r.wallMs} ms${r.snapshot ? `  snapshot ${r.snapshot.made ? "made" : "restored"}` : ""}\n` : `${r.id}  running\n`);
       }
     });
 
