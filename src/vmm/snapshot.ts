@@ -114,9 +114,10 @@ async function waitForSocket(sock: string, exited: () => boolean, timeoutMs: num
   }
 }
 
-/** The host's clock in ns since 1970, to the microsecond. */
+/** The host's clock in ns since 1970, as Date.now() reads it (performance.timeOrigin + now() is
+ * finer but drifts from the wall clock over a long-lived process, as NTP slews it). */
 function epochNs(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+  return BigInt(Date.now()) * 1_000_000n;
 }
 
 function vmmCommand(sock: string, logPath: string): string[] {
