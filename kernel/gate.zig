@@ -59,6 +59,10 @@ const Guest = struct {
     pub fn sleepUntil(deadline_ns: u64) void {
         lapic.sleepUntil(deadline_ns, &net_irq);
     }
+    /// When the running call entered the kernel (entry.S stamps it after saving the registers).
+    pub fn callStartNs() u64 {
+        return time.tscToNs(gate_call_tsc);
+    }
     /// The virtio-net device (main.zig sets `net` up before the workload runs).
     pub const nic = struct {
         pub fn present() bool {
@@ -227,6 +231,9 @@ pub var profile_counts: [64]u64 = @splat(0);
 /// own function is inlined here: every ring-0 instruction is emulated under kvm-pvm (~0.6 µs
 /// each): a nop call runs 93 of them from the gate to `iretq` (158 through trapDispatch, counted
 /// single-stepping under TCG), and costs 6x the bare entry under kvm-pvm where it cost 10-11x.
+/// The TSC when the running call entered: entry.S's STAMP_CALL writes it on both gates.
+export var gate_call_tsc: u64 = 0;
+
 export fn gateKernelCall(frame: *trap.TrapFrame) callconv(.c) void {
     // entry.S loads the kernel's rflags first: a direction or alignment-check flag seen here
     // means an entry path skipped it, and every string copy would run wrong.

@@ -235,7 +235,12 @@ pub fn epochAtBoot() ?u64 {
 }
 
 pub fn nowNs() u64 {
-    const ticks = cpu.rdtsc() - tsc_at_boot;
+    return tscToNs(cpu.rdtsc());
+}
+
+/// The monotonic clock at an earlier TSC reading (one taken since boot).
+pub fn tscToNs(tsc: u64) u64 {
+    const ticks = tsc - tsc_at_boot;
     return @truncate((@as(u128, ticks) * ns_mult) >> 32);
 }
 

@@ -44,6 +44,8 @@ const checked: Proof = .{ .checked = true };
 
 /// Platform: a namespace with
 ///   nowNs() u64; wallNs() ?u64; sleepUntil(deadline_ns: u64) void; consoleWrite([]const u8) void;
+///   callStartNs() u64, optional (when the running call entered, the clock timer_arm's delay and
+///   io_poll's timeout count from; nowNs() where the platform has no such stamp);
 ///   randomWord() ?u64 (null: unavailable);
 ///   notice([]const u8) void (a line for the person running the workload: the kernel's console, the
 ///   host's stderr);
@@ -117,6 +119,8 @@ pub fn Calls(comptime Platform: type) type {
             net_counters = .{};
             refusals_noted = 0;
             inactive_noted = 0;
+            poll_exit_min_ns = .{ std.math.maxInt(u64), std.math.maxInt(u64) };
+            poll_exits = .{ 0, 0 };
         }
 
         /// Where the policy came from, for the refusal notes: what it is called and where to change it.
@@ -240,7 +244,7 @@ pub fn Calls(comptime Platform: type) type {
                 .timer_create => value(handle(try core.timerCreate())),
                 .timer_arm => blk: {
                     const a = try D.timer_arm(r);
-                    break :blk value(done(try core.timerArm(a.timer, Platform.nowNs(), a.delay_ns, a.period_ns)));
+                    break :blk value(done(try core.timerArm(a.timer, callStartNs(), a.delay_ns, a.period_ns)));
                 },
                 .io_register => blk: {
                     const a = try D.io_register(r);
@@ -513,26 +517,67 @@ pub fn Calls(comptime Platform: type) type {
             return 0;
         }
 
+        /// The shortest time io_poll has taken to return after it last read the clock, with
+        /// events (finding them, copying them out) and with none (its timeout passed), in ns, and
+        /// how many returns were timed. Ring 3 resumes later still: the call's dispatch, the
+        /// register restores and the return to ring 3 are not counted.
+        var poll_exit_min_ns: [2]u64 = .{ std.math.maxInt(u64), std.math.maxInt(u64) };
+        var poll_exits: [2]u32 = .{ 0, 0 };
+        /// Returns timed before a lead is used, and the shortest return worth leading by: under
+        /// TCG or plain KVM a return takes a few µs and nothing is gained; under nested kvm-pvm
+        /// every ring-0 instruction is emulated, a return with a timer's event took ~150 µs, and
+        /// every timer woke that much late.
+        const lead_after_exits: u32 = 8;
+        const lead_min_ns: u64 = 50_000;
+
+        /// How far ahead of the clock io_poll looks for due timers (`events`) or its own timeout:
+        /// the shortest such return seen, so that by the time ring 3 runs again the deadline has
+        /// passed (the part of the return that is not timed is the margin). 0 until it is worth it.
+        fn pollLead(comptime events: bool) u64 {
+            const i = @intFromBool(events);
+            if (poll_exits[i] < lead_after_exits or poll_exit_min_ns[i] < lead_min_ns) return 0;
+            return poll_exit_min_ns[i];
+        }
+
+        fn pollExitTimed(comptime events: bool, since_ns: u64) void {
+            const i = @intFromBool(events);
+            poll_exit_min_ns[i] = @min(poll_exit_min_ns[i], Platform.nowNs() -| since_ns);
+            poll_exits[i] +|= 1;
+        }
+
+        /// The clock when the running call entered: a delay or timeout counts from there, not
+        /// from the point in the call that reads the clock (~60 ring-0 instructions later, each
+        /// ~1 µs under kvm-pvm).
+        fn callStartNs() u64 {
+            return if (@hasDecl(Platform, "callStartNs")) Platform.callStartNs() else Platform.nowNs();
+        }
+
         fn ioPoll(a: D.IoPoll) objects.Error!Result {
             const max = a.max; // clamped to max_poll_events by the decoder
             const out = a.events;
             // A poll resumed after other tasks ran keeps the deadline of its first attempt.
-            const give_up = core.pollDeadline(Platform.nowNs(), a.timeout_ns);
+            const give_up = core.pollDeadline(callStartNs(), a.timeout_ns);
             const events = &poll_events;
             while (true) {
                 if (core.net_handle != 0) core.net_ready = Platform.nic.readiness();
                 const now = Platform.nowNs();
+                // Timers due by the time ring 3 would see their events, and the same for the
+                // timeout: the leads are 0 unless returns are slow (kvm-pvm).
+                const lead = pollLead(true);
+                const timeout_lead = pollLead(false);
                 // The core's events first (a timer fires once per deadline: it cannot starve the
                 // library's handles), then the library's.
-                var count = core.poll(now, events[0..max]);
+                var count = core.poll(now +| lead, events[0..max]);
                 count += Platform.libraryEvents(events[count..max]);
                 if (count > 0) {
                     core.pollDone();
                     copyOut(out, 0, std.mem.sliceAsBytes(events[0..count]));
+                    pollExitTimed(true, now);
                     return value(@intCast(count));
                 }
-                if (give_up) |g| if (now >= g) {
+                if (give_up) |g| if (now +| timeout_lead >= g) {
                     core.pollDone();
+                    pollExitTimed(false, now);
                     return value(0);
                 };
                 if (core.otherTaskReady()) {
@@ -542,7 +587,11 @@ pub fn Calls(comptime Platform: type) type {
                 // No other task can run: wait here for the first deadline, ours, a timer's, or
                 // another poller's. With none at all, nothing can ever wake this poll, unless the
                 // network device is registered: then its interrupt ends the sleep.
-                const wake = earliest(earliest(give_up, core.nextDeadline()), core.pollersDeadline()) orelse
+                // Each deadline less its lead: the poll wakes when what is due then would reach
+                // ring 3 on time.
+                const timer_wake = if (core.nextDeadline()) |d| d -| lead else null;
+                const poll_wake = if (earliest(give_up, core.pollersDeadline())) |d| d -| timeout_lead else null;
+                const wake = earliest(timer_wake, poll_wake) orelse
                     if (core.netRegistered() or Platform.libraryWaiting()) std.math.maxInt(u64) else {
                         core.pollDone();
                         return error.Invalid;
@@ -589,11 +638,15 @@ pub fn Calls(comptime Platform: type) type {
 
 const TestPlatform = struct {
     var now: u64 = 0;
+    /// How far the clock moves at each read: 0 stands still; more, a kernel whose every step
+    /// takes time (ring 0 emulated under kvm-pvm).
+    var step: u64 = 0;
     var memory: [4096]u8 align(16) = undefined;
     const memory_base: u64 = 0x10000;
 
     pub const tasks_supported = false;
     pub fn nowNs() u64 {
+        now += step;
         return now;
     }
     pub fn wallNs() ?u64 {
@@ -843,4 +896,49 @@ test "a refused capability is never silent, and is said once per kind and reason
     try std.testing.expect(P.notices <= 2 * @typeInfo(n.Cap).@"enum".field_values.len);
     _ = C.call(@intFromEnum(n.Call.cap_acquire), 99, 0, 0, 0); // unknown kind: invalid, no note
     try std.testing.expect(P.notices <= 2 * @typeInfo(n.Cap).@"enum".field_values.len);
+}
+
+test "io_poll leads its deadlines by the time its returns take when they are slow: never early, less late" {
+    const C = Calls(TestPlatform);
+    const P = TestPlatform;
+    const call = struct {
+        fn f(which: n.Call, a0: u64, a1: u64, a2: u64) i64 {
+            return C.call(@intFromEnum(which), a0, a1, a2, 0).value;
+        }
+    }.f;
+    const b = P.memory_base;
+    defer P.step = 0;
+    // Each clock read 60 µs on (kvm-pvm-like: a return of io_poll is slow), then 2 µs (TCG-like).
+    for ([_]u64{ 60_000, 2_000 }) |step| {
+        C.init(n.Cap.time.bit());
+        P.step = 0;
+        const cap: u64 = @intCast(call(.cap_acquire, @intFromEnum(n.Cap.time), 0, 0));
+        std.mem.writeInt(u64, P.memory[0..8], cap, .little);
+        try std.testing.expectEqual(@as(i64, 0), call(.cap_enter, b, 1, 0));
+        const t: u64 = @intCast(call(.timer_create, 0, 0, 0));
+        try std.testing.expectEqual(@as(i64, 0), call(.io_register, t, n.ev_readable, 7));
+        P.step = step;
+        for (0..20) |round| {
+            try std.testing.expectEqual(@as(i64, 0), call(.timer_arm, t, 1_000_000, 0));
+            const deadline = P.now + 1_000_000; // the arm read the clock once: now is that reading
+            try std.testing.expectEqual(@as(i64, 1), call(.io_poll, b, 1, @bitCast(n.timeout_infinite)));
+            try std.testing.expectEqual(@as(u64, 7), std.mem.readInt(u64, P.memory[0..8], .little));
+            // Ring 3 runs again at P.now: never before the deadline.
+            try std.testing.expect(P.now >= deadline);
+            const late = P.now - deadline;
+            // Led (after 8 slow returns): late by the untimed rest only, here one clock read.
+            // Not led: the wake at the deadline, then the whole return (two reads).
+            const led = step >= 50_000 and round >= 8;
+            try std.testing.expectEqual(if (led) step else 2 * step, late);
+        }
+        // A timeout: the same, with its own lead.
+        for (0..20) |round| {
+            const start = P.now;
+            try std.testing.expectEqual(@as(i64, 0), call(.io_poll, b, 1, 1_000_000));
+            const deadline = start + step + 1_000_000; // io_poll's first read is its start
+            try std.testing.expect(P.now >= deadline);
+            const led = step >= 50_000 and round >= 8;
+            try std.testing.expectEqual(if (led) step else 2 * step, P.now - deadline);
+        }
+    }
 }

@@ -180,6 +180,8 @@ pub const Core = struct {
     ready_count: usize = 0,
     polling_count: usize = 0,
     joining_count: usize = 0,
+    /// Ended tasks whose handle is still open: io_poll looks for ended tasks only when there is one.
+    exited_count: usize = 0,
     /// Readiness of the network device (EV_READABLE | EV_WRITABLE), set by the platform before
     /// each poll; the device's handle, when one is open (0: none).
     net_ready: u32 = 0,
@@ -203,6 +205,7 @@ pub const Core = struct {
         self.ready_count = 0;
         self.polling_count = 0;
         self.joining_count = 0;
+        self.exited_count = 0;
         self.net_ready = 0;
         self.net_handle = 0;
         self.setState(0, .ready);
@@ -213,7 +216,8 @@ pub const Core = struct {
             .ready => &self.ready_count,
             .polling => &self.polling_count,
             .joining => &self.joining_count,
-            .free, .exited => null,
+            .exited => &self.exited_count,
+            .free => null,
         };
     }
 
@@ -294,7 +298,7 @@ pub const Core = struct {
         if (slot.object.? == .netdev) self.net_handle = 0;
         if (slot.object.? == .task) {
             const task = &self.tasks[slot.object.?.task];
-            if (task.state == .exited) task.* = .{} else task.orphaned = true; // exited: no count to keep
+            if (task.state == .exited) self.freeTask(slot.object.?.task) else task.orphaned = true;
         }
         self.live_count -= 1;
         if (slot.registered) {
@@ -430,7 +434,14 @@ pub const Core = struct {
                 if (t.state == .joining and t.join_target == self.current) self.setState(@intCast(i), .ready);
             }
         }
-        if (task.orphaned) task.* = .{};
+        if (task.orphaned) self.freeTask(self.current);
+    }
+
+    /// An ended task whose handle is closed: its entry is free for the next task_spawn.
+    fn freeTask(self: *Core, index: u16) void {
+        assert(self.tasks[index].state == .exited);
+        self.setState(index, .free);
+        self.tasks[index] = .{};
     }
 
     /// The task's status if it has ended; otherwise null, and the running task waits for it.
@@ -575,7 +586,7 @@ pub const Core = struct {
             } else |_| {}
         }
         // Ended tasks whose handle is registered: readable and hung up, reported once.
-        for (self.registered[0..self.registered_count]) |index| {
+        for (self.registered[0..if (self.exited_count > 0) self.registered_count else 0]) |index| {
             if (count == out.len) break;
             const slot = &self.slots[index];
             const task = switch (slot.object orelse continue) {
