@@ -52,8 +52,9 @@ const Host = struct {
     }
     /// In ppoll(2) on the sockets registered with io_poll (none: a plain sleep), so that a
     /// socket becoming ready ends the wait; an early return just polls again.
-    pub fn sleepUntil(deadline_ns: u64) void {
+    pub fn sleepUntil(deadline_ns: u64) u64 {
         Sockets.sleepUntil(deadline_ns);
+        return nowNs();
     }
     /// The host's sockets (host/net.zig): their events in the core's io_poll, and its sleep ends
     /// when one is ready.

@@ -56,8 +56,8 @@ const Guest = struct {
         page.flags = flags;
         page.seq +%= 1;
     }
-    pub fn sleepUntil(deadline_ns: u64) void {
-        lapic.sleepUntil(deadline_ns, &net_irq);
+    pub fn sleepUntil(deadline_ns: u64) u64 {
+        return lapic.sleepUntil(deadline_ns, &net_irq);
     }
     /// When the running call entered the kernel (entry.S stamps it after saving the registers).
     pub fn callStartNs() u64 {
@@ -226,19 +226,27 @@ pub var profile = false;
 pub var profile_cycles: [64]u64 = @splat(0);
 pub var profile_counts: [64]u64 = @splat(0);
 
+/// The TSC when the running call entered, and when the last one returned: entry.S's STAMP_CALL
+/// and STAMP_RETURN write them on both gates (a ring-0 `rdtsc` costs ~3 µs under kvm-pvm).
+export var gate_call_tsc: u64 = 0;
+export var gate_return_tsc: u64 = 0;
+
 /// Both gates' way in: entry.S calls this straight from the trap gate's own entry (vector 3 from
 /// ring 3) and from syscall_entry, not through trapDispatch, and everything down to the call's
 /// own function is inlined here: every ring-0 instruction is emulated under kvm-pvm (~0.6 µs
 /// each): a nop call runs 93 of them from the gate to `iretq` (158 through trapDispatch, counted
 /// single-stepping under TCG), and costs 6x the bare entry under kvm-pvm where it cost 10-11x.
-/// The TSC when the running call entered: entry.S's STAMP_CALL writes it on both gates.
-export var gate_call_tsc: u64 = 0;
-
 export fn gateKernelCall(frame: *trap.TrapFrame) callconv(.c) void {
     // entry.S loads the kernel's rflags first: a direction or alignment-check flag seen here
     // means an entry path skipped it, and every string copy would run wrong.
     if (cpu.readFlags() & (cpu.rflags_df | cpu.rflags_ac) != 0) trap.panicFrame("entered with the caller's rflags", frame);
+    // The first entry after an io_poll returned: how long that return took (its timer lead).
+    if (Calls.poll_return_pending) @call(.never_inline, pollReturned, .{});
     dispatch(frame);
+}
+
+fn pollReturned() void {
+    Calls.pollReturned(time.tscToNs(gate_return_tsc));
 }
 
 inline fn dispatch(frame: *trap.TrapFrame) void {
@@ -309,6 +317,8 @@ pub fn interrupt(vector: u64) void {
         @as(*volatile bool, &net_irq).* = true;
     } else if (vector == snapshot.vector) {
         @as(*volatile bool, &snapshot.irq).* = true;
+    } else if (vector == lapic.timer_vector) {
+        @as(*volatile bool, &lapic.fired).* = true;
     }
     lapic.eoi();
 }

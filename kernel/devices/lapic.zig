@@ -2,6 +2,7 @@
 //! io_poll. Behaves the same on QEMU KVM, QEMU TCG and Firecracker; calibrated against the TSC.
 const std = @import("std");
 const time = @import("../time.zig");
+const cpu = @import("../arch/x86_64/cpu.zig");
 
 const base: u64 = 0xFEE0_0000;
 const reg_eoi = 0xB0;
@@ -60,30 +61,49 @@ const max_spin_ns: u64 = 5_000_000;
 /// Waits until the monotonic clock reaches `deadline_ns`: halts until the wake-up overshoot
 /// before it, then spins the rest. Interrupts are off on entry and exit; `sti; hlt` cannot lose
 /// the wake-up (the interrupt shadow of sti covers hlt). Returns early once `wake` is set (by a
-/// device's interrupt handler).
-pub fn sleepUntil(deadline_ns: u64, wake: *volatile bool) void {
+/// device's interrupt handler). Returns the clock as it last read it, so that the caller need not
+/// read it again (each read is a ring-0 `rdtsc` and a conversion, ~10 µs under kvm-pvm).
+pub fn sleepUntil(deadline_ns: u64, wake: *volatile bool) u64 {
     std.debug.assert(ticks_per_ms > 0);
-    while (!wake.*) {
-        const now = time.nowNs();
-        if (now >= deadline_ns) break;
+    // Whether the one-shot may still be counting at the end: stopping it is an MMIO write (an
+    // exit to the hypervisor) that would land between the deadline and the wake-up's return, so
+    // it is left out when the sleep never armed it (a short sleep spun all the way) or it fired.
+    var armed = false;
+    var now = time.nowNs();
+    while (!wake.* and now < deadline_ns) {
         const margin = @min(wake_overshoot_ns, max_spin_ns);
         if (deadline_ns - now <= margin) {
-            // No `pause` here: under kvm-pvm it exits to the host, which may not run the vCPU
-            // again until its next tick (4 ms).
-            while (time.nowNs() < deadline_ns and !wake.*) {}
+            // On the raw TSC (the conversion once, not per turn; the margin is at most 5 ms, so
+            // the product fits, and 2 ticks cover the two conversions' rounding). No `pause`
+            // here: under kvm-pvm it exits to the host, which may not run the vCPU again until
+            // its next tick (4 ms).
+            const start = cpu.rdtsc();
+            const end = start + (deadline_ns -| time.tscToNs(start)) * time.tsc_hz / 1_000_000_000 + 2;
+            var tsc = start;
+            while (tsc < end and !wake.*) tsc = cpu.rdtsc();
+            now = time.tscToNs(tsc);
             break;
         }
         const target = deadline_ns - margin;
         const wait_ns = @min(target - now, max_sleep_ns);
         const ticks = @max(1, wait_ns * ticks_per_ms / 1_000_000);
+        @as(*volatile bool, &fired).* = false;
         write(reg_initial_count, @intCast(@min(ticks, 0xFFFF_FFFF)));
+        armed = true;
         asm volatile ("sti; hlt; cli" ::: .{ .memory = true });
         const woke = time.nowNs();
         const overshoot = woke -| (now + wait_ns);
         wake_overshoot_ns = @max(wake_overshoot_ns - wake_overshoot_ns / 16, @min(overshoot, max_spin_ns));
+        now = woke;
     }
-    write(reg_initial_count, 0);
+    if (armed and !@as(*volatile bool, &fired).*) write(reg_initial_count, 0);
+    return now;
 }
+
+/// Set by the timer's interrupt (gate.interrupt): the one-shot has run out. A stale interrupt
+/// (one that fired while interrupts were off) can set it for a later one-shot, which then runs
+/// out unstopped: its interrupt only wakes a later halt early, and every sleep checks the clock.
+pub var fired: bool = false;
 
 /// Halts until an interrupt sets `wake` or about `max_ns` pass, whichever comes first, and leaves
 /// the one-shot stopped. After a snapshot restore KVM resumes the one-shot from the count it had

@@ -29,6 +29,14 @@
     movl %edx, gate_call_tsc+4(%rip)
 .endm
 
+/* When the call returns (TSC), after its result is in the frame: io_poll learns from it how long
+ * its returns take (calls.zig, pollReturned). rax and rdx are restored from the frame next. */
+.macro STAMP_RETURN
+    rdtsc
+    movl %eax, gate_return_tsc(%rip)
+    movl %edx, gate_return_tsc+4(%rip)
+.endm
+
 .macro SAVE_GPRS
     pushq %rax
     pushq %rbx
@@ -112,6 +120,7 @@ gate_trap_entry:
     STAMP_CALL
     movq %rsp, %rdi
     call gateKernelCall
+    STAMP_RETURN
     RESTORE_GPRS
     addq $16, %rsp                  /* vector, error code */
     iretq
@@ -147,6 +156,7 @@ syscall_entry:
     STAMP_CALL
     movq %rsp, %rdi
     call gateKernelCall
+    STAMP_RETURN
     RESTORE_GPRS
     addq $16, %rsp
     popq %rcx                       /* rip */
