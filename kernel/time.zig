@@ -29,6 +29,7 @@ pub fn markBoot() void {
     tsc_at_boot = cpu.rdtsc();
 }
 var ns_mult: u64 = 0; // (1e9 << 32) / tsc_hz
+var tsc_mult: u64 = 0; // (tsc_hz << 32) / 1e9, rounded up: ticks per ns in 32.32
 pub var tsc_hz: u64 = 0;
 /// Windows the last calibration needed (2 when nothing disturbed it).
 pub var calibration_windows: usize = 0;
@@ -169,7 +170,14 @@ fn setHz(hz: u64, from: Source, tsc_start: u64) void {
     calibration_windows = 0;
     tsc_hz = hz;
     ns_mult = (@as(u64, 1_000_000_000) << 32) / tsc_hz;
+    tsc_mult = ticksPerNs(hz);
     if (tsc_at_boot == 0) tsc_at_boot = tsc_start;
+}
+
+/// (hz << 32) / 1e9 rounded up, in u64 arithmetic only (hz < 2^37, so hz << 32 would not fit).
+fn ticksPerNs(hz: u64) u64 {
+    const rest = hz % 1_000_000_000; // < 2^30: rest << 32 fits
+    return ((hz / 1_000_000_000) << 32) + ((rest << 32) + 999_999_999) / 1_000_000_000;
 }
 
 pub fn calibrate() Error!void {
@@ -242,6 +250,81 @@ pub fn nowNs() u64 {
 pub fn tscToNs(tsc: u64) u64 {
     const ticks = tsc - tsc_at_boot;
     return @truncate((@as(u128, ticks) * ns_mult) >> 32);
+}
+
+/// TSC ticks in `ns` nanoseconds (rounded up; saturating).
+pub fn nsToTicks(ns: u64) u64 {
+    const t = (@as(u128, ns) * tsc_mult) >> 32;
+    return if (t > std.math.maxInt(u64)) std.math.maxInt(u64) else @intCast(t);
+}
+
+/// A TSC reading at which the monotonic clock (`tscToNs`) shows `ns` or later, found from an
+/// earlier reading `from` (the wait's own first clock read): at most 2 ticks past the first such
+/// reading, plus one per 2^32 ns (4.3 s) between the two; maxInt(u64) when out of reach (≥ 2^60 ns
+/// away, 36 years, or past the counter). A wait compares raw TSC readings against it, a few
+/// instructions per turn, instead of converting each reading. No u128 division (the kernel has no
+/// compiler-rt): the rounded-up multiplier, then steps up by what `tscToNs` still falls short.
+pub fn tscAt(ns: u64, from: u64) u64 {
+    var shown = tscToNs(from);
+    if (shown >= ns) return from;
+    if (ns - shown >= 1 << 60) return std.math.maxInt(u64);
+    var tsc = from +| nsToTicks(ns - shown);
+    while (tsc != std.math.maxInt(u64)) {
+        shown = tscToNs(tsc);
+        if (shown >= ns) break;
+        tsc +|= @max(1, nsToTicks(ns - shown));
+    }
+    return tsc;
+}
+
+test "tscAt is a TSC reading whose clock shows the time, a tick or two past the first" {
+    const saved = .{ tsc_hz, ns_mult, tsc_mult, tsc_at_boot };
+    defer {
+        tsc_hz = saved[0];
+        ns_mult = saved[1];
+        tsc_mult = saved[2];
+        tsc_at_boot = saved[3];
+    }
+    var prng = std.Random.DefaultPrng.init(0x7a16);
+    const r = prng.random();
+    for ([_]u64{ min_tsc_hz, 999_999_999, 1_000_000_000, 1_999_999_999, 2_445_406_000, 3_700_000_001, max_tsc_hz }) |hz| {
+        for ([_]u64{ 0, 1 << 40, 1 << 62 }) |boot| {
+            tsc_hz = hz;
+            ns_mult = (@as(u64, 1_000_000_000) << 32) / hz;
+            tsc_mult = ticksPerNs(hz);
+            tsc_at_boot = boot;
+            // Readings: at boot, after a day of uptime, at a random point the counter reaches
+            // (within 2^56 ns, 2.3 years: at 100 GHz it wraps after 5.8).
+            const uptimes = [_]u64{ 0, 86_400_000_000_000, r.uintLessThan(u64, 1 << 56) };
+            for (uptimes) |uptime| {
+                const from = boot + nsToTicks(uptime);
+                const base = tscToNs(from);
+                var deltas = [_]u64{ 0, 1, 7, 999_999, 1_000_000, 999_999_999, 1 << 40, (1 << 60) - 1, 0, 0, 0, 0 };
+                for (deltas[8..10]) |*v| v.* = r.uintLessThan(u64, 10_000_000_000);
+                for (deltas[10..]) |*v| v.* = r.uintLessThan(u64, 1 << 60);
+                for (deltas) |delta| {
+                    const ns = base +| delta;
+                    const t = tscAt(ns, from);
+                    if (t == std.math.maxInt(u64)) {
+                        // Out of reach only when the counter really cannot get there (the
+                        // clock unconverted to u64, which it would overflow near the end).
+                        const last = std.math.maxInt(u64) - 3 - (delta >> 32);
+                        try std.testing.expect((@as(u128, last -| boot) * ns_mult) >> 32 < ns);
+                        continue;
+                    }
+                    try std.testing.expect(t >= from);
+                    try std.testing.expect(tscToNs(t) >= ns);
+                    // Never far past the first reading that shows it: a few ticks, or under a
+                    // nanosecond's worth where a nanosecond is many ticks.
+                    const slack = 3 + (delta >> 32) + hz / 1_000_000_000;
+                    if (t - from > slack) try std.testing.expect(tscToNs(t - slack) < ns);
+                }
+                try std.testing.expectEqual(from, tscAt(base -| 5, from)); // already shown
+                try std.testing.expectEqual(std.math.maxInt(u64), tscAt(base +| (1 << 60), from));
+                try std.testing.expectEqual(std.math.maxInt(u64), tscAt(std.math.maxInt(u64), from));
+            }
+        }
+    }
 }
 
 // ---- wall clock ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ pub const spurious_vector: u8 = 0xFF;
 const lvt_masked: u32 = 1 << 16;
 /// Calibration window against the (already calibrated) TSC clock.
 const calibration_ns: u64 = 1_000_000;
-/// One sleep is at most this long; a longer wait re-arms (keeps tick counts within 32 bits).
+/// One halt is at most this long; a longer wait re-arms (keeps tick counts within 32 bits).
 const max_sleep_ns: u64 = 1_000_000_000;
 
 var ticks_per_ms: u64 = 0;
@@ -44,6 +44,11 @@ pub fn init() Error!void {
     write(reg_initial_count, 0);
     ticks_per_ms = elapsed_ticks * 1_000_000 / elapsed_ns;
     if (ticks_per_ms == 0) return error.LapicTimerNotCounting;
+    max_spin = time.nsToTicks(5_000_000);
+    max_sleep = time.nsToTicks(1_000_000_000);
+    // A 1 ms window counted at most 2^32 ticks (the count register's width); the TSC runs at
+    // ≥ 10 MHz, so the divisor is ≥ 10^4.
+    ticks_per_tsc = (@as(u64, @min(ticks_per_ms, 0xFFFF_FFFF)) << 32) / time.nsToTicks(1_000_000);
     write(reg_lvt_timer, timer_vector); // one-shot, unmasked
 }
 
@@ -51,53 +56,70 @@ pub fn eoi() void {
     write(reg_eoi, 0);
 }
 
-/// How late a halted CPU wakes after its one-shot fires, as seen so far: the peak, decaying by
-/// 1/16 per wake. Under nested kvm-pvm the host delivers the timer on its own tick (wake-ups came
-/// up to ~4 ms late); under TCG or plain KVM it stays near zero.
-var wake_overshoot_ns: u64 = 0;
-/// Never spin longer than this, whatever the estimate: past it, lateness is the lesser evil.
-const max_spin_ns: u64 = 5_000_000;
+/// How late a halted CPU wakes after its one-shot fires, as seen so far, in TSC ticks: the peak,
+/// decaying by 1/16 per wake. Under nested kvm-pvm the host delivers the timer on its own tick
+/// (wake-ups came up to ~4 ms late); under TCG or plain KVM it stays near zero.
+var wake_overshoot: u64 = 0;
+/// The last halt's wake-up, folded into `wake_overshoot` when the next halt is due (or the next
+/// sleep begins), not between the wake-up and the deadline: under kvm-pvm each ring-0 instruction
+/// there costs ~1 µs, and the estimate's arithmetic made the sleep end past its deadline.
+var last_wake: struct { expected: u64 = 0, woke: u64 = 0, pending: bool = false } = .{};
+/// Never spin longer than this (TSC ticks for 5 ms), whatever the estimate: past it, lateness is
+/// the lesser evil. And one halt is at most `max_sleep` (1 s) long: tick counts stay in 32 bits.
+var max_spin: u64 = 0;
+var max_sleep: u64 = 0;
+/// LAPIC timer ticks per TSC tick, 32.32 fixed point.
+var ticks_per_tsc: u64 = 0;
+
+fn foldWake() void {
+    if (!last_wake.pending) return;
+    last_wake.pending = false;
+    const overshoot = @min(last_wake.woke -| last_wake.expected, max_spin);
+    wake_overshoot = @max(wake_overshoot - wake_overshoot / 16, overshoot);
+}
 
 /// Waits until the monotonic clock reaches `deadline_ns`: halts until the wake-up overshoot
 /// before it, then spins the rest. Interrupts are off on entry and exit; `sti; hlt` cannot lose
 /// the wake-up (the interrupt shadow of sti covers hlt). Returns early once `wake` is set (by a
 /// device's interrupt handler). Returns the clock as it last read it, so that the caller need not
-/// read it again (each read is a ring-0 `rdtsc` and a conversion, ~10 µs under kvm-pvm).
+/// read it again. The wait runs on raw TSC readings against the deadline converted once, before
+/// any halt: between a wake-up and the spin only a compare or two run (each ring-0 instruction
+/// is emulated under kvm-pvm, ~1 µs), and the spin is `rdtsc` and a compare.
 pub fn sleepUntil(deadline_ns: u64, wake: *volatile bool) u64 {
     std.debug.assert(ticks_per_ms > 0);
+    foldWake();
+    var tsc = cpu.rdtsc();
+    const deadline = time.tscAt(deadline_ns, tsc);
+    var margin = wake_overshoot;
     // Whether the one-shot may still be counting at the end: stopping it is an MMIO write (an
     // exit to the hypervisor) that would land between the deadline and the wake-up's return, so
     // it is left out when the sleep never armed it (a short sleep spun all the way) or it fired.
     var armed = false;
-    var now = time.nowNs();
-    while (!wake.* and now < deadline_ns) {
-        const margin = @min(wake_overshoot_ns, max_spin_ns);
-        if (deadline_ns - now <= margin) {
-            // On the raw TSC (the conversion once, not per turn; the margin is at most 5 ms, so
-            // the product fits, and 2 ticks cover the two conversions' rounding). No `pause`
-            // here: under kvm-pvm it exits to the host, which may not run the vCPU again until
-            // its next tick (4 ms).
-            const start = cpu.rdtsc();
-            const end = start + (deadline_ns -| time.tscToNs(start)) * time.tsc_hz / 1_000_000_000 + 2;
-            var tsc = start;
-            while (tsc < end and !wake.*) tsc = cpu.rdtsc();
-            now = time.tscToNs(tsc);
+    while (!wake.* and tsc < deadline) {
+        if (deadline - tsc <= margin) {
+            // No `pause` here: under kvm-pvm it exits to the host, which may not run the vCPU
+            // again until its next tick (4 ms).
+            while (tsc < deadline and !wake.*) tsc = cpu.rdtsc();
             break;
         }
-        const target = deadline_ns - margin;
-        const wait_ns = @min(target - now, max_sleep_ns);
-        const ticks = @max(1, wait_ns * ticks_per_ms / 1_000_000);
+        // Another halt: the last one's wake-up counts now (this is not on the way out).
+        if (last_wake.pending) {
+            foldWake();
+            margin = wake_overshoot;
+            if (deadline - tsc <= margin) continue;
+        }
+        const wait = @min(deadline - margin - tsc, max_sleep);
+        const ticks = @max(1, (@as(u128, wait) * ticks_per_tsc) >> 32);
         @as(*volatile bool, &fired).* = false;
         write(reg_initial_count, @intCast(@min(ticks, 0xFFFF_FFFF)));
         armed = true;
         asm volatile ("sti; hlt; cli" ::: .{ .memory = true });
-        const woke = time.nowNs();
-        const overshoot = woke -| (now + wait_ns);
-        wake_overshoot_ns = @max(wake_overshoot_ns - wake_overshoot_ns / 16, @min(overshoot, max_spin_ns));
-        now = woke;
+        const woke = cpu.rdtsc();
+        last_wake = .{ .expected = tsc + wait, .woke = woke, .pending = true };
+        tsc = woke;
     }
     if (armed and !@as(*volatile bool, &fired).*) write(reg_initial_count, 0);
-    return now;
+    return time.tscToNs(tsc);
 }
 
 /// Set by the timer's interrupt (gate.interrupt): the one-shot has run out. A stale interrupt
