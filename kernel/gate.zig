@@ -63,6 +63,12 @@ const Guest = struct {
     pub fn callStartNs() u64 {
         return time.tscToNs(gate_call_tsc);
     }
+    /// io_poll returns: gateKernelCall holds the return until the clock shows `until_ns` (0: not
+    /// at all) and stamps the hold, for `Calls.pollReturned` at the next entry.
+    pub fn holdReturn(until_ns: u64) void {
+        hold_until_tsc = if (until_ns == 0) 0 else time.tscAt(until_ns, gate_call_tsc);
+        hold_pending = true;
+    }
     /// The virtio-net device (main.zig sets `net` up before the workload runs).
     pub const nic = struct {
         pub fn present() bool {
@@ -243,10 +249,30 @@ export fn gateKernelCall(frame: *trap.TrapFrame) callconv(.c) void {
     // The first entry after an io_poll returned: how long that return took (its timer lead).
     if (Calls.poll_return_pending) @call(.never_inline, pollReturned, .{});
     dispatch(frame);
+    if (hold_pending) @call(.never_inline, hold, .{});
+}
+
+/// io_poll's hold (Guest.holdReturn): the TSC to spin to (0: none), and the first and last
+/// readings of the spin. It runs last before the registers are restored, so that only the
+/// tail of the return (the restores; timed by STAMP_RETURN) lies between it and ring 3.
+var hold_pending: bool = false;
+var hold_until_tsc: u64 = 0;
+var hold_first_tsc: u64 = 0;
+var hold_last_tsc: u64 = 0;
+
+fn hold() void {
+    hold_pending = false;
+    const first = cpu.rdtsc();
+    var tsc = first;
+    // No `pause`: under kvm-pvm it exits to the host, which may not run the vCPU again until
+    // its next tick.
+    while (tsc < hold_until_tsc) tsc = cpu.rdtsc();
+    hold_first_tsc = first;
+    hold_last_tsc = tsc;
 }
 
 fn pollReturned() void {
-    Calls.pollReturned(time.tscToNs(gate_return_tsc));
+    Calls.pollReturned(time.tscToNs(hold_first_tsc), time.tscToNs(hold_last_tsc), time.tscToNs(gate_return_tsc));
 }
 
 inline fn dispatch(frame: *trap.TrapFrame) void {

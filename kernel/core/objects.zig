@@ -172,6 +172,9 @@ pub const Core = struct {
     /// `undefined` local with 0xAA, and 4 KiB filled in ring 0 on every io_poll cost ~1.2 ms per
     /// wake-up under kvm-pvm (emulated stores).
     ready_scratch: [max_handles]ReadyTimer = undefined,
+    /// The latest deadline among the timer events the last `poll` returned (0: none): a poll that
+    /// looked ahead of the clock (io_poll's lead) must not let ring 3 see them before it.
+    polled_deadline_ns: u64 = 0,
     /// Task 0 is the workload's initial task; it is never freed and ends only with exit.
     tasks: [max_tasks]Task = @splat(.{}),
     current: u16 = 0,
@@ -544,6 +547,7 @@ pub const Core = struct {
     /// not returned stay ready for the next call. Hang-ups of closed registrations come first.
     pub fn poll(self: *Core, now_ns: u64, out: []numbers.Event) usize {
         var count: usize = 0;
+        self.polled_deadline_ns = 0;
         var i: usize = 0;
         while (i < self.registered_count and count < out.len and self.zombie_count > 0) {
             const index = self.registered[i];
@@ -603,6 +607,7 @@ pub const Core = struct {
             const timer = &slot.object.?.timer;
             out[count] = .{ .user_data = slot.user_data, .events = numbers.ev_readable | numbers.ev_timer };
             count += 1;
+            self.polled_deadline_ns = timer.deadline_ns; // in ascending order: the last is the latest
             if (timer.period_ns == 0) {
                 timer.armed = false;
             } else {
