@@ -240,8 +240,9 @@ export var gate_return_tsc: u64 = 0;
 /// Both gates' way in: entry.S calls this straight from the trap gate's own entry (vector 3 from
 /// ring 3) and from syscall_entry, not through trapDispatch, and everything down to the call's
 /// own function is inlined here: every ring-0 instruction is emulated under kvm-pvm (~0.6 µs
-/// each): a nop call runs 93 of them from the gate to `iretq` (158 through trapDispatch, counted
-/// single-stepping under TCG), and costs 6x the bare entry under kvm-pvm where it cost 10-11x.
+/// each): a nop call ran 93 of them from the gate to `iretq` (158 through trapDispatch, counted
+/// single-stepping under TCG), and cost 6x the bare entry under kvm-pvm where it cost 10-11x;
+/// the two TSC stamps and the hold's check have added 8 since.
 export fn gateKernelCall(frame: *trap.TrapFrame) callconv(.c) void {
     // entry.S loads the kernel's rflags first: a direction or alignment-check flag seen here
     // means an entry path skipped it, and every string copy would run wrong.
