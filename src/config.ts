@@ -6,7 +6,10 @@
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { z } from "zod";
+// zod/mini with the English messages only: the whole of zod was 735 KB of the CLI's bundle
+// (2/3 of it) and ~45 ms of every `ukernel` start; mini is the same core, its checks tree-shaken.
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { capabilities } from "../abi/spec.ts";
 import { UserError } from "./errors.ts";
 
@@ -16,17 +19,19 @@ export const capabilityNames = capabilities.map((c) => c.name.slice("CAP_".lengt
 export const runtimes = ["zig", "typescript", "python"] as const;
 
 const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const port = z.number().int().min(1).max(65535);
+z.config(en());
+
+const port = z.int().check(z.minimum(1), z.maximum(65535));
 /** `addr[/prefix]:port|lo-hi|*`, the address an IPv4 address or CIDR. */
 /** A host name as DNS spells it (resolved by `ukernel run` on the host when it packs the image). */
 const hostName = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-const destination = z.string().refine((d) => {
+const destination = z.string().check(z.refine((d) => {
   const m = /^([^/:]+)(?:\/(\d{1,2}))?:(\*|\d{1,5}(?:-\d{1,5})?)$/.exec(d);
   if (!m || (m[2] !== undefined && (Number(m[2]) > 32 || !ipv4.test(m[1]!)))) return false;
   if (!ipv4.test(m[1]!) && (!hostName.test(m[1]!) || /^[\d.]+$/.test(m[1]!))) return false;
   const [lo, hi = lo] = m[3] === "*" ? ["1", "65535"] : m[3]!.split("-");
   return Number(lo) >= 1 && Number(hi) <= 65535 && Number(lo) <= Number(hi);
-}, "a destination: an IPv4 address, a CIDR or a host name, a colon, then a port, a range lo-hi, or * (\"10.0.2.2:80\", \"10.1.0.0/16:*\", \"example.com:80\")");
+}, "a destination: an IPv4 address, a CIDR or a host name, a colon, then a port, a range lo-hi, or * (\"10.0.2.2:80\", \"10.1.0.0/16:*\", \"example.com:80\")"));
 
 /**
  * [network] connect with its host names resolved (IPv4, every address the host's resolver gives,
@@ -61,54 +66,54 @@ export async function resolveDestinations(connect: string[]): Promise<string[]> 
  */
 const network = z.strictObject({
   /** "dhcp", or an IPv4 address with its prefix. Default: QEMU's user network (10.0.2.15/24). */
-  address: z.string().refine((a) => a === "dhcp" || (/^[^/]+\/\d{1,2}$/.test(a) && ipv4.test(a.split("/")[0]!) && Number(a.split("/")[1]) >= 1 && Number(a.split("/")[1]) <= 30), 'an IPv4 address with its prefix ("10.0.2.15/24"), or "dhcp"').default("10.0.2.15/24"),
-  gateway: z.string().regex(ipv4, "an IPv4 address").default("10.0.2.2"),
-  dns: z.string().regex(ipv4, "an IPv4 address").default("10.0.2.3"),
+  address: z._default(z.string().check(z.refine((a) => a === "dhcp" || (/^[^/]+\/\d{1,2}$/.test(a) && ipv4.test(a.split("/")[0]!) && Number(a.split("/")[1]) >= 1 && Number(a.split("/")[1]) <= 30), 'an IPv4 address with its prefix ("10.0.2.15/24"), or "dhcp"')), "10.0.2.15/24"),
+  gateway: z._default(z.string().check(z.regex(ipv4, "an IPv4 address")), "10.0.2.2"),
+  dns: z._default(z.string().check(z.regex(ipv4, "an IPv4 address")), "10.0.2.3"),
   /** Ports the workload may serve on (TCP and UDP). */
-  listen: z.array(port).max(32).default([]),
+  listen: z._default(z.array(port).check(z.maxLength(32)), []),
   /** Destinations it may connect to. */
-  connect: z.array(destination).max(32).default([]),
+  connect: z._default(z.array(destination).check(z.maxLength(32)), []),
   /**
    * Host ports forwarded to the guest's ("8080:80", as `docker -p`). Default: each listen port
    * from the same host port (from 8000 + port below 1024).
    */
-  forward: z.array(z.string().regex(/^\d{1,5}:\d{1,5}$/, 'a forward: "hostport:guestport"')).max(32).optional(),
+  forward: z.optional(z.array(z.string().check(z.regex(/^\d{1,5}:\d{1,5}$/, 'a forward: "hostport:guestport"'))).check(z.maxLength(32))),
 });
 
 export type NetworkConfig = z.infer<typeof network>;
 
 const schema = z.strictObject({
   workload: z.strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a lower-case name: letters, digits, - and _"),
-    entry: z.string().min(1),
+    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "a lower-case name: letters, digits, - and _")),
+    entry: z.string().check(z.minLength(1)),
     runtime: z.enum(runtimes),
     /** A TypeScript workload's process.argv after ["/zigu/js", "/main.js"]. */
-    args: z.array(z.string().max(4096)).max(1024).default([]),
+    args: z._default(z.array(z.string().check(z.maxLength(4096))).check(z.maxLength(1024)), []),
     /**
      * The most the workload may hold through mem_map at once, in MiB (the JavaScript heap grows
      * through it); past it mem_map is ERR_NO_SPACE. Absent: what the guest's RAM allows.
      */
-    memory_limit_mib: z.number().int().min(1).max(16384).optional(),
+    memory_limit_mib: z.optional(z.int().check(z.minimum(1), z.maximum(16384))),
   }),
-  vm: z
-    .strictObject({
-      vcpus: z.number().int().min(1).max(1).default(1),
-      memory_mib: z.number().int().min(8).max(16384).default(256),
-      kernel_args: z.string().default(""),
-      vmm: z.enum(["qemu", "firecracker"]).default("qemu"),
-      accel: z.enum(["auto", "kvm", "tcg"]).default("auto"),
-      timeout_s: z.number().positive().max(86400).default(60),
-    })
-    .default({ vcpus: 1, memory_mib: 256, kernel_args: "", vmm: "qemu", accel: "auto", timeout_s: 60 }),
-  capabilities: z
-    .strictObject({ allow: z.array(z.enum(capabilityNames)).default([]) })
-    .default({ allow: [] }),
+  vm: z._default(
+    z.strictObject({
+      vcpus: z._default(z.int().check(z.minimum(1), z.maximum(1)), 1),
+      memory_mib: z._default(z.int().check(z.minimum(8), z.maximum(16384)), 256),
+      kernel_args: z._default(z.string(), ""),
+      vmm: z._default(z.enum(["qemu", "firecracker"]), "qemu"),
+      accel: z._default(z.enum(["auto", "kvm", "tcg"]), "auto"),
+      timeout_s: z._default(z.number().check(z.positive(), z.maximum(86400)), 60),
+    }),
+    { vcpus: 1, memory_mib: 256, kernel_args: "", vmm: "qemu" as const, accel: "auto" as const, timeout_s: 60 },
+  ),
+  capabilities: z._default(z.strictObject({ allow: z._default(z.array(z.enum(capabilityNames)), []) }), { allow: [] }),
   /** A TypeScript workload's process.env: names as a shell has them, string values. */
-  env: z
-    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environment name: letters, digits and _, not starting with a digit"), z.string().max(65536))
-    .default({}),
-  network: network.optional(),
-}).superRefine((config, ctx) => {
+  env: z._default(
+    z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "an environment name: letters, digits and _, not starting with a digit")), z.string().check(z.maxLength(65536))),
+    {},
+  ),
+  network: z.optional(network),
+}).check(z.superRefine((config, ctx) => {
   if (config.network && !config.capabilities.allow.includes("net")) {
     ctx.addIssue({ code: "custom", path: ["network"], message: 'needs "net" in capabilities.allow: without CAP_NET no frame moves' });
   }
@@ -121,7 +126,7 @@ const schema = z.strictObject({
   if (limit !== undefined && limit > config.vm.memory_mib) {
     ctx.addIssue({ code: "custom", path: ["workload", "memory_limit_mib"], message: `at most vm.memory_mib (${config.vm.memory_mib}): the guest cannot give more` });
   }
-});
+}));
 
 export type Config = z.infer<typeof schema>;
 
@@ -208,20 +213,23 @@ export function parseConfig(text: string, file: string): Config {
   throw new UserError(messages.join("\n"), `see docs/cli.md for the ukernel.toml reference`);
 }
 
+/** A schema's definition, as zod's core keeps it: an object's shape, a default's inner type. */
+type Def = { shape?: Record<string, Schema>; innerType?: Schema };
+type Schema = { _zod: { def: Def } };
+
 function knownKeys(path: readonly PropertyKey[]): string[] {
-  let s: z.ZodType = schema;
+  let s: Schema = schema as unknown as Schema;
   for (const p of path) {
-    const shape = (s as unknown as { shape?: Record<string, z.ZodType> }).shape;
-    const inner = shape?.[String(p)];
+    const inner = unwrap(s)._zod.def.shape?.[String(p)];
     if (!inner) return [];
-    s = unwrap(inner);
+    s = inner;
   }
-  return Object.keys((unwrap(s) as unknown as { shape?: Record<string, unknown> }).shape ?? {});
+  return Object.keys(unwrap(s)._zod.def.shape ?? {});
 }
 
-function unwrap(t: z.ZodType): z.ZodType {
-  const def = (t as unknown as { def?: { innerType?: z.ZodType } }).def;
-  return def?.innerType ? unwrap(def.innerType) : t;
+function unwrap(t: Schema): Schema {
+  const inner = t._zod.def.innerType;
+  return inner ? unwrap(inner) : t;
 }
 
 /** The project in `dir` (ukernel.toml there), validated, with its entry file checked. */
