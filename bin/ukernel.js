@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // The `ukernel` command (npx ukernel ...). It runs the CLI bundled by esbuild into
-// .deps/cli/ukernel.mjs (its npm packages included, but esbuild), rebuilt in ~0.2 s whenever a source file is
+// .deps/cli/ukernel.mjs and its chunks (its npm packages included, but esbuild), rebuilt in ~0.2 s whenever a source file is
 // newer than it: Node then starts the CLI without compiling TypeScript, ~0.5 s sooner than
 // through tsx's loader at every start. Where the bundle cannot be built or written (a read-only
 // checkout), the TypeScript runs through tsx as before.
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -32,26 +32,57 @@ async function bundled() {
   }
   try {
     const esbuild = await import("esbuild");
-    mkdirSync(dirname(bundle), { recursive: true });
-    const tmp = `${bundle}.${process.pid}.tmp`;
+    const out = dirname(bundle);
+    const tmp = join(out, `.build-${process.pid}`);
+    mkdirSync(tmp, { recursive: true });
     // The pure-JavaScript packages go into the bundle too (one file to read and compile instead of
     // a few hundred: ~40 ms of every start); esbuild itself (native) stays outside, loaded only
-    // when a build bundles a program. `require` for the CommonJS ones (commander).
+    // when a build bundles a program. `require` for the CommonJS ones (commander). What is only
+    // imported dynamically (tar, with zlib and streams: only when packing) goes into chunks of its
+    // own, read only when needed.
     await esbuild.build({
-      entryPoints: [join(root, "src", "cli.ts")],
+      entryPoints: { ukernel: join(root, "src", "cli.ts") },
       bundle: true,
+      splitting: true,
       platform: "node",
       format: "esm",
       target: "node20",
       external: ["esbuild", "koffi"],
       banner: { js: 'import { createRequire as __zigu_createRequire } from "node:module"; const require = __zigu_createRequire(import.meta.url);' },
-      outfile: tmp,
+      outdir: tmp,
+      chunkNames: "chunk-[hash]",
+      outExtension: { ".js": ".mjs" },
       logLevel: "silent",
     });
-    renameSync(tmp, bundle); // whole or not at all, with several ukernel commands side by side
+    // Chunks are named by their content: moving one over an existing one changes nothing. The
+    // entry goes last, whole or not at all, with several ukernel commands side by side.
+    for (const f of readdirSync(tmp)) if (f !== "ukernel.mjs") renameSync(join(tmp, f), join(out, f));
+    renameSync(join(tmp, "ukernel.mjs"), bundle);
+    rmSync(tmp, { recursive: true, force: true });
+    pruneChunks(out);
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Chunks no longer reachable from the entry, once an hour old (a command started just before
+ *  a rebuild may still load its own lazily). */
+function pruneChunks(out) {
+  const keep = new Set();
+  const visit = (file) => {
+    for (const m of readFileSync(join(out, file), "utf8").matchAll(/["']\.\/(chunk-[A-Z0-9]+\.mjs)["']/g)) {
+      if (!keep.has(m[1])) {
+        keep.add(m[1]);
+        visit(m[1]);
+      }
+    }
+  };
+  visit("ukernel.mjs");
+  for (const f of readdirSync(out)) {
+    const p = join(out, f);
+    const stale = (f.startsWith("chunk-") && !keep.has(f)) || f.startsWith(".build-");
+    if (stale && Date.now() - statSync(p).mtimeMs > 3_600_000) rmSync(p, { recursive: true, force: true });
   }
 }
 

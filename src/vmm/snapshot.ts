@@ -11,8 +11,6 @@
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { request } from "node:http";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../proc.ts";
@@ -64,7 +62,8 @@ export function findSnapshot(root: string, key: string): Snapshot | undefined {
 }
 
 /** A Firecracker API call over its Unix socket; a refusal is an Error with Firecracker's fault message. */
-function api(sock: string, method: "PUT" | "PATCH", path: string, body: unknown): Promise<void> {
+async function api(sock: string, method: "PUT" | "PATCH", path: string, body: unknown): Promise<void> {
+  const { request } = await import("node:http"); // snapshot starts only: not in every CLI start
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -91,7 +90,8 @@ function api(sock: string, method: "PUT" | "PATCH", path: string, body: unknown)
 }
 
 /** Whether something accepts connections on the Unix socket `path` now. */
-function accepting(path: string): Promise<boolean> {
+async function accepting(path: string): Promise<boolean> {
+  const { connect } = await import("node:net");
   return new Promise((resolve) => {
     const c = connect(path);
     c.once("connect", () => {

@@ -4,7 +4,7 @@
  * networked workload answers on the same host ports under Firecracker as under QEMU's user network.
  */
 import { execFileSync } from "node:child_process";
-import net from "node:net";
+import type net from "node:net";
 import { UserError } from "../errors.ts";
 import type { NetworkConfig } from "../config.ts";
 import type { PortForward } from "./qemu.ts";
@@ -57,6 +57,7 @@ export function makeTap(name: string, network: NetworkConfig): Tap {
 
 /** Listens on 127.0.0.1:host for each forward and relays each connection to guest:port. */
 export async function forwardPorts(guest: string, forwards: PortForward[]): Promise<{ close(): void }> {
+  const { default: net } = await import("node:net"); // networked runs only: not in every CLI start
   const servers = await Promise.all(
     forwards.map(
       (f) =>

@@ -47,6 +47,14 @@ describe("the ukernel command", () => {
     assert.ok(existsSync(bundle), "no bundle after a run of bin/ukernel.js");
     const newestSource = Math.max(...readdirSync(join(repoRoot, "src")).filter((f) => f.endsWith(".ts")).map((f) => statSync(join(repoRoot, "src", f)).mtimeMs));
     assert.ok(statSync(bundle).mtimeMs >= newestSource, "the bundle is older than a source file it should have been rebuilt from");
+    // What only packing, snapshots or the network need is not read at every start: tar (with zlib
+    // and streams) sits in a chunk of its own, every chunk the entry names exists, and Node's HTTP
+    // and net modules load only when used.
+    const entry = readFileSync(bundle, "utf8");
+    const chunks = [...entry.matchAll(/["']\.\/(chunk-[A-Z0-9]+\.mjs)["']/g)].map((m) => m[1]!);
+    assert.ok(chunks.length > 0, "no chunks: the bundle is not split");
+    for (const c of chunks) assert.ok(existsSync(join(repoRoot, ".deps", "cli", c)), `${c} is missing`);
+    assert.doesNotMatch(entry, /^import [^\n]* from "(node:)?(zlib|http|net)";$/m);
   });
 });
 
