@@ -955,33 +955,42 @@ test "a refused capability is never silent, and is said once per kind and reason
     try std.testing.expect(P.notices <= 2 * @typeInfo(n.Cap).@"enum".field_values.len);
 }
 
-test "io_poll leads its deadlines by the time its returns take when they are slow: never early, less late" {
+/// For the io_poll timing tests: a call through the core on the test platform, its value.
+fn testCall(which: n.Call, a0: u64, a1: u64, a2: u64) i64 {
+    return Calls(TestPlatform).call(@intFromEnum(which), a0, a1, a2, 0).value;
+}
+
+/// For the io_poll timing tests: a fresh core with CAP_TIME entered and one timer registered
+/// (user_data 7), set up with the clock standing still; the timer's handle.
+fn registeredTimer() !u64 {
+    const b = TestPlatform.memory_base;
+    Calls(TestPlatform).init(n.Cap.time.bit());
+    TestPlatform.step = 0;
+    const cap: u64 = @intCast(testCall(.cap_acquire, @intFromEnum(n.Cap.time), 0, 0));
+    std.mem.writeInt(u64, TestPlatform.memory[0..8], cap, .little);
+    try std.testing.expectEqual(@as(i64, 0), testCall(.cap_enter, b, 1, 0));
+    const t: u64 = @intCast(testCall(.timer_create, 0, 0, 0));
+    try std.testing.expectEqual(@as(i64, 0), testCall(.io_register, t, n.ev_readable, 7));
+    return t;
+}
+
+/// What the guest's gate does at the entry after io_poll returned: hands its hold's stamps and
+/// the return stamp over (the test platform's clock, one read on).
+fn pollReturnedAtNextEntry() void {
     const C = Calls(TestPlatform);
+    std.debug.assert(C.poll_return_pending);
+    C.pollReturned(TestPlatform.hold_ns, TestPlatform.released_ns, TestPlatform.nowNs());
+}
+
+test "io_poll leads its deadlines by the time its returns take when they are slow: never early, less late" {
     const P = TestPlatform;
-    const call = struct {
-        fn f(which: n.Call, a0: u64, a1: u64, a2: u64) i64 {
-            return C.call(@intFromEnum(which), a0, a1, a2, 0).value;
-        }
-    }.f;
-    // What the guest's gate does at the next entry: hands its hold's stamps and io_poll's
-    // return stamp over.
-    const returned = struct {
-        fn f() void {
-            std.debug.assert(C.poll_return_pending);
-            C.pollReturned(P.hold_ns, P.released_ns, P.nowNs());
-        }
-    }.f;
+    const call = testCall;
+    const returned = pollReturnedAtNextEntry;
     const b = P.memory_base;
     defer P.step = 0;
     // Each clock read 60 µs on (kvm-pvm-like: a return of io_poll is slow), then 2 µs (TCG-like).
     for ([_]u64{ 60_000, 2_000 }) |step| {
-        C.init(n.Cap.time.bit());
-        P.step = 0;
-        const cap: u64 = @intCast(call(.cap_acquire, @intFromEnum(n.Cap.time), 0, 0));
-        std.mem.writeInt(u64, P.memory[0..8], cap, .little);
-        try std.testing.expectEqual(@as(i64, 0), call(.cap_enter, b, 1, 0));
-        const t: u64 = @intCast(call(.timer_create, 0, 0, 0));
-        try std.testing.expectEqual(@as(i64, 0), call(.io_register, t, n.ev_readable, 7));
+        const t = try registeredTimer();
         P.step = step;
         for (0..20) |round| {
             try std.testing.expectEqual(@as(i64, 0), call(.timer_arm, t, 1_000_000, 0));
@@ -1012,26 +1021,15 @@ test "io_poll leads its deadlines by the time its returns take when they are slo
 }
 
 test "io_poll holds a return whose time varies until its deadline: never early, on time" {
-    const C = Calls(TestPlatform);
     const P = TestPlatform;
-    const call = struct {
-        fn f(which: n.Call, a0: u64, a1: u64, a2: u64) i64 {
-            return C.call(@intFromEnum(which), a0, a1, a2, 0).value;
-        }
-    }.f;
+    const call = testCall;
     const b = P.memory_base;
     defer {
         P.step = 0;
         P.body_ns = 0;
         P.body_jitter_ns = 0;
     }
-    C.init(n.Cap.time.bit());
-    P.step = 0;
-    const cap: u64 = @intCast(call(.cap_acquire, @intFromEnum(n.Cap.time), 0, 0));
-    std.mem.writeInt(u64, P.memory[0..8], cap, .little);
-    try std.testing.expectEqual(@as(i64, 0), call(.cap_enter, b, 1, 0));
-    const t: u64 = @intCast(call(.timer_create, 0, 0, 0));
-    try std.testing.expectEqual(@as(i64, 0), call(.io_register, t, n.ev_readable, 7));
+    const t = try registeredTimer();
     // kvm-pvm-like: each clock read 5 µs on, a return's body 200-300 µs, its tail one read.
     P.step = 5_000;
     P.body_ns = 200_000;
@@ -1041,7 +1039,7 @@ test "io_poll holds a return whose time varies until its deadline: never early, 
         try std.testing.expectEqual(@as(i64, 0), call(.timer_arm, t, 1_000_000, 0));
         const deadline = P.now + 1_000_000;
         try std.testing.expectEqual(@as(i64, 1), call(.io_poll, b, 1, @bitCast(n.timeout_infinite)));
-        C.pollReturned(P.hold_ns, P.released_ns, P.nowNs());
+        pollReturnedAtNextEntry();
         try std.testing.expect(P.now >= deadline); // never early
         if (round >= 16) late[round - 16] = P.now - deadline;
     }

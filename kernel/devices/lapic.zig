@@ -44,8 +44,8 @@ pub fn init() Error!void {
     write(reg_initial_count, 0);
     ticks_per_ms = elapsed_ticks * 1_000_000 / elapsed_ns;
     if (ticks_per_ms == 0) return error.LapicTimerNotCounting;
-    max_spin = time.nsToTicks(5_000_000);
-    max_sleep = time.nsToTicks(1_000_000_000);
+    max_spin = time.nsToTicks(max_spin_ns);
+    max_sleep = time.nsToTicks(max_sleep_ns);
     // A 1 ms window counted at most 2^32 ticks (the count register's width); the TSC runs at
     // ≥ 10 MHz, so the divisor is ≥ 10^4.
     ticks_per_tsc = (@as(u64, @min(ticks_per_ms, 0xFFFF_FFFF)) << 32) / time.nsToTicks(1_000_000);
@@ -64,8 +64,9 @@ var wake_overshoot: u64 = 0;
 /// sleep begins), not between the wake-up and the deadline: under kvm-pvm each ring-0 instruction
 /// there costs ~1 µs, and the estimate's arithmetic made the sleep end past its deadline.
 var last_wake: struct { expected: u64 = 0, woke: u64 = 0, pending: bool = false } = .{};
-/// Never spin longer than this (TSC ticks for 5 ms), whatever the estimate: past it, lateness is
-/// the lesser evil. And one halt is at most `max_sleep` (1 s) long: tick counts stay in 32 bits.
+/// Never spin longer than this, whatever the estimate: past it, lateness is the lesser evil.
+const max_spin_ns: u64 = 5_000_000;
+/// `max_spin_ns` and `max_sleep_ns` in TSC ticks (init).
 var max_spin: u64 = 0;
 var max_sleep: u64 = 0;
 /// LAPIC timer ticks per TSC tick, 32.32 fixed point.
